@@ -1,0 +1,273 @@
+//! A browser-like client: cookie jar, follows redirects itself (so tests can see each hop), sends
+//! `Accept: text/html` like a browser, and fills the XSUAA login form.
+
+use crate::ScenarioError;
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+const MAX_REDIRECTS: usize = 15;
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+pub struct Browser {
+    client: reqwest::Client,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: StatusCode,
+    /// Where the last hop landed.
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: String,
+    /// Every URL visited on the way, the first one included.
+    pub visited: Vec<Url>,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// True when the page is a login form (it has a password field).
+    pub fn is_login_form(&self) -> bool {
+        find_inputs(&self.body)
+            .iter()
+            .any(|i| i.kind.eq_ignore_ascii_case("password"))
+    }
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(BROWSER_ACCEPT));
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("a client with a cookie store and no TLS config always builds");
+        Self { client }
+    }
+
+    /// The underlying client (shares the cookie jar), for requests a test shapes itself.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// GET and follow redirects, like typing a URL into the address bar.
+    pub async fn get(&self, url: &str) -> Result<Page, ScenarioError> {
+        let url = Url::parse(url).map_err(|e| ScenarioError::Http(format!("{url}: {e}")))?;
+        self.follow(self.client.get(url.clone()), url, Vec::new())
+            .await
+    }
+
+    /// Sends `request` and follows redirects (each as a GET, as browsers do after a POST).
+    async fn follow(
+        &self,
+        request: reqwest::RequestBuilder,
+        mut url: Url,
+        mut visited: Vec<Url>,
+    ) -> Result<Page, ScenarioError> {
+        let mut response = request.send().await?;
+        visited.push(url.clone());
+        for _ in 0..MAX_REDIRECTS {
+            if !response.status().is_redirection() {
+                break;
+            }
+            let Some(location) = response.headers().get(LOCATION).and_then(|l| l.to_str().ok())
+            else {
+                break;
+            };
+            url = url
+                .join(location)
+                .map_err(|e| ScenarioError::Http(format!("bad Location {location:?}: {e}")))?;
+            visited.push(url.clone());
+            response = self.client.get(url.clone()).send().await?;
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await?;
+        Ok(Page {
+            status,
+            url,
+            headers,
+            body,
+            visited,
+        })
+    }
+
+    /// Fills the login form on `page` with the user's credentials, submits it and follows the
+    /// redirects back to the app.
+    pub async fn submit_login(
+        &self,
+        page: &Page,
+        username: &str,
+        password: &str,
+    ) -> Result<Page, ScenarioError> {
+        let form = find_form(&page.body)
+            .ok_or_else(|| ScenarioError::Login(format!("no <form> on {}", page.url)))?;
+        let action = page
+            .url
+            .join(&form.action)
+            .map_err(|e| ScenarioError::Login(format!("form action {:?}: {e}", form.action)))?;
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let mut filled_user = false;
+        let mut filled_password = false;
+        for input in find_inputs(&page.body) {
+            let Some(name) = input.name.clone() else {
+                continue;
+            };
+            match input.kind.to_ascii_lowercase().as_str() {
+                "password" => {
+                    fields.push((name, password.to_string()));
+                    filled_password = true;
+                }
+                "text" | "email" | "" if !filled_user => {
+                    fields.push((name, username.to_string()));
+                    filled_user = true;
+                }
+                "submit" | "button" | "checkbox" => {}
+                _ => fields.push((name, input.value.unwrap_or_default())),
+            }
+        }
+        if !filled_user || !filled_password {
+            return Err(ScenarioError::Login(format!(
+                "the form on {} has no username/password fields",
+                page.url
+            )));
+        }
+        let method = if form.method.eq_ignore_ascii_case("get") {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let request = self.client.request(method, action.clone()).form(&fields);
+        self.follow(request, action, page.visited.clone()).await
+    }
+
+    /// Opens `url`; when that leads to a login form, logs in. Returns the page the app shows.
+    pub async fn login(
+        &self,
+        url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Page, ScenarioError> {
+        let page = self.get(url).await?;
+        if page.is_login_form() {
+            self.submit_login(&page, username, password).await
+        } else {
+            Ok(page)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub action: String,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub name: Option<String>,
+    pub kind: String,
+    pub value: Option<String>,
+}
+
+pub fn find_form(html: &str) -> Option<Form> {
+    let start = html.find("<form")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    Some(Form {
+        action: attribute(tag, "action").unwrap_or_default(),
+        method: attribute(tag, "method").unwrap_or_else(|| "get".into()),
+    })
+}
+
+pub fn find_inputs(html: &str) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<input") {
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..start + end];
+        inputs.push(Input {
+            name: attribute(tag, "name"),
+            kind: attribute(tag, "type").unwrap_or_default(),
+            value: attribute(tag, "value"),
+        });
+        rest = &rest[start + end..];
+    }
+    inputs
+}
+
+/// The value of `name="..."` (or single-quoted) in one tag, HTML entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let bytes = tag.as_bytes();
+    let mut search = 0;
+    while let Some(pos) = tag[search..].find(name) {
+        let at = search + pos;
+        search = at + name.len();
+        let before_ok = at > 0 && bytes[at - 1].is_ascii_whitespace();
+        let rest = tag[search..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let rest = rest[1..].trim_start();
+        let quote = rest.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            let end = rest[1..].find(quote)?;
+            return Some(decode_entities(&rest[1..1 + end]));
+        }
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace() || c == '>')
+            .unwrap_or(rest.len());
+        return Some(decode_entities(&rest[..end]));
+    }
+    None
+}
+
+fn decode_entities(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_login_form() {
+        let html = r#"<html><form method="post" action="/login.do?x=1&amp;y=2">
+            <input type="hidden" name="request_id" value="a&quot;b">
+            <input type=text name=username autofocus>
+            <input type="password" name="password">
+            <input type="submit" value="Log on"></form></html>"#;
+        assert_eq!(
+            find_form(html),
+            Some(Form {
+                action: "/login.do?x=1&y=2".into(),
+                method: "post".into()
+            })
+        );
+        let inputs = find_inputs(html);
+        assert_eq!(inputs.len(), 4);
+        assert_eq!(inputs[0].value.as_deref(), Some("a\"b"));
+        assert_eq!(inputs[1].name.as_deref(), Some("username"));
+        assert_eq!(inputs[1].kind, "text");
+        assert_eq!(inputs[2].kind, "password");
+    }
+}

@@ -1,0 +1,125 @@
+//! The Cloud Foundry-style env each app gets, built from the mock platform's ready file and the
+//! names in `scenario.yaml`: what `cf push` plus the service bindings would give on BTP.
+
+use mock_platform::names::ScenarioNames;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// What mock-platform writes to `--ready-file` once all its listeners are bound.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MockReady {
+    pub xsuaa: XsuaaReady,
+    pub destination: ServiceUrl,
+    pub backend: ServiceUrl,
+    /// Exactly what a bound app gets as `VCAP_SERVICES`.
+    pub vcap_services: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct XsuaaReady {
+    pub url: String,
+    #[serde(default)]
+    pub tls_url: Option<String>,
+    #[serde(default)]
+    pub uaadomain: Option<String>,
+    #[serde(default)]
+    pub ca_cert_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceUrl {
+    pub url: String,
+}
+
+/// The tutorial's `xs-app.json`: every path needs an XSUAA login and the backend's `AllAccess`
+/// scope, and is forwarded with the user's token to bsclient. `/` opens `/mainentry`.
+pub fn xs_app_json(names: &ScenarioNames) -> Value {
+    json!({
+        "welcomeFile": "/mainentry",
+        "authenticationMethod": "route",
+        "routes": [{
+            "source": "^/(.*)$",
+            "target": "$1",
+            "destination": names.destinations.router_to_bsclient,
+            "authenticationType": "xsuaa",
+            "scope": [names.backend_scope()],
+        }],
+    })
+}
+
+/// The approuter's `destinations` env: bsclient, with the user's token forwarded.
+pub fn approuter_destinations(names: &ScenarioNames, bsclient_url: &str) -> Value {
+    json!([{
+        "name": names.destinations.router_to_bsclient,
+        "url": bsclient_url,
+        "forwardAuthToken": true,
+    }])
+}
+
+/// `VCAP_SERVICES` restricted to the given labels (the approuter binds only xsuaa).
+pub fn vcap_services_with(ready: &MockReady, labels: &[&str]) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Value::Object(all) = &ready.vcap_services {
+        for (label, bindings) in all {
+            if labels.contains(&label.as_str()) {
+                out.insert(label.clone(), bindings.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+pub fn vcap_application(app_name: &str, port: u16) -> Value {
+    json!({
+        "application_name": app_name,
+        "name": app_name,
+        "application_uris": [format!("127.0.0.1:{port}")],
+        "uris": [format!("127.0.0.1:{port}")],
+        "space_name": "local",
+        "organization_name": "local",
+        "limits": {"mem": 64},
+    })
+}
+
+pub fn bsclient_env(names: &ScenarioNames, ready: &MockReady, port: u16) -> Vec<(String, String)> {
+    vec![
+        ("PORT".into(), port.to_string()),
+        (
+            "VCAP_SERVICES".into(),
+            vcap_services_with(ready, &["xsuaa", "destination"]).to_string(),
+        ),
+        (
+            "VCAP_APPLICATION".into(),
+            vcap_application(&names.apps.bsclient.name, port).to_string(),
+        ),
+        (
+            "BACKEND_DESTINATION".into(),
+            names.destinations.bsclient_to_backend.clone(),
+        ),
+    ]
+}
+
+pub fn approuter_env(
+    names: &ScenarioNames,
+    ready: &MockReady,
+    port: u16,
+    bsclient_url: &str,
+    xs_app_path: &str,
+) -> Vec<(String, String)> {
+    vec![
+        ("PORT".into(), port.to_string()),
+        (
+            "VCAP_SERVICES".into(),
+            vcap_services_with(ready, &["xsuaa"]).to_string(),
+        ),
+        (
+            "VCAP_APPLICATION".into(),
+            vcap_application(&names.apps.approuter.name, port).to_string(),
+        ),
+        (
+            "destinations".into(),
+            approuter_destinations(names, bsclient_url).to_string(),
+        ),
+        ("XS_APP_JSON".into(), xs_app_path.to_string()),
+    ]
+}

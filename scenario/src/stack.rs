@@ -1,0 +1,245 @@
+//! The whole stack: mock-platform first (its ready file gives the URLs and the `VCAP_SERVICES` the
+//! apps bind), then bsclient, then the approuter in front of it.
+
+use crate::env::{self, MockReady};
+use crate::process::{AppProcess, binary_path};
+use crate::{ScenarioError, free_port};
+use mock_platform::names::ScenarioNames;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// A names file other than the shipped `scenario.yaml`.
+    pub names_file: Option<PathBuf>,
+    /// Print the apps' log lines, prefixed with the app name (`cargo xtask run`).
+    pub echo_logs: bool,
+    /// Fixed ports (0 = free port) for the approuter, bsclient and the mock's services.
+    pub approuter_port: u16,
+    pub bsclient_port: u16,
+    pub xsuaa_port: u16,
+    pub destination_port: u16,
+    pub backend_port: u16,
+    /// Points bsclient's destination binding at this URL instead of the mock's Destination
+    /// service, e.g. a port nobody listens on: a stopped Destination service.
+    pub destination_uri_override: Option<String>,
+    /// Extra env for bsclient (e.g. `BSCLIENT_DISABLE_CACHE`).
+    pub bsclient_env: Vec<(String, String)>,
+    /// Extra env for the approuter (e.g. `REDIS_URL`).
+    pub approuter_env: Vec<(String, String)>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            names_file: None,
+            echo_logs: false,
+            approuter_port: 0,
+            bsclient_port: 0,
+            xsuaa_port: 0,
+            destination_port: 0,
+            backend_port: 0,
+            destination_uri_override: None,
+            bsclient_env: Vec::new(),
+            approuter_env: Vec::new(),
+        }
+    }
+}
+
+pub struct Stack {
+    pub names: ScenarioNames,
+    pub mock_ready: MockReady,
+    pub approuter_url: String,
+    pub bsclient_url: String,
+    // Field order is drop order: the approuter stops first, the platform last.
+    pub approuter: AppProcess,
+    pub bsclient: AppProcess,
+    pub mock: AppProcess,
+    workdir: PathBuf,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Self, ScenarioError> {
+        let names = match &options.names_file {
+            Some(path) => ScenarioNames::load(path).map_err(|e| ScenarioError::Io(e.to_string()))?,
+            None => ScenarioNames::builtin(),
+        };
+        let workdir = make_workdir()?;
+        let (mut mock, mock_ready) = start_mock(&options, &workdir).await?;
+        for url in [
+            &mock_ready.xsuaa.url,
+            &mock_ready.destination.url,
+            &mock_ready.backend.url,
+        ] {
+            mock.wait_healthy(&format!("{url}/health"), START_TIMEOUT)
+                .await?;
+        }
+
+        let mut ready_for_bsclient = mock_ready.clone();
+        if let Some(uri) = &options.destination_uri_override {
+            override_destination_uri(&mut ready_for_bsclient.vcap_services, uri);
+        }
+        let bsclient_port = pick(options.bsclient_port)?;
+        let mut bsclient_env = env::bsclient_env(&names, &ready_for_bsclient, bsclient_port);
+        bsclient_env.extend(options.bsclient_env.iter().cloned());
+        let mut bsclient = AppProcess::spawn(
+            "bsclient",
+            &binary_path("bsclient")?,
+            &[],
+            &bsclient_env,
+            &workdir,
+            options.echo_logs,
+        )?;
+        let bsclient_url = format!("http://127.0.0.1:{bsclient_port}");
+        bsclient
+            .wait_healthy(&format!("{bsclient_url}/health"), START_TIMEOUT)
+            .await?;
+
+        let xs_app_path = workdir.join("xs-app.json");
+        std::fs::write(&xs_app_path, env::xs_app_json(&names).to_string())
+            .map_err(|e| ScenarioError::Io(format!("{}: {e}", xs_app_path.display())))?;
+        let approuter_port = pick(options.approuter_port)?;
+        let mut approuter_env = env::approuter_env(
+            &names,
+            &mock_ready,
+            approuter_port,
+            &bsclient_url,
+            &xs_app_path.display().to_string(),
+        );
+        approuter_env.extend(options.approuter_env.iter().cloned());
+        let mut approuter = AppProcess::spawn(
+            "approuter",
+            &binary_path("approuter")?,
+            &[],
+            &approuter_env,
+            &workdir,
+            options.echo_logs,
+        )?;
+        let approuter_url = format!("http://127.0.0.1:{approuter_port}");
+        approuter
+            .wait_healthy(&format!("{approuter_url}/health"), START_TIMEOUT)
+            .await?;
+
+        Ok(Self {
+            names,
+            mock_ready,
+            approuter_url,
+            bsclient_url,
+            approuter,
+            bsclient,
+            mock,
+            workdir,
+        })
+    }
+
+    pub fn backend_url(&self) -> &str {
+        &self.mock_ready.backend.url
+    }
+
+    pub fn xsuaa_url(&self) -> &str {
+        &self.mock_ready.xsuaa.url
+    }
+
+    pub fn destination_url(&self) -> &str {
+        &self.mock_ready.destination.url
+    }
+
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The apps' last log lines, to print when a test fails.
+    pub fn logs(&self, lines: usize) -> String {
+        format!(
+            "--- mock-platform\n{}\n--- bsclient\n{}\n--- approuter\n{}",
+            self.mock.log.tail(lines),
+            self.bsclient.log.tail(lines),
+            self.approuter.log.tail(lines)
+        )
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+fn pick(port: u16) -> Result<u16, ScenarioError> {
+    if port == 0 { free_port() } else { Ok(port) }
+}
+
+fn make_workdir() -> Result<PathBuf, ScenarioError> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "scenario-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| ScenarioError::Io(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+async fn start_mock(
+    options: &StackOptions,
+    workdir: &Path,
+) -> Result<(AppProcess, MockReady), ScenarioError> {
+    let ready_file = workdir.join("mock-ready.json");
+    let mut args: Vec<String> = vec![
+        "--xsuaa-port".into(),
+        options.xsuaa_port.to_string(),
+        "--xsuaa-tls-port".into(),
+        "0".into(),
+        "--destination-port".into(),
+        options.destination_port.to_string(),
+        "--backend-port".into(),
+        options.backend_port.to_string(),
+        "--ready-file".into(),
+        ready_file.display().to_string(),
+    ];
+    if let Some(names) = &options.names_file {
+        args.push("--names".into());
+        args.push(names.display().to_string());
+    }
+    let mut mock = AppProcess::spawn(
+        "mock-platform",
+        &binary_path("mock-platform")?,
+        &args,
+        &[],
+        workdir,
+        options.echo_logs,
+    )?;
+    let start = Instant::now();
+    loop {
+        mock.check_alive()?;
+        if let Ok(text) = std::fs::read_to_string(&ready_file) {
+            let ready: MockReady =
+                serde_json::from_str(&text).map_err(|e| ScenarioError::ReadyFile {
+                    path: ready_file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            return Ok((mock, ready));
+        }
+        if start.elapsed() > START_TIMEOUT {
+            return Err(ScenarioError::NotHealthy {
+                app: "mock-platform".into(),
+                seconds: START_TIMEOUT.as_secs(),
+                log: mock.log.tail(40),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn override_destination_uri(vcap: &mut serde_json::Value, uri: &str) {
+    if let Some(bindings) = vcap.get_mut("destination").and_then(|b| b.as_array_mut()) {
+        for binding in bindings {
+            if let Some(creds) = binding.get_mut("credentials") {
+                creds["uri"] = serde_json::Value::String(uri.to_string());
+            }
+        }
+    }
+}
