@@ -82,7 +82,10 @@ impl Browser {
             if !response.status().is_redirection() {
                 break;
             }
-            let Some(location) = response.headers().get(LOCATION).and_then(|l| l.to_str().ok())
+            let Some(location) = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
             else {
                 break;
             };

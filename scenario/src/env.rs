@@ -37,6 +37,7 @@ pub fn xs_app_json(names: &ScenarioNames) -> Value {
     json!({
         "welcomeFile": "/mainentry",
         "authenticationMethod": "route",
+        "logout": {"logoutEndpoint": "/do/logout"},
         "routes": [{
             "source": "^/(.*)$",
             "target": "$1",

@@ -47,7 +47,12 @@ impl LogBuffer {
     pub fn tail(&self, n: usize) -> String {
         let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let skip = lines.len().saturating_sub(n);
-        lines.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
+        lines
+            .iter()
+            .skip(skip)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub fn contains(&self, needle: &str) -> bool {
@@ -137,7 +142,11 @@ impl AppProcess {
     }
 
     /// Polls `url` until it answers 2xx, the process dies or `timeout` passes.
-    pub async fn wait_healthy(&mut self, url: &str, timeout: Duration) -> Result<(), ScenarioError> {
+    pub async fn wait_healthy(
+        &mut self,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(), ScenarioError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;

@@ -63,7 +63,9 @@ pub struct Stack {
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, ScenarioError> {
         let names = match &options.names_file {
-            Some(path) => ScenarioNames::load(path).map_err(|e| ScenarioError::Io(e.to_string()))?,
+            Some(path) => {
+                ScenarioNames::load(path).map_err(|e| ScenarioError::Io(e.to_string()))?
+            }
             None => ScenarioNames::builtin(),
         };
         let workdir = make_workdir()?;
@@ -179,7 +181,8 @@ fn make_workdir() -> Result<PathBuf, ScenarioError> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::create_dir_all(&dir).map_err(|e| ScenarioError::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ScenarioError::Io(format!("{}: {e}", dir.display())))?;
     Ok(dir)
 }
 

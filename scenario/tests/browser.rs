@@ -1,0 +1,142 @@
+//! A real browser: headless Chromium (Debian's `chromium` + `chromium-driver`, installed by
+//! `.ci/setup`) driven over WebDriver opens the App Router, logs in on the mock XSUAA's page and
+//! sees the products table. The screenshot lands in `target/screenshots/`.
+
+use fantoccini::{ClientBuilder, Locator};
+use scenario::{Stack, StackOptions};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct ChromeDriver(Child);
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+async fn start_chromedriver(driver: &std::path::Path) -> (ChromeDriver, String) {
+    let port = scenario::free_port().unwrap();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let guard = ChromeDriver(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    while client.get(format!("{url}/status")).send().await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "chromedriver did not answer on {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (guard, url)
+}
+
+#[tokio::test]
+async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
+    let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
+        println!(
+            "SKIPPED: chromium and chromedriver are not installed (run `bash .ci/setup`, which installs Debian's chromium and chromium-driver)"
+        );
+        return;
+    };
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let alice = stack
+        .names
+        .users
+        .iter()
+        .find(|u| u.name == "alice")
+        .unwrap()
+        .clone();
+    let (_driver, driver_url) = start_chromedriver(&driver).await;
+    let profile = stack.workdir().join("chromium-profile");
+
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let browser = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a Chromium session");
+
+    let outcome = async {
+        browser.goto(&stack.approuter_url).await?;
+        let user = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[type=password]"))
+            .await?;
+        drop(user);
+        let username = browser
+            .find(Locator::Css(
+                "input[type=text], input[type=email], input[name=username]",
+            ))
+            .await?;
+        username.send_keys(&alice.name).await?;
+        let password = browser.find(Locator::Css("input[type=password]")).await?;
+        password.send_keys(&alice.password).await?;
+        browser
+            .find(Locator::Css("form [type=submit], form button"))
+            .await?
+            .click()
+            .await?;
+        let table = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("table"))
+            .await?;
+        let text = table.text().await?;
+        let url = browser.current_url().await?;
+        let png = browser.screenshot().await?;
+        Ok::<_, fantoccini::error::CmdError>((text, url, png))
+    }
+    .await;
+    let source = browser.source().await.unwrap_or_default();
+    let _ = browser.close().await;
+
+    let (table_text, url, png) = outcome.unwrap_or_else(|e| {
+        panic!(
+            "browser flow failed: {e}\npage source:\n{source}\nlogs:\n{}",
+            stack.logs(30)
+        )
+    });
+    assert!(
+        url.as_str().starts_with(&stack.approuter_url),
+        "ends at the App Router: {url}"
+    );
+    assert_eq!(url.path(), "/mainentry");
+    assert!(!table_text.trim().is_empty(), "the table shows products");
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("alice-products.png");
+    std::fs::write(&file, &png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    println!("screenshot: {}", file.display());
+}

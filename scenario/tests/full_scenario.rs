@@ -1,0 +1,217 @@
+//! The tutorial's scenario end to end, through real processes on loopback: a browser logs in at the
+//! App Router, which forwards the user's JWT to bsclient, which gets a token-exchange destination
+//! from the Destination service and reads the products from the Backend API.
+
+use reqwest::StatusCode;
+use scenario::{Browser, Stack, StackOptions};
+
+async fn stack() -> Stack {
+    match Stack::start(StackOptions::default()).await {
+        Ok(stack) => stack,
+        Err(e) => panic!("the stack did not start: {e}"),
+    }
+}
+
+fn user<'a>(stack: &'a Stack, name: &str) -> &'a mock_platform::names::DemoUser {
+    stack
+        .names
+        .users
+        .iter()
+        .find(|u| u.name == name)
+        .unwrap_or_else(|| panic!("scenario.yaml has no demo user {name}"))
+}
+
+#[tokio::test]
+async fn alice_logs_in_and_sees_the_products_through_the_token_exchange() {
+    let stack = stack().await;
+    let alice = user(&stack, "alice");
+    let browser = Browser::new();
+
+    let login_page = browser.get(&stack.approuter_url).await.unwrap();
+    assert!(
+        login_page.is_login_form(),
+        "opening the App Router must lead to the XSUAA login page, got {} at {}:\n{}",
+        login_page.status,
+        login_page.url,
+        stack.logs(30)
+    );
+    assert!(
+        login_page.url.as_str().starts_with(stack.xsuaa_url()),
+        "the login page is XSUAA's: {}",
+        login_page.url
+    );
+
+    let page = browser
+        .submit_login(&login_page, &alice.name, &alice.password)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}\n{}",
+        page.body,
+        stack.logs(30)
+    );
+    assert!(
+        page.url.as_str().starts_with(&stack.approuter_url) && page.url.path() == "/mainentry",
+        "after login the browser is back at the App Router's welcome file, at {}",
+        page.url
+    );
+    assert!(
+        page.body.contains("<table"),
+        "a products table: {}",
+        page.body
+    );
+
+    // The table shows what the Backend API holds: compare with its JSON, fetched through the same chain.
+    let json: serde_json::Value = browser
+        .client()
+        .get(format!("{}/mainentry", stack.approuter_url))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let products = json["d"]["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("OData collection expected: {json}"));
+    assert!(!products.is_empty());
+    for product in products {
+        let name = product["Name"].as_str().or(product["ProductName"].as_str());
+        if let Some(name) = name {
+            assert!(page.body.contains(name), "{name} missing in the page");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bob_without_the_scope_gets_403() {
+    let stack = stack().await;
+    let bob = user(&stack, "bob");
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &bob.name,
+            &bob.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(!page.body.contains("<table"), "no products for bob");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let stack = stack().await;
+    let alice = user(&stack, "alice");
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &alice.name,
+            &alice.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+
+    browser
+        .get(&format!("{}/do/logout", stack.approuter_url))
+        .await
+        .unwrap();
+
+    let xhr = browser
+        .client()
+        .get(format!("{}/mainentry", stack.approuter_url))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        xhr.status(),
+        StatusCode::UNAUTHORIZED,
+        "after logout the old session cookie no longer works"
+    );
+    let again = browser
+        .get(&format!("{}/mainentry", stack.approuter_url))
+        .await
+        .unwrap();
+    assert!(again.is_login_form(), "a browser is sent to log in again");
+}
+
+#[tokio::test]
+async fn a_stopped_destination_service_gives_a_clear_502_through_the_whole_chain() {
+    let nobody_listens = format!("http://127.0.0.1:{}", scenario::free_port().unwrap());
+    let stack = Stack::start(StackOptions {
+        destination_uri_override: Some(nobody_listens),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let alice = user(&stack, "alice");
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &alice.name,
+            &alice.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
+    assert!(
+        page.body.to_lowercase().contains("destination service"),
+        "the page says what failed: {}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn get_token_through_the_approuter_returns_a_cached_token() {
+    let stack = stack().await;
+    let alice = user(&stack, "alice");
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &alice.name,
+            &alice.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let resp = browser
+            .client()
+            .get(format!("{}/getToken?ttl=600", stack.approuter_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        tokens.push(resp.text().await.unwrap());
+    }
+    assert_eq!(
+        tokens[0], tokens[1],
+        "the second call is served from the cache"
+    );
+    assert_eq!(tokens[0].split('.').count(), 3, "a JWT: {}", tokens[0]);
+
+    let bad = browser
+        .client()
+        .get(format!("{}/getToken?ttl=abc", stack.approuter_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
