@@ -153,10 +153,10 @@ impl AppProcess {
         let start = Instant::now();
         loop {
             self.check_alive()?;
-            if let Ok(resp) = client.get(url).send().await {
-                if resp.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(resp) = client.get(url).send().await
+                && resp.status().is_success()
+            {
+                return Ok(());
             }
             if start.elapsed() > timeout {
                 return Err(ScenarioError::NotHealthy {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StackOptions {
     /// A names file other than the shipped `scenario.yaml`.
     pub names_file: Option<PathBuf>,
@@ -29,23 +29,6 @@ pub struct StackOptions {
     pub bsclient_env: Vec<(String, String)>,
     /// Extra env for the approuter (e.g. `REDIS_URL`).
     pub approuter_env: Vec<(String, String)>,
-}
-
-impl Default for StackOptions {
-    fn default() -> Self {
-        Self {
-            names_file: None,
-            echo_logs: false,
-            approuter_port: 0,
-            bsclient_port: 0,
-            xsuaa_port: 0,
-            destination_port: 0,
-            backend_port: 0,
-            destination_uri_override: None,
-            bsclient_env: Vec::new(),
-            approuter_env: Vec::new(),
-        }
-    }
 }
 
 pub struct Stack {
