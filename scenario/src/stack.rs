@@ -29,6 +29,11 @@ pub struct StackOptions {
     pub bsclient_env: Vec<(String, String)>,
     /// Extra env for the approuter (e.g. `REDIS_URL`).
     pub approuter_env: Vec<(String, String)>,
+    /// Routes placed before the tutorial's catch-all route in `xs-app.json`.
+    pub extra_routes: Vec<serde_json::Value>,
+    /// More entries of the approuter's `destinations` env; `{backend}` in a `url` is replaced
+    /// with the mock Backend API's URL.
+    pub extra_destinations: Vec<serde_json::Value>,
 }
 
 pub struct Stack {
@@ -83,7 +88,13 @@ impl Stack {
             .await?;
 
         let xs_app_path = workdir.join("xs-app.json");
-        std::fs::write(&xs_app_path, env::xs_app_json(&names).to_string())
+        let mut xs_app = env::xs_app_json(&names);
+        if let Some(routes) = xs_app["routes"].as_array_mut() {
+            for (i, route) in options.extra_routes.iter().enumerate() {
+                routes.insert(i, route.clone());
+            }
+        }
+        std::fs::write(&xs_app_path, xs_app.to_string())
             .map_err(|e| ScenarioError::Io(format!("{}: {e}", xs_app_path.display())))?;
         let approuter_port = pick(options.approuter_port)?;
         let mut approuter_env = env::approuter_env(
@@ -93,6 +104,19 @@ impl Stack {
             &bsclient_url,
             &xs_app_path.display().to_string(),
         );
+        if !options.extra_destinations.is_empty() {
+            let mut destinations = env::approuter_destinations(&names, &bsclient_url);
+            if let Some(list) = destinations.as_array_mut() {
+                for extra in &options.extra_destinations {
+                    let text = extra
+                        .to_string()
+                        .replace("{backend}", &mock_ready.backend.url);
+                    list.push(serde_json::from_str(&text).unwrap_or_else(|_| extra.clone()));
+                }
+            }
+            approuter_env.retain(|(k, _)| k != "destinations");
+            approuter_env.push(("destinations".into(), destinations.to_string()));
+        }
         approuter_env.extend(options.approuter_env.iter().cloned());
         let mut approuter = AppProcess::spawn(
             "approuter",
