@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod env;
+pub mod measure;
 pub mod process;
 pub mod stack;
 
