@@ -2,8 +2,10 @@
 //! `Accept: text/html` like a browser, and fills the XSUAA login form.
 
 use crate::ScenarioError;
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
+use std::sync::Arc;
 use url::Url;
 
 const MAX_REDIRECTS: usize = 15;
@@ -11,6 +13,7 @@ const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=
 
 pub struct Browser {
     client: reqwest::Client,
+    jar: Arc<Jar>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,14 +50,23 @@ impl Browser {
     pub fn new() -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(BROWSER_ACCEPT));
+        let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("a client with a cookie store and no TLS config always builds");
-        Self { client }
+        Self { client, jar }
+    }
+
+    /// The `Cookie` header this browser would send to `url` (e.g. to replay a session in `wrk`).
+    pub fn cookie_header(&self, url: &str) -> Option<String> {
+        let url = Url::parse(url).ok()?;
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_string))
     }
 
     /// The underlying client (shares the cookie jar), for requests a test shapes itself.

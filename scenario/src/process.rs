@@ -14,11 +14,22 @@ const LOG_LINES_KEPT: usize = 400;
 /// Where the workspace's binaries are: next to this test executable's `deps/` folder, or the
 /// current executable's folder (xtask runs from `target/<profile>/`).
 pub fn binary_path(app: &str) -> Result<PathBuf, ScenarioError> {
-    let exe = std::env::current_exe().map_err(|e| ScenarioError::Io(e.to_string()))?;
-    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir.pop();
-    }
+    binary_path_in(None, app)
+}
+
+/// `app` in `dir`, or where [`binary_path`] looks when `dir` is `None`.
+pub fn binary_path_in(dir: Option<&Path>, app: &str) -> Result<PathBuf, ScenarioError> {
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => {
+            let exe = std::env::current_exe().map_err(|e| ScenarioError::Io(e.to_string()))?;
+            let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            if dir.file_name().is_some_and(|n| n == "deps") {
+                dir.pop();
+            }
+            dir
+        }
+    };
     let path = dir.join(app);
     if path.is_file() {
         Ok(path)

@@ -2,7 +2,7 @@
 //! apps bind), then bsclient, then the approuter in front of it.
 
 use crate::env::{self, MockReady};
-use crate::process::{AppProcess, binary_path};
+use crate::process::{AppProcess, binary_path_in};
 use crate::{ScenarioError, free_port};
 use mock_platform::names::ScenarioNames;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ pub struct StackOptions {
     pub bsclient_env: Vec<(String, String)>,
     /// Extra env for the approuter (e.g. `REDIS_URL`).
     pub approuter_env: Vec<(String, String)>,
+    /// Where the binaries are (e.g. `target/release` for benchmarks); default: next to the
+    /// running executable.
+    pub binary_dir: Option<PathBuf>,
     /// Routes placed before the tutorial's catch-all route in `xs-app.json`.
     pub extra_routes: Vec<serde_json::Value>,
     /// More entries of the approuter's `destinations` env; `{backend}` in a `url` is replaced
@@ -46,6 +49,9 @@ pub struct Stack {
     pub bsclient: AppProcess,
     pub mock: AppProcess,
     workdir: PathBuf,
+    options: StackOptions,
+    bsclient_env: Vec<(String, String)>,
+    approuter_env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -76,7 +82,7 @@ impl Stack {
         bsclient_env.extend(options.bsclient_env.iter().cloned());
         let mut bsclient = AppProcess::spawn(
             "bsclient",
-            &binary_path("bsclient")?,
+            &binary_path_in(options.binary_dir.as_deref(), "bsclient")?,
             &[],
             &bsclient_env,
             &workdir,
@@ -120,7 +126,7 @@ impl Stack {
         approuter_env.extend(options.approuter_env.iter().cloned());
         let mut approuter = AppProcess::spawn(
             "approuter",
-            &binary_path("approuter")?,
+            &binary_path_in(options.binary_dir.as_deref(), "approuter")?,
             &[],
             &approuter_env,
             &workdir,
@@ -140,7 +146,51 @@ impl Stack {
             bsclient,
             mock,
             workdir,
+            options,
+            bsclient_env,
+            approuter_env,
         })
+    }
+
+    /// Starts one more bsclient with the same env plus `extra_env`, on a free port, without
+    /// waiting for it. Returns it, its URL and the moment of exec (for start-up timing).
+    pub fn spawn_bsclient(
+        &self,
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
+        self.spawn_like("bsclient", &self.bsclient_env, extra_env)
+    }
+
+    /// Like [`Stack::spawn_bsclient`], for the approuter.
+    pub fn spawn_approuter(
+        &self,
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
+        self.spawn_like("approuter", &self.approuter_env, extra_env)
+    }
+
+    fn spawn_like(
+        &self,
+        app: &str,
+        env: &[(String, String)],
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
+        let port = free_port()?;
+        let mut env: Vec<(String, String)> =
+            env.iter().filter(|(k, _)| k != "PORT").cloned().collect();
+        env.push(("PORT".into(), port.to_string()));
+        env.extend(extra_env.iter().cloned());
+        let binary = binary_path_in(self.options.binary_dir.as_deref(), app)?;
+        let started = std::time::Instant::now();
+        let process = AppProcess::spawn(
+            app,
+            &binary,
+            &[],
+            &env,
+            &self.workdir,
+            self.options.echo_logs,
+        )?;
+        Ok((process, format!("http://127.0.0.1:{port}"), started))
     }
 
     pub fn backend_url(&self) -> &str {
@@ -216,7 +266,7 @@ async fn start_mock(
     }
     let mut mock = AppProcess::spawn(
         "mock-platform",
-        &binary_path("mock-platform")?,
+        &binary_path_in(options.binary_dir.as_deref(), "mock-platform")?,
         &args,
         &[],
         workdir,
