@@ -4,6 +4,7 @@
 //!
 //! Used by `cargo xtask run` and by the full-scenario tests in `tests/`.
 
+pub mod bench;
 pub mod browser;
 pub mod env;
 pub mod measure;

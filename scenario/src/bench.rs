@@ -1,0 +1,422 @@
+//! `cargo xtask bench`: the stack's speed and memory, measured in one run so that ratios hold on
+//! a noisy shared machine. Every load is bounded by its duration; logins by count and time.
+
+use crate::measure::{self, LoadResult};
+use crate::process::AppProcess;
+use crate::{Browser, ScenarioError, Stack, StackOptions};
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub seconds: u64,
+    pub concurrencies: Vec<u32>,
+    /// Logged-in sessions the App Router holds for the memory measurement.
+    pub sessions: usize,
+    /// Where the release binaries are.
+    pub binary_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
+    pub name: String,
+    pub load: LoadResult,
+    /// RSS in KiB of the processes on the path, idle before and at the end of the load.
+    pub rss_kib_before: Vec<(String, u64)>,
+    pub rss_kib_after: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub what: String,
+    pub measured: f64,
+    pub limit: String,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub seconds_per_case: u64,
+    pub cases: Vec<Case>,
+    pub startup_ms: Vec<(String, f64)>,
+    pub approuter_sessions: usize,
+    pub approuter_rss_kib_idle: u64,
+    pub approuter_rss_kib_with_sessions: u64,
+    pub login_seconds: f64,
+    pub ratios: Vec<(String, f64)>,
+    pub targets: Vec<Target>,
+}
+
+const BACKEND_PATH: &str = "/odata/v2/ProductService/Products";
+
+fn rss(processes: &[&AppProcess]) -> Vec<(String, u64)> {
+    processes
+        .iter()
+        .map(|p| (p.name.clone(), p.rss_kib().unwrap_or(0)))
+        .collect()
+}
+
+pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
+    let wrk = measure::ensure_wrk()?;
+    let duration = Duration::from_secs(options.seconds);
+    let stack = Stack::start(StackOptions {
+        binary_dir: Some(options.binary_dir.clone()),
+        // The router-to-backend path: the same endpoint as "direct", with session lookup,
+        // proxying and the forwarded token on top.
+        extra_routes: vec![json!({
+            "source": "^/backend/(.*)$",
+            "target": "/$1",
+            "destination": "backend",
+            "authenticationType": "xsuaa",
+            "csrfProtection": false,
+        })],
+        extra_destinations: vec![json!({
+            "name": "backend", "url": "{backend}", "forwardAuthToken": true,
+        })],
+        ..StackOptions::default()
+    })
+    .await?;
+    let alice = stack
+        .names
+        .users
+        .first()
+        .cloned()
+        .ok_or_else(|| ScenarioError::Login("scenario.yaml has no users".into()))?;
+
+    // One logged-in browser session for the router case, and alice's token for the direct cases.
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/backend{BACKEND_PATH}?$top=1", stack.approuter_url),
+            &alice.name,
+            &alice.password,
+        )
+        .await?;
+    if !page.status.is_success() {
+        return Err(ScenarioError::Login(format!(
+            "login through the App Router ended with {}: {}",
+            page.status, page.body
+        )));
+    }
+    let cookie = browser
+        .cookie_header(&stack.approuter_url)
+        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let token = user_token(&stack, &alice.name, &alice.password).await?;
+    let bearer = vec![("Authorization".to_string(), format!("Bearer {token}"))];
+    let json_accept = ("Accept".to_string(), "application/json".to_string());
+
+    let (mut cold, cold_url, _) =
+        stack.spawn_bsclient(&[("BSCLIENT_DISABLE_CACHE".into(), "true".into())])?;
+    cold.wait_healthy(&format!("{cold_url}/health"), Duration::from_secs(30))
+        .await?;
+
+    let mut cases = Vec::new();
+    for &c in &options.concurrencies {
+        let direct_url = format!("{}{BACKEND_PATH}", stack.backend_url());
+        let before = rss(&[&stack.mock]);
+        let load = measure::run_wrk(&wrk, &direct_url, &bearer, c, duration)?;
+        cases.push(Case {
+            name: format!("direct backend c{c}"),
+            load,
+            rss_kib_before: before,
+            rss_kib_after: rss(&[&stack.mock]),
+        });
+
+        let router_url = format!("{}/backend{BACKEND_PATH}", stack.approuter_url);
+        let headers = vec![("Cookie".to_string(), cookie.clone())];
+        let before = rss(&[&stack.approuter, &stack.mock]);
+        let load = measure::run_wrk(&wrk, &router_url, &headers, c, duration)?;
+        cases.push(Case {
+            name: format!("approuter -> backend c{c}"),
+            load,
+            rss_kib_before: before,
+            rss_kib_after: rss(&[&stack.approuter, &stack.mock]),
+        });
+
+        let mut headers = bearer.clone();
+        headers.push(json_accept.clone());
+        // Fill the caches once, so the run measures warm requests only.
+        warm_up(&format!("{}/mainentry", stack.bsclient_url), &headers).await?;
+        let before = rss(&[&stack.bsclient, &stack.mock]);
+        let load = measure::run_wrk(
+            &wrk,
+            &format!("{}/mainentry", stack.bsclient_url),
+            &headers,
+            c,
+            duration,
+        )?;
+        cases.push(Case {
+            name: format!("bsclient /mainentry warm c{c}"),
+            load,
+            rss_kib_before: before,
+            rss_kib_after: rss(&[&stack.bsclient, &stack.mock]),
+        });
+
+        let before = rss(&[&cold, &stack.mock]);
+        let load = measure::run_wrk(
+            &wrk,
+            &format!("{cold_url}/mainentry"),
+            &headers,
+            c,
+            duration,
+        )?;
+        cases.push(Case {
+            name: format!("bsclient /mainentry cold c{c}"),
+            load,
+            rss_kib_before: before,
+            rss_kib_after: rss(&[&cold, &stack.mock]),
+        });
+    }
+    drop(cold);
+
+    let mut startup_ms = Vec::new();
+    for app in ["approuter", "bsclient"] {
+        let (mut process, url, started) = match app {
+            "approuter" => stack.spawn_approuter(&[])?,
+            _ => stack.spawn_bsclient(&[])?,
+        };
+        let ms = measure::startup_ms(&mut process, started, &format!("{url}/health")).await?;
+        startup_ms.push((app.to_string(), ms));
+    }
+
+    // A fresh App Router holding `sessions` logged-in sessions.
+    let (mut router, router_url, _) = stack.spawn_approuter(&[])?;
+    router
+        .wait_healthy(&format!("{router_url}/health"), Duration::from_secs(30))
+        .await?;
+    let idle = router.rss_kib().unwrap_or(0);
+    let login_started = Instant::now();
+    let logged_in = login_many(
+        &router_url,
+        &alice.name,
+        &alice.password,
+        options.sessions,
+        Duration::from_secs(300),
+    )
+    .await?;
+    let login_seconds = login_started.elapsed().as_secs_f64();
+    let with_sessions = router.rss_kib().unwrap_or(0);
+
+    Ok(report(
+        options.seconds,
+        cases,
+        startup_ms,
+        logged_in,
+        idle,
+        with_sessions,
+        login_seconds,
+    ))
+}
+
+/// A token for `user` from the mock XSUAA (password grant with the xsuaa binding's client).
+async fn user_token(stack: &Stack, user: &str, password: &str) -> Result<String, ScenarioError> {
+    let creds = &stack.mock_ready.vcap_services["xsuaa"][0]["credentials"];
+    let (Some(id), Some(secret)) = (creds["clientid"].as_str(), creds["clientsecret"].as_str())
+    else {
+        return Err(ScenarioError::ReadyFile {
+            path: "vcap_services.xsuaa[0].credentials".into(),
+            reason: "no clientid/clientsecret".into(),
+        });
+    };
+    let resp: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/oauth/token", stack.xsuaa_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    resp["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ScenarioError::Login(format!("password grant for {user} failed: {resp}")))
+}
+
+async fn warm_up(url: &str, headers: &[(String, String)]) -> Result<(), ScenarioError> {
+    let client = reqwest::Client::new();
+    let mut request = client.get(url);
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let resp = request.send().await?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        return Err(ScenarioError::Http(format!(
+            "{url} answered {status}: {}",
+            resp.text().await.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Logs in `count` times (16 at once), each login a new browser, and keeps the sessions alive by
+/// leaving them in the router. Stops at `limit`.
+async fn login_many(
+    router_url: &str,
+    user: &str,
+    password: &str,
+    count: usize,
+    limit: Duration,
+) -> Result<usize, ScenarioError> {
+    use futures_util::{StreamExt, stream};
+    let started = Instant::now();
+    let url = format!("{router_url}/backend{BACKEND_PATH}?$top=1");
+    let results: Vec<bool> = stream::iter(0..count)
+        .map(|_| {
+            let url = url.clone();
+            async move {
+                if started.elapsed() > limit {
+                    return false;
+                }
+                let browser = Browser::new();
+                matches!(browser.login(&url, user, password).await, Ok(p) if p.status.is_success())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    Ok(results.into_iter().filter(|ok| *ok).count())
+}
+
+fn rps(cases: &[Case], name: &str) -> f64 {
+    cases
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.load.requests_per_sec)
+        .unwrap_or(0.0)
+}
+
+fn report(
+    seconds: u64,
+    cases: Vec<Case>,
+    startup_ms: Vec<(String, f64)>,
+    sessions: usize,
+    idle: u64,
+    with_sessions: u64,
+    login_seconds: f64,
+) -> Report {
+    let mut ratios = Vec::new();
+    let mut targets = Vec::new();
+    let concurrencies: Vec<u32> = cases
+        .iter()
+        .filter(|c| c.name.starts_with("direct"))
+        .map(|c| c.load.concurrency)
+        .collect();
+    for c in concurrencies {
+        let direct = rps(&cases, &format!("direct backend c{c}"));
+        let router = rps(&cases, &format!("approuter -> backend c{c}"));
+        let warm = rps(&cases, &format!("bsclient /mainentry warm c{c}"));
+        let cold = rps(&cases, &format!("bsclient /mainentry cold c{c}"));
+        let router_ratio = if direct > 0.0 { router / direct } else { 0.0 };
+        let warm_ratio = if cold > 0.0 { warm / cold } else { 0.0 };
+        ratios.push((format!("approuter/direct c{c}"), router_ratio));
+        ratios.push((format!("warm/cold c{c}"), warm_ratio));
+        targets.push(Target {
+            what: format!("approuter path req/s vs direct, c{c}"),
+            measured: router_ratio,
+            limit: ">= 0.45".into(),
+            met: router_ratio >= 0.45,
+        });
+        targets.push(Target {
+            what: format!("warm /mainentry vs cold, c{c}"),
+            measured: warm_ratio,
+            limit: ">= 10".into(),
+            met: warm_ratio >= 10.0,
+        });
+        if c == 16
+            && let Some(case) = cases.iter().find(|x| x.name == "approuter -> backend c16")
+        {
+            targets.push(Target {
+                what: "approuter path p99 at c16 (ms)".into(),
+                measured: case.load.p99_ms,
+                limit: "< 2".into(),
+                met: case.load.p99_ms < 2.0,
+            });
+        }
+    }
+    let mib = with_sessions as f64 / 1024.0;
+    targets.push(Target {
+        what: format!("approuter RSS with {sessions} sessions (MiB)"),
+        measured: mib,
+        limit: "< 20".into(),
+        met: mib < 20.0,
+    });
+    for (app, ms) in &startup_ms {
+        targets.push(Target {
+            what: format!("{app} start-up, exec to first /health (ms)"),
+            measured: *ms,
+            limit: "< 50".into(),
+            met: *ms < 50.0,
+        });
+    }
+    Report {
+        seconds_per_case: seconds,
+        cases,
+        startup_ms,
+        approuter_sessions: sessions,
+        approuter_rss_kib_idle: idle,
+        approuter_rss_kib_with_sessions: with_sessions,
+        login_seconds,
+        ratios,
+        targets,
+    }
+}
+
+/// The report as a table for stdout.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>7}  {}\n",
+        "case", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "RSS KiB before -> after"
+    ));
+    for case in &report.cases {
+        let rss: Vec<String> = case
+            .rss_kib_before
+            .iter()
+            .zip(&case.rss_kib_after)
+            .map(|((name, b), (_, a))| format!("{name} {b}->{a}"))
+            .collect();
+        out.push_str(&format!(
+            "{:<34} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}  {}\n",
+            case.name,
+            case.load.requests_per_sec,
+            case.load.p50_ms,
+            case.load.p99_ms,
+            case.load.max_ms,
+            case.load.errors,
+            rss.join(", ")
+        ));
+    }
+    out.push('\n');
+    for (app, ms) in &report.startup_ms {
+        out.push_str(&format!("start-up {app}: {ms:.1} ms\n"));
+    }
+    out.push_str(&format!(
+        "approuter RSS: {} KiB idle, {} KiB holding {} sessions (logins took {:.1} s)\n\n",
+        report.approuter_rss_kib_idle,
+        report.approuter_rss_kib_with_sessions,
+        report.approuter_sessions,
+        report.login_seconds
+    ));
+    for (name, ratio) in &report.ratios {
+        out.push_str(&format!("ratio {name}: {ratio:.2}\n"));
+    }
+    out.push('\n');
+    for t in &report.targets {
+        out.push_str(&format!(
+            "[{}] {}: {:.2} (target {})\n",
+            if t.met { "met" } else { "MISSED" },
+            t.what,
+            t.measured,
+            t.limit
+        ));
+    }
+    out
+}
