@@ -1,1 +1,83 @@
-fn main() {}
+//! `cargo xtask <task>`: the workspace's tasks as one plain-Rust binary (see `.cargo/config.toml`).
+
+mod bench;
+mod command;
+mod deploy;
+mod error;
+mod manifests;
+mod run;
+
+use clap::{Parser, Subcommand};
+use error::Error;
+use mock_platform::names::ScenarioNames;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "Tasks of the btp-token-exchange-rs workspace"
+)]
+struct Cli {
+    /// The names file (apps, hosts, service instances, xsappnames, destinations, users).
+    #[arg(long, global = true, value_name = "FILE", default_value_os_t = default_names_file())]
+    names: PathBuf,
+
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run mock-platform, bsclient and approuter locally.
+    Run(run::Args),
+    /// Write manifest.yml, xs-security.json, init_data.json, xs-app.json and mta.yaml for Cloud Foundry.
+    Manifests(manifests::Args),
+    /// Build for Cloud Foundry (cflinuxfs4), stage the apps, create the services and push both apps.
+    Deploy(deploy::Args),
+    /// Measure the running scenario under load.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Run(args) => run::run(args),
+        Task::Manifests(args) => load_names(&cli.names).and_then(|n| manifests::run(&n, args)),
+        Task::Deploy(args) => load_names(&cli.names).and_then(|n| deploy::run(&n, args)),
+        Task::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace this xtask was built from; `cargo xtask` always runs from a build of it.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in a folder of the workspace")
+        .to_path_buf()
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR` when set, as cargo itself does.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
+fn default_names_file() -> PathBuf {
+    workspace_root().join("scenario.yaml")
+}
+
+fn load_names(path: &Path) -> Result<ScenarioNames, Error> {
+    Ok(ScenarioNames::load(path)?)
+}

@@ -1,0 +1,57 @@
+//! One error type for every task; each message tells the user what to do next.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Names(#[from] mock_platform::names::NamesError),
+
+    /// A value the task cannot do without; `next_step` says where to get it.
+    #[error("{what}\nnext step: {next_step}")]
+    Missing { what: String, next_step: String },
+
+    #[error("{option} {value:?}: {reason}")]
+    InvalidOption {
+        option: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+
+    #[error("`{command}` failed ({status}){detail}")]
+    CommandFailed {
+        command: String,
+        status: String,
+        /// Already formatted, starting with a newline when non-empty.
+        detail: String,
+    },
+
+    #[error("{0}")]
+    ServiceKey(String),
+
+    #[error("`cargo xtask {0}` is not implemented yet")]
+    NotImplemented(&'static str),
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
