@@ -1,1 +1,16 @@
-//! common
+//! What the scenario's apps share: Cloud Foundry environment parsing, XSUAA JWT validation,
+//! a single-flight token cache, an OAuth2 client for XSUAA and a Destination service client.
+//!
+//! Every outbound call goes through [`http::client`] (connect and total timeouts), and every token,
+//! secret or password is held in a [`secret::Secret`] so it cannot end up in a log line by accident.
+
+pub mod cf;
+pub mod destination;
+pub mod http;
+pub mod jwt;
+pub mod oauth;
+pub mod properties;
+pub mod secret;
+pub mod token_cache;
+
+pub use secret::Secret;

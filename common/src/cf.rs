@@ -1,0 +1,400 @@
+//! Cloud Foundry environment: `VCAP_SERVICES`, `VCAP_APPLICATION`, `PORT` and the App Router's
+//! `destinations` variable, parsed once at start-up into typed values with errors that name the
+//! variable, the binding and the field.
+
+mod destinations;
+
+pub use destinations::{AppRouterDestination, destinations_from_env, parse_destinations};
+
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+const VCAP_SERVICES: &str = "VCAP_SERVICES";
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CfError {
+    #[error("{var} is not set")]
+    MissingVariable { var: String },
+    #[error("{var}: invalid JSON: {reason}")]
+    InvalidJson { var: String, reason: String },
+    #[error("{var}: {reason}")]
+    Invalid { var: String, reason: String },
+    #[error("VCAP_SERVICES: no service binding with label or tag \"{query}\" (bound: {bound})")]
+    NoBinding { query: String, bound: String },
+    #[error("VCAP_SERVICES: more than one service binding with label or tag \"{query}\" ({bound})")]
+    AmbiguousBinding { query: String, bound: String },
+    #[error("VCAP_SERVICES: binding \"{binding}\" (label {label}): missing field \"{field}\"")]
+    MissingField {
+        binding: String,
+        label: String,
+        field: String,
+    },
+    #[error("VCAP_SERVICES: binding \"{binding}\" (label {label}): field \"{field}\": {reason}")]
+    InvalidField {
+        binding: String,
+        label: String,
+        field: String,
+        reason: String,
+    },
+    #[error("destinations: {entry}: {reason}")]
+    Destination { entry: String, reason: String },
+}
+
+/// `VCAP_SERVICES`: `{label: [binding, ...]}`.
+#[derive(Debug, Clone, Default)]
+pub struct VcapServices {
+    by_label: BTreeMap<String, Vec<ServiceBinding>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceBinding {
+    pub name: String,
+    /// Filled from the `VCAP_SERVICES` key when the binding itself has no `label`.
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub instance_name: Option<String>,
+    #[serde(default)]
+    pub credentials: serde_json::Value,
+}
+
+impl ServiceBinding {
+    fn describe(&self) -> String {
+        format!("{} ({})", self.name, self.label)
+    }
+
+    fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+}
+
+impl VcapServices {
+    /// Reads `VCAP_SERVICES`; a missing variable is an error naming it.
+    pub fn from_env() -> Result<Self, CfError> {
+        match std::env::var(VCAP_SERVICES) {
+            Ok(json) => Self::parse(&json),
+            Err(_) => Err(CfError::MissingVariable {
+                var: VCAP_SERVICES.into(),
+            }),
+        }
+    }
+
+    pub fn parse(json: &str) -> Result<Self, CfError> {
+        let raw: BTreeMap<String, Vec<serde_json::Value>> =
+            serde_json::from_str(json).map_err(|e| CfError::InvalidJson {
+                var: VCAP_SERVICES.into(),
+                reason: e.to_string(),
+            })?;
+        let mut by_label = BTreeMap::new();
+        for (label, entries) in raw {
+            let mut bindings = Vec::with_capacity(entries.len());
+            for (i, entry) in entries.into_iter().enumerate() {
+                let mut binding: ServiceBinding =
+                    serde_json::from_value(entry).map_err(|e| CfError::Invalid {
+                        var: VCAP_SERVICES.into(),
+                        reason: format!("binding {} of label \"{label}\": {e}", i + 1),
+                    })?;
+                if binding.label.is_empty() {
+                    binding.label = label.clone();
+                }
+                bindings.push(binding);
+            }
+            by_label.insert(label, bindings);
+        }
+        Ok(VcapServices { by_label })
+    }
+
+    pub fn bindings(&self) -> impl Iterator<Item = &ServiceBinding> {
+        self.by_label.values().flatten()
+    }
+
+    /// Like `cfenv.getServiceCreds` / `@sap/xsenv`: by instance name, then label, then tag.
+    pub fn find(&self, query: &str) -> Option<&ServiceBinding> {
+        self.bindings()
+            .find(|b| b.name == query || b.instance_name.as_deref() == Some(query))
+            .or_else(|| self.bindings().find(|b| b.label == query))
+            .or_else(|| self.bindings().find(|b| b.has_tag(query)))
+    }
+
+    /// The single binding with this label, else the single binding with this tag.
+    pub fn find_unique(&self, label_or_tag: &str) -> Result<&ServiceBinding, CfError> {
+        let by_label: Vec<_> = self
+            .bindings()
+            .filter(|b| b.label == label_or_tag)
+            .collect();
+        let found = if by_label.is_empty() {
+            self.bindings()
+                .filter(|b| b.has_tag(label_or_tag))
+                .collect()
+        } else {
+            by_label
+        };
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(CfError::NoBinding {
+                query: label_or_tag.into(),
+                bound: self.describe_all(),
+            }),
+            many => Err(CfError::AmbiguousBinding {
+                query: label_or_tag.into(),
+                bound: many
+                    .iter()
+                    .map(|b| b.describe())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    fn describe_all(&self) -> String {
+        let all: Vec<String> = self.bindings().map(ServiceBinding::describe).collect();
+        if all.is_empty() {
+            "none".into()
+        } else {
+            all.join(", ")
+        }
+    }
+
+    /// The xsuaa binding (label or tag `xsuaa`).
+    pub fn xsuaa(&self) -> Result<XsuaaCredentials, CfError> {
+        let binding = self.find_unique("xsuaa")?;
+        typed_credentials(
+            binding,
+            &["clientid", "clientsecret", "url", "uaadomain", "xsappname"],
+            &[
+                "identityzone",
+                "identityzoneid",
+                "tenantid",
+                "zoneid",
+                "verificationkey",
+                "tenantmode",
+            ],
+            &["url"],
+        )
+    }
+
+    /// The Destination service binding (label or tag `destination`).
+    pub fn destination(&self) -> Result<DestinationCredentials, CfError> {
+        let binding = self.find_unique("destination")?;
+        typed_credentials(
+            binding,
+            &["clientid", "clientsecret", "uri", "url"],
+            &["uaadomain", "xsappname"],
+            &["uri", "url"],
+        )
+    }
+
+    /// A Redis URI from a binding whose label contains `redis` or that is tagged `redis`:
+    /// `credentials.uri`, else built from `hostname`, `port`, `password` (and `tls`).
+    pub fn redis_uri(&self) -> Option<String> {
+        let b = self
+            .bindings()
+            .find(|b| b.label.contains("redis") || b.has_tag("redis"))?;
+        let c = &b.credentials;
+        if let Some(uri) = c.get("uri").and_then(|v| v.as_str()) {
+            return Some(uri.to_owned());
+        }
+        let host = c.get("hostname").or_else(|| c.get("host"))?.as_str()?;
+        let port = match c.get("port")? {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            _ => return None,
+        };
+        let scheme = if c.get("tls").and_then(|v| v.as_bool()) == Some(true) {
+            "rediss"
+        } else {
+            "redis"
+        };
+        let auth = match c.get("password").and_then(|v| v.as_str()) {
+            Some(p) if !p.is_empty() => format!(
+                ":{}@",
+                percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            _ => String::new(),
+        };
+        Some(format!("{scheme}://{auth}{host}:{port}"))
+    }
+}
+
+/// Checks each named field before deserialising, so the error names the field instead of serde's
+/// position-less "invalid type" message.
+fn typed_credentials<T: DeserializeOwned>(
+    binding: &ServiceBinding,
+    required: &[&str],
+    optional: &[&str],
+    urls: &[&str],
+) -> Result<T, CfError> {
+    let field_error = |field: &str, reason: &str| CfError::InvalidField {
+        binding: binding.name.clone(),
+        label: binding.label.clone(),
+        field: field.into(),
+        reason: reason.into(),
+    };
+    let creds = &binding.credentials;
+    if !creds.is_object() {
+        return Err(CfError::MissingField {
+            binding: binding.name.clone(),
+            label: binding.label.clone(),
+            field: "credentials".into(),
+        });
+    }
+    for field in required {
+        match creds.get(*field) {
+            None | Some(serde_json::Value::Null) => {
+                return Err(CfError::MissingField {
+                    binding: binding.name.clone(),
+                    label: binding.label.clone(),
+                    field: (*field).into(),
+                });
+            }
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
+                return Err(field_error(field, "is empty"));
+            }
+            Some(serde_json::Value::String(_)) => {}
+            Some(_) => return Err(field_error(field, "expected a string")),
+        }
+    }
+    for field in optional {
+        match creds.get(*field) {
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => {}
+            Some(_) => return Err(field_error(field, "expected a string")),
+        }
+    }
+    for field in urls {
+        if let Some(s) = creds.get(*field).and_then(|v| v.as_str())
+            && let Err(e) = url::Url::parse(s)
+        {
+            return Err(field_error(field, &format!("not a URL ({e})")));
+        }
+    }
+    serde_json::from_value(creds.clone()).map_err(|e| field_error("credentials", &e.to_string()))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct XsuaaCredentials {
+    pub clientid: String,
+    pub clientsecret: Secret,
+    pub url: String,
+    pub uaadomain: String,
+    pub xsappname: String,
+    #[serde(default)]
+    pub identityzone: Option<String>,
+    #[serde(default)]
+    pub identityzoneid: Option<String>,
+    #[serde(default)]
+    pub tenantid: Option<String>,
+    #[serde(default)]
+    pub zoneid: Option<String>,
+    #[serde(default)]
+    pub verificationkey: Option<String>,
+    #[serde(default)]
+    pub tenantmode: Option<String>,
+}
+
+impl XsuaaCredentials {
+    fn base(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
+
+    /// `{url}/oauth/token`
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.base())
+    }
+
+    /// `{url}/oauth/authorize`
+    pub fn authorize_url(&self) -> String {
+        format!("{}/oauth/authorize", self.base())
+    }
+
+    /// `{url}/token_keys`
+    pub fn token_keys_url(&self) -> String {
+        format!("{}/token_keys", self.base())
+    }
+
+    /// The zone tokens of this binding carry in `zid`: `identityzoneid`, else `zoneid`, else `tenantid`.
+    pub fn zone_id(&self) -> Option<&str> {
+        [&self.identityzoneid, &self.zoneid, &self.tenantid]
+            .into_iter()
+            .find_map(|z| z.as_deref().filter(|z| !z.is_empty()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DestinationCredentials {
+    pub clientid: String,
+    pub clientsecret: Secret,
+    /// Destination service base URL.
+    pub uri: String,
+    /// XSUAA URL (token endpoint `{url}/oauth/token`).
+    pub url: String,
+    #[serde(default)]
+    pub uaadomain: Option<String>,
+    #[serde(default)]
+    pub xsappname: Option<String>,
+}
+
+/// `PORT`, or `default` when unset. Port 0 (any free port) is allowed.
+pub fn port_from_env(default: u16) -> Result<u16, CfError> {
+    port_from_vars(std::env::vars(), default)
+}
+
+pub(crate) fn port_from_vars(
+    vars: impl Iterator<Item = (String, String)>,
+    default: u16,
+) -> Result<u16, CfError> {
+    #[derive(Deserialize)]
+    struct PortEnv {
+        port: Option<String>,
+    }
+    let env: PortEnv =
+        envy::from_iter(vars.filter(|(k, _)| k == "PORT")).map_err(|e| CfError::Invalid {
+            var: "PORT".into(),
+            reason: e.to_string(),
+        })?;
+    match env.port {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse::<u16>().map_err(|_| CfError::Invalid {
+            var: "PORT".into(),
+            reason: format!("\"{raw}\" is not a port number (0-65535)"),
+        }),
+    }
+}
+
+/// `VCAP_APPLICATION` (the fields we use).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VcapApplication {
+    #[serde(default)]
+    pub application_name: Option<String>,
+    #[serde(default)]
+    pub application_uris: Vec<String>,
+    #[serde(default)]
+    pub space_name: Option<String>,
+    #[serde(default)]
+    pub organization_name: Option<String>,
+}
+
+impl VcapApplication {
+    /// `None` when `VCAP_APPLICATION` is not set (running locally).
+    pub fn from_env() -> Result<Option<Self>, CfError> {
+        match std::env::var("VCAP_APPLICATION") {
+            Ok(json) => Self::parse(&json).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub fn parse(json: &str) -> Result<Self, CfError> {
+        serde_json::from_str(json).map_err(|e| CfError::InvalidJson {
+            var: "VCAP_APPLICATION".into(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! Validation of XSUAA access tokens: RS256 only, key from the JWKS (cached by `kid`) or the
+//! binding's `verificationkey`, `exp`/`nbf` with 60 s leeway, issuer, zone and audience, plus an
+//! exact scope check.
+
+mod claims;
+mod keys;
+
+pub use claims::Claims;
+pub use keys::REFRESH_INTERVAL;
+
+use crate::cf::XsuaaCredentials;
+use base64::Engine;
+use jsonwebtoken::{DecodingKey, Validation};
+use keys::JwksCache;
+use std::sync::Arc;
+
+/// Clock skew tolerated on `exp` and `nbf`, as `@sap/xssec`.
+pub const LEEWAY_SECS: u64 = 60;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum JwtError {
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    #[error("unsupported token algorithm \"{0}\" (only RS256 is accepted)")]
+    UnsupportedAlgorithm(String),
+    #[error("unknown token key id \"{0}\"")]
+    UnknownKid(String),
+    #[error("invalid token signature")]
+    BadSignature,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("untrusted token issuer \"{0}\"")]
+    WrongIssuer(String),
+    #[error("token is for another identity zone ({0})")]
+    WrongZone(String),
+    #[error("token audience does not include this application (audiences: {0})")]
+    WrongAudience(String),
+    #[error("cannot fetch token keys: {0}")]
+    KeyFetch(String),
+    #[error("missing scope \"{0}\"")]
+    MissingScope(String),
+}
+
+enum KeySource {
+    Offline(DecodingKey),
+    Jwks(JwksCache),
+}
+
+struct Inner {
+    clientid: String,
+    xsappname: String,
+    /// host and port of the binding's `url`
+    url_authority: Option<(String, u16)>,
+    /// host and port of `uaadomain` (port 443 when not given)
+    uaadomain: Option<(String, u16)>,
+    zone_id: Option<String>,
+    /// The binding's `verificationkey`, for tokens without `kid`.
+    fallback_key: Option<DecodingKey>,
+    keys: KeySource,
+}
+
+/// Validates XSUAA access tokens for one xsuaa binding. Cheap to clone.
+#[derive(Clone)]
+pub struct JwtValidator {
+    inner: Arc<Inner>,
+}
+
+fn authority(url: &url::Url) -> Option<(String, u16)> {
+    Some((
+        url.host_str()?.to_ascii_lowercase(),
+        url.port_or_known_default()?,
+    ))
+}
+
+fn uaadomain_authority(uaadomain: &str) -> Option<(String, u16)> {
+    let d = uaadomain.trim().trim_end_matches('/');
+    let d = d.split_once("://").map_or(d, |(_, rest)| rest);
+    authority(&url::Url::parse(&format!("https://{d}")).ok()?)
+}
+
+fn same_or_subdomain(host: &str, domain: &str) -> bool {
+    host == domain
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+impl JwtValidator {
+    fn build(creds: &XsuaaCredentials, keys: KeySource) -> Self {
+        JwtValidator {
+            inner: Arc::new(Inner {
+                clientid: creds.clientid.clone(),
+                xsappname: creds.xsappname.clone(),
+                url_authority: url::Url::parse(&creds.url)
+                    .ok()
+                    .as_ref()
+                    .and_then(authority),
+                uaadomain: uaadomain_authority(&creds.uaadomain),
+                zone_id: creds.zone_id().map(str::to_owned),
+                fallback_key: creds
+                    .verificationkey
+                    .as_deref()
+                    .and_then(|pem| keys::decoding_key_from_pem(pem).ok()),
+                keys,
+            }),
+        }
+    }
+
+    /// Keys from `{url}/token_keys` (or the token's `jku` when its host is `uaadomain` or a subdomain
+    /// of it), cached by `kid`; an unknown `kid` triggers one refresh, at most every 10 s.
+    pub fn from_xsuaa(creds: &XsuaaCredentials, http: reqwest::Client) -> Self {
+        Self::build(
+            creds,
+            KeySource::Jwks(JwksCache::new(http, creds.token_keys_url())),
+        )
+    }
+
+    /// Offline: only the binding's `verificationkey` PEM, no HTTP.
+    pub fn with_verification_key(creds: &XsuaaCredentials) -> Result<Self, JwtError> {
+        let pem = creds
+            .verificationkey
+            .as_deref()
+            .ok_or_else(|| JwtError::KeyFetch("the xsuaa binding has no verificationkey".into()))?;
+        let key = keys::decoding_key_from_pem(pem)
+            .map_err(|e| JwtError::KeyFetch(format!("verificationkey: {e}")))?;
+        Ok(Self::build(creds, KeySource::Offline(key)))
+    }
+
+    fn trusted_jku(&self, jku: &str) -> bool {
+        let (Some(domain), Ok(url)) = (&self.inner.uaadomain, url::Url::parse(jku)) else {
+            return false;
+        };
+        matches!(authority(&url), Some((host, port)) if port == domain.1 && same_or_subdomain(&host, &domain.0))
+    }
+
+    fn check_issuer(&self, iss: &str) -> Result<(), JwtError> {
+        let wrong = || JwtError::WrongIssuer(iss.to_owned());
+        let parsed = if iss.contains("://") {
+            url::Url::parse(iss)
+        } else {
+            url::Url::parse(&format!("https://{iss}"))
+        };
+        let (host, port) = parsed.ok().as_ref().and_then(authority).ok_or_else(wrong)?;
+        let binding_host = self
+            .inner
+            .url_authority
+            .as_ref()
+            .is_some_and(|(h, p)| *h == host && *p == port);
+        let zone_host = self
+            .inner
+            .uaadomain
+            .as_ref()
+            .is_some_and(|(d, p)| *p == port && same_or_subdomain(&host, d));
+        if binding_host || zone_host {
+            Ok(())
+        } else {
+            Err(wrong())
+        }
+    }
+
+    fn check_audience(&self, claims: &Claims) -> Result<(), JwtError> {
+        let inner = &self.inner;
+        if claims.client_id() == Some(inner.clientid.as_str()) {
+            return Ok(());
+        }
+        let audiences = claims.audiences();
+        if audiences
+            .iter()
+            .any(|a| *a == inner.clientid || *a == inner.xsappname)
+        {
+            Ok(())
+        } else {
+            Err(JwtError::WrongAudience(if audiences.is_empty() {
+                "none".into()
+            } else {
+                audiences.join(", ")
+            }))
+        }
+    }
+
+    /// Validates signature, `exp`/`nbf`, issuer, zone and audience.
+    pub async fn validate(&self, token: &str) -> Result<Claims, JwtError> {
+        let header = decode_header(token)?;
+        let alg = header
+            .get("alg")
+            .and_then(|a| a.as_str())
+            .unwrap_or("(missing)");
+        if alg != "RS256" {
+            return Err(JwtError::UnsupportedAlgorithm(alg.to_owned()));
+        }
+        let kid = header.get("kid").and_then(|k| k.as_str());
+        let jku = header.get("jku").and_then(|k| k.as_str());
+        let key = match (&self.inner.keys, kid) {
+            (KeySource::Offline(key), _) => key.clone(),
+            (KeySource::Jwks(cache), Some(kid)) => {
+                let jku = jku.filter(|j| self.trusted_jku(j));
+                cache.key(kid, jku).await?
+            }
+            (KeySource::Jwks(_), None) => self
+                .inner
+                .fallback_key
+                .clone()
+                .ok_or_else(|| JwtError::Malformed("token header has no kid".into()))?,
+        };
+
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(map_jwt_error)?
+            .claims;
+
+        self.check_issuer(&claims.iss)?;
+        if let Some(zone) = &self.inner.zone_id
+            && claims.zid.as_deref() != Some(zone.as_str())
+        {
+            return Err(JwtError::WrongZone(
+                claims.zid.clone().unwrap_or_else(|| "no zid".into()),
+            ));
+        }
+        self.check_audience(&claims)?;
+        Ok(claims)
+    }
+
+    /// [`validate`](Self::validate), then an exact check for `scope`.
+    pub async fn validate_with_scope(&self, token: &str, scope: &str) -> Result<Claims, JwtError> {
+        let claims = self.validate(token).await?;
+        if claims.has_scope(scope) {
+            Ok(claims)
+        } else {
+            Err(JwtError::MissingScope(scope.to_owned()))
+        }
+    }
+}
+
+fn map_jwt_error(e: jsonwebtoken::errors::Error) -> JwtError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::InvalidSignature => JwtError::BadSignature,
+        K::ExpiredSignature => JwtError::Expired,
+        K::ImmatureSignature => JwtError::NotYetValid,
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::MissingAlgorithm => {
+            JwtError::UnsupportedAlgorithm(e.to_string())
+        }
+        K::MissingRequiredClaim(c) => JwtError::Malformed(format!("missing claim \"{c}\"")),
+        // The key is RS256 by construction; a key/crypto error here means the token does not verify.
+        K::InvalidRsaKey(_) | K::InvalidKeyFormat | K::Crypto(_) => JwtError::BadSignature,
+        _ => JwtError::Malformed(e.to_string()),
+    }
+}
+
+fn b64_json(part: &str, what: &str) -> Result<serde_json::Value, JwtError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|e| JwtError::Malformed(format!("{what} is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| JwtError::Malformed(format!("{what} is not JSON: {e}")))
+}
+
+fn split(token: &str) -> Result<(&str, &str), JwtError> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(_), None) => Ok((h, p)),
+        _ => Err(JwtError::Malformed(
+            "expected three dot-separated parts".into(),
+        )),
+    }
+}
+
+/// The header as JSON, parsed by hand so that `alg: none` and unknown algorithms are reported as
+/// such (jsonwebtoken refuses to parse them at all).
+fn decode_header(token: &str) -> Result<serde_json::Value, JwtError> {
+    let (header, _) = split(token)?;
+    b64_json(header, "header")
+}
+
+/// Claims WITHOUT validation: only for introspecting a token we just received from XSUAA.
+pub fn decode_unverified(token: &str) -> Result<Claims, JwtError> {
+    let (_, payload) = split(token)?;
+    serde_json::from_value(b64_json(payload, "payload")?)
+        .map_err(|e| JwtError::Malformed(format!("claims: {e}")))
+}
+
+#[cfg(test)]
+mod tests;
