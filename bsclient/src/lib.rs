@@ -1,1 +1,143 @@
-//! placeholder
+//! `bsclient`: the tutorial's client app (seed 000, section 6) and the server-side token provider
+//! (seed 003), done properly.
+//!
+//! - `GET /mainentry`: validates the user's JWT (forwarded by the App Router), looks up the
+//!   token-exchange destination (`BACKEND_DESTINATION`, default `BackendServiceAPI`) with
+//!   `X-user-token`, calls the Backend API with `authTokens[0]` and answers the products as an HTML
+//!   table, or the backend's JSON for `Accept: application/json`.
+//! - `GET /getToken?ttl=SECONDS`: a cached token from the token endpoint, as `text/plain`.
+//! - `GET /health`.
+//!
+//! Configuration: [`config::BsClientConfig`] (Cloud Foundry env only).
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod mainentry;
+pub mod render;
+pub mod token_provider;
+
+pub use config::BsClientConfig;
+pub use error::Error;
+
+use axum::Router;
+use axum::routing::get;
+use common::destination::DestinationClient;
+use common::jwt::JwtValidator;
+use common::token_cache::TokenCache;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+use token_provider::TokenProvider;
+use tower_http::trace::TraceLayer;
+
+/// Lookups are refreshed this long before the exchanged token expires, so the Backend API never
+/// sees a token in its last seconds.
+const LOOKUP_EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: BsClientConfig,
+    /// One pooled client for every outbound call (keys, Destination service, Backend API, tokens).
+    pub http: reqwest::Client,
+    pub validator: JwtValidator,
+    pub destinations: DestinationClient,
+    pub lookups: TokenCache<mainentry::CacheKey, mainentry::Target>,
+    pub token_provider: TokenProvider,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: BsClientConfig) -> Self {
+        let http =
+            common::http::client_with_timeouts(config.connect_timeout, config.upstream_timeout);
+        let validator = JwtValidator::from_xsuaa(&config.xsuaa, http.clone());
+        let destinations = DestinationClient::new(&config.destination, http.clone());
+        let token_provider = TokenProvider::new(&config, http.clone());
+        AppState(Arc::new(Inner {
+            config,
+            http,
+            validator,
+            destinations,
+            lookups: TokenCache::new(LOOKUP_EXPIRY_MARGIN),
+            token_provider,
+        }))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let cors = token_provider::cors(&state.config.allowed_origins);
+    Router::new()
+        .route("/mainentry", get(mainentry::mainentry))
+        .route("/getToken", get(token_provider::get_token).layer(cors))
+        .route("/health", get(health))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "UP" }))
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGTERM (Cloud Foundry's stop signal) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("stop signal received: finishing in-flight requests");
+}
+
+/// An error with its causes ("error sending request: connection refused"), for messages that
+/// should say what actually went wrong.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

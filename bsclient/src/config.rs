@@ -1,0 +1,242 @@
+//! bsclient's configuration, read once at start-up from the Cloud Foundry environment only.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `PORT` | listen port (Cloud Foundry sets it; default 8080) |
+//! | `VCAP_SERVICES` | bindings: `xsuaa` (JWT validation, `/getToken` fallback) and `destination` |
+//! | `BACKEND_DESTINATION` | destination name in the Destination service (default `BackendServiceAPI`) |
+//! | `TOKEN_PROVIDER_CREDENTIALS` | path of the seed-003 credentials file for `/getToken` (default: the xsuaa binding's client) |
+//! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin (default: none) |
+//! | `BSCLIENT_DISABLE_CACHE` | `true`: no caches at all, every request does what the tutorial's app does (benchmark "cold") |
+//! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
+
+use common::cf::{CfError, DestinationCredentials, VcapServices, XsuaaCredentials};
+use common::properties::{PropertiesError, TokenProviderCredentials};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_DESTINATION: &str = "BackendServiceAPI";
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Cf(#[from] CfError),
+    #[error(
+        "VCAP_SERVICES: bsclient needs a binding of the {service} service (label \"{label}\", e.g. instance \"{example}\"): {source}"
+    )]
+    MissingBinding {
+        service: &'static str,
+        label: &'static str,
+        example: &'static str,
+        source: Box<CfError>,
+    },
+    #[error("TOKEN_PROVIDER_CREDENTIALS: {0}")]
+    Credentials(#[from] PropertiesError),
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// Where `/getToken` gets its tokens from (seed 003: credentials stay on the server).
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// The properties file named by `TOKEN_PROVIDER_CREDENTIALS`.
+    File {
+        path: PathBuf,
+        credentials: TokenProviderCredentials,
+    },
+    /// Client credentials of the xsuaa binding.
+    XsuaaBinding,
+}
+
+#[derive(Debug, Clone)]
+pub struct BsClientConfig {
+    pub port: u16,
+    pub xsuaa: XsuaaCredentials,
+    pub destination: DestinationCredentials,
+    pub backend_destination: String,
+    pub token_source: TokenSource,
+    /// Exact origins (`scheme://host[:port]`) that may call `/getToken` from a browser page.
+    pub allowed_origins: Vec<String>,
+    pub disable_cache: bool,
+    pub connect_timeout: Duration,
+    pub upstream_timeout: Duration,
+}
+
+impl BsClientConfig {
+    /// Reads and validates the whole environment; the error names the variable and the reason.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vcap = VcapServices::from_env()?;
+        let port = common::cf::port_from_env(DEFAULT_PORT)?;
+        Self::from_parts(vcap, port, |name| std::env::var(name).ok())
+    }
+
+    /// For tests and embedding: the bindings plus a lookup for the optional variables.
+    pub fn from_parts(
+        vcap: VcapServices,
+        port: u16,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let xsuaa = vcap.xsuaa().map_err(|source| ConfigError::MissingBinding {
+            service: "XSUAA",
+            label: "xsuaa",
+            example: "XsuaaForScenario",
+            source: Box::new(source),
+        })?;
+        let destination = vcap
+            .destination()
+            .map_err(|source| ConfigError::MissingBinding {
+                service: "Destination",
+                label: "destination",
+                example: "mydestination",
+                source: Box::new(source),
+            })?;
+        let var = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let backend_destination = match var("BACKEND_DESTINATION") {
+            None => DEFAULT_DESTINATION.to_owned(),
+            Some(name) if valid_destination_name(&name) => name,
+            Some(name) => {
+                return Err(ConfigError::Invalid {
+                    var: "BACKEND_DESTINATION",
+                    reason: format!(
+                        "\"{name}\" is not a destination name (letters, digits, '-', '_', '.', at most 200)"
+                    ),
+                });
+            }
+        };
+        let token_source = match var("TOKEN_PROVIDER_CREDENTIALS") {
+            None => TokenSource::XsuaaBinding,
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let credentials = TokenProviderCredentials::load(&path)?;
+                TokenSource::File { path, credentials }
+            }
+        };
+        let allowed_origins = match var("TOKEN_PROVIDER_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list).map_err(|reason| ConfigError::Invalid {
+                var: "TOKEN_PROVIDER_ALLOWED_ORIGINS",
+                reason,
+            })?,
+        };
+        let disable_cache = match var("BSCLIENT_DISABLE_CACHE").as_deref() {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    var: "BSCLIENT_DISABLE_CACHE",
+                    reason: format!("\"{v}\" is neither true nor false"),
+                });
+            }
+        };
+        let upstream_timeout = match var("BSCLIENT_UPSTREAM_TIMEOUT_MS") {
+            None => DEFAULT_UPSTREAM_TIMEOUT,
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if (1..=600_000).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "BSCLIENT_UPSTREAM_TIMEOUT_MS",
+                        reason: format!("\"{v}\" is not a number of milliseconds in 1..=600000"),
+                    });
+                }
+            },
+        };
+
+        Ok(BsClientConfig {
+            port,
+            xsuaa,
+            destination,
+            backend_destination,
+            token_source,
+            allowed_origins,
+            disable_cache,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT.min(upstream_timeout),
+            upstream_timeout,
+        })
+    }
+}
+
+fn valid_destination_name(name: &str) -> bool {
+    // The name goes into a URL path segment of the Destination service.
+    name.len() <= 200
+        && !name.chars().all(|c| c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Origins as browsers send them in `Origin`: scheme, host and optional port, no path.
+fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    let mut origins = Vec::new();
+    for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if raw == "*" {
+            return Err("\"*\" is not allowed: list the origins that may fetch tokens".into());
+        }
+        let url = url::Url::parse(raw).map_err(|e| format!("\"{raw}\": {e}"))?;
+        let bare = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !bare {
+            return Err(format!(
+                "\"{raw}\" is not an origin (expected scheme://host[:port], e.g. https://app.example.com)"
+            ));
+        }
+        // `Url` lower-cases the host and drops a default port, as browsers do in `Origin`.
+        origins.push(url.origin().ascii_serialization());
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_like_browsers_send_them() {
+        assert_eq!(
+            parse_origins("https://App.example.com, http://localhost:3000/ ,https://x.io:443")
+                .unwrap(),
+            vec![
+                "https://app.example.com",
+                "http://localhost:3000",
+                "https://x.io"
+            ]
+        );
+    }
+
+    #[test]
+    fn non_origins_are_rejected() {
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://a.example.com/path",
+            "ftp://a.example.com",
+            "https://a.example.com?x=1",
+            "https://user@a.example.com",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad} must be rejected");
+        }
+    }
+
+    #[test]
+    fn destination_names_stay_one_path_segment() {
+        assert!(valid_destination_name("BackendServiceAPI"));
+        assert!(valid_destination_name("my-dest_1.v2"));
+        assert!(!valid_destination_name("../x"));
+        assert!(!valid_destination_name(".."));
+        assert!(!valid_destination_name("a/b"));
+        assert!(!valid_destination_name("a b"));
+    }
+}

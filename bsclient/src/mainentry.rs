@@ -1,0 +1,322 @@
+//! `GET /mainentry`: the tutorial's flow (seed 000, section 6) with validation, a per-user cache and
+//! one clear answer per failure.
+//!
+//! Cold: service token (XSUAA) -> destination lookup with `X-user-token` (the Destination service
+//! exchanges the user token at XSUAA) -> Backend API. Warm: only the Backend API call, because the
+//! lookup result (URL + exchanged token) is cached per user token until the exchanged token is about
+//! to expire, and never beyond the user token's own `exp`.
+
+use crate::auth::{self, UserToken};
+use crate::error::{Error, Format};
+use crate::{AppState, render};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::destination::DestinationClient;
+use common::token_cache::Expiring;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A lookup without an auth token (e.g. `NoAuthentication`) carries no expiry of its own; refreshing
+/// it now and then picks up configuration changes.
+const UNAUTHENTICATED_TTL: Duration = Duration::from_secs(300);
+
+/// What one user's destination lookup yields: where the Backend API is and how to authenticate.
+#[derive(Clone)]
+pub struct Target {
+    url: reqwest::Url,
+    authorization: Option<(HeaderName, HeaderValue)>,
+    expires_at: Instant,
+}
+
+impl Expiring for Target {
+    fn expires_at(&self) -> Instant {
+        self.expires_at
+    }
+}
+
+/// sha256 over destination name and user token: one user's entry is never found with another
+/// token, and the map holds no raw tokens.
+pub type CacheKey = [u8; 32];
+
+fn cache_key(destination: &str, user_token: &str) -> CacheKey {
+    let mut hasher = Sha256::new();
+    hasher.update(destination.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(user_token.as_bytes());
+    hasher.finalize().into()
+}
+
+pub async fn mainentry(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let format = Format::from_accept(headers.get(header::ACCEPT));
+    match products(&state, &headers, format).await {
+        Ok(response) => response,
+        Err(e) => e.in_format(format).into_response(),
+    }
+}
+
+async fn products(
+    state: &AppState,
+    headers: &HeaderMap,
+    format: Format,
+) -> Result<Response, Error> {
+    let user = auth::authenticate(&state.validator, headers).await?;
+    let target = target(state, &user).await?;
+    let backend = match call_backend(&state.http, &target).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            // A rejected exchanged token must not stay cached: the next request exchanges again.
+            if matches!(e, Error::BackendForbidden { status: 401, .. })
+                && !state.config.disable_cache
+            {
+                state
+                    .lookups
+                    .invalidate(&cache_key(&state.config.backend_destination, &user.raw));
+            }
+            return Err(e);
+        }
+    };
+
+    let private = [
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ),
+        (
+            header::VARY,
+            HeaderValue::from_static("Accept, Authorization"),
+        ),
+    ];
+    match format {
+        Format::Json => {
+            let content_type = backend
+                .content_type
+                .filter(|ct| ct.to_str().is_ok_and(|s| s.contains("json")))
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            Ok((
+                StatusCode::OK,
+                private,
+                [(header::CONTENT_TYPE, content_type)],
+                backend.body,
+            )
+                .into_response())
+        }
+        Format::Html | Format::Text => {
+            let odata: serde_json::Value = serde_json::from_slice(&backend.body)
+                .map_err(|e| Error::BackendInvalid(format!("not JSON: {e}")))?;
+            let page = render::products_page(&state.config.backend_destination, &odata)
+                .ok_or_else(|| {
+                    Error::BackendInvalid("not an OData result (no \"d\" or \"value\")".into())
+                })?;
+            Ok((
+                StatusCode::OK,
+                private,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
+                page,
+            )
+                .into_response())
+        }
+    }
+}
+
+/// The destination lookup for this user, from the cache when warm (single flight when cold).
+async fn target(state: &AppState, user: &UserToken) -> Result<Target, Error> {
+    let name = state.config.backend_destination.clone();
+    if state.config.disable_cache {
+        // Benchmark "cold": like the tutorial's app, a fresh service token on every request.
+        let client = DestinationClient::new(&state.config.destination, state.http.clone());
+        return lookup(client, name, user.raw.clone()).await;
+    }
+    let key = cache_key(&name, &user.raw);
+    let user_token_left = user
+        .claims
+        .expires_at()
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    let client = state.destinations.clone();
+    let raw = user.raw.clone();
+    state
+        .lookups
+        .get_or_fetch(key, Some(user_token_left), move || {
+            lookup(client, name, raw)
+        })
+        .await
+}
+
+async fn lookup(
+    client: DestinationClient,
+    name: String,
+    user_token: String,
+) -> Result<Target, Error> {
+    let found = client
+        .find(&name, Some(&user_token))
+        .await
+        .map_err(Error::from_destination)?;
+    let url = found
+        .destination_configuration
+        .url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| Error::DestinationWithoutUrl { name: name.clone() })?;
+    let url = reqwest::Url::parse(url.trim()).map_err(|e| {
+        Error::DestinationServiceInvalid(format!("destination \"{name}\" has an invalid URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::DestinationServiceInvalid(format!(
+            "destination \"{name}\": URL scheme \"{}\" is not http(s)",
+            url.scheme()
+        )));
+    }
+    let authorization = match found.authorization().map_err(Error::from_destination)? {
+        None => None,
+        Some((key, value)) => {
+            let invalid = || {
+                Error::DestinationServiceInvalid(format!(
+                    "destination \"{name}\": authTokens[0] does not make a valid HTTP header"
+                ))
+            };
+            let key = HeaderName::from_bytes(key.as_bytes()).map_err(|_| invalid())?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| invalid())?;
+            value.set_sensitive(true);
+            Some((key, value))
+        }
+    };
+    let ttl = if authorization.is_some() {
+        // Missing `expires_in`: usable for this request, not cached.
+        found.token_expires_in().unwrap_or(Duration::ZERO)
+    } else {
+        UNAUTHENTICATED_TTL
+    };
+    Ok(Target {
+        url,
+        authorization,
+        expires_at: Instant::now() + ttl,
+    })
+}
+
+struct BackendAnswer {
+    body: Bytes,
+    content_type: Option<HeaderValue>,
+}
+
+async fn call_backend(http: &reqwest::Client, target: &Target) -> Result<BackendAnswer, Error> {
+    let shown_url = without_query(&target.url);
+    let mut request = http
+        .get(target.url.clone())
+        .header(header::ACCEPT, "application/json");
+    if let Some((key, value)) = &target.authorization {
+        request = request.header(key.clone(), value.clone());
+    }
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Error::BackendTimeout(shown_url.clone())
+        } else {
+            Error::BackendUnreachable {
+                url: shown_url.clone(),
+                reason: crate::error_chain(&e),
+            }
+        }
+    };
+    let response = request.send().await.map_err(failed)?;
+    let status = response.status();
+    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.bytes().await.map_err(failed)?;
+    if status.is_success() {
+        return Ok(BackendAnswer { body, content_type });
+    }
+    let reason = reason(&body, challenge.as_deref(), status);
+    Err(match status.as_u16() {
+        401 | 403 => Error::BackendForbidden {
+            status: status.as_u16(),
+            reason,
+        },
+        code => Error::BackendFailed {
+            status: code,
+            reason,
+        },
+    })
+}
+
+fn without_query(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown.to_string()
+}
+
+/// The backend's own explanation: OData v2/v4 error, OAuth error, `WWW-Authenticate`, else the body.
+fn reason(body: &[u8], challenge: Option<&str>, status: StatusCode) -> String {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        let found = json
+            .pointer("/error/message/value")
+            .and_then(text)
+            .or_else(|| json.pointer("/error/message").and_then(text))
+            .or_else(|| json.get("error_description").and_then(text))
+            .or_else(|| json.get("message").and_then(text))
+            .or_else(|| json.get("ErrorMessage").and_then(text))
+            .or_else(|| json.get("error").and_then(text));
+        if let Some(found) = found {
+            return render::clip(&found);
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    if !text.trim().is_empty() {
+        return render::clip(&text);
+    }
+    if let Some(challenge) = challenge {
+        return render::clip(challenge);
+    }
+    status
+        .canonical_reason()
+        .unwrap_or("no reason given")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys_differ_per_token_and_destination() {
+        let a = cache_key("BackendServiceAPI", "token-a");
+        assert_eq!(a, cache_key("BackendServiceAPI", "token-a"));
+        assert_ne!(a, cache_key("BackendServiceAPI", "token-b"));
+        assert_ne!(a, cache_key("Other", "token-a"));
+    }
+
+    #[test]
+    fn reasons_come_from_odata_or_oauth_errors() {
+        let odata = br#"{"error":{"code":"403","message":{"lang":"en","value":"missing scope AllAccess"}}}"#;
+        assert_eq!(
+            reason(odata, None, StatusCode::FORBIDDEN),
+            "missing scope AllAccess"
+        );
+        let oauth = br#"{"error":"invalid_token","error_description":"expired"}"#;
+        assert_eq!(reason(oauth, None, StatusCode::UNAUTHORIZED), "expired");
+        assert_eq!(
+            reason(
+                b"",
+                Some("Bearer error=\"insufficient_scope\""),
+                StatusCode::FORBIDDEN
+            ),
+            "Bearer error=\"insufficient_scope\""
+        );
+        assert_eq!(reason(b"", None, StatusCode::FORBIDDEN), "Forbidden");
+        assert_eq!(
+            reason(b"boom\n", None, StatusCode::INTERNAL_SERVER_ERROR),
+            "boom"
+        );
+    }
+}
