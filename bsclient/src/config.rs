@@ -203,6 +203,83 @@ fn parse_origins(list: &str) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
+    const XSUAA: &str = r#"{"name":"XsuaaForScenario","label":"xsuaa","tags":["xsuaa"],"credentials":{
+        "clientid":"sb-x!t1","clientsecret":"s","url":"http://127.0.0.1:1","uaadomain":"localhost:2",
+        "xsappname":"x!t1","identityzoneid":"z"}}"#;
+    const DESTINATION: &str = r#"{"name":"mydestination","label":"destination","tags":["destination"],"credentials":{
+        "clientid":"sb-d","clientsecret":"s","uri":"http://127.0.0.1:3","url":"http://127.0.0.1:1"}}"#;
+
+    fn vcap(xsuaa: bool, destination: bool) -> VcapServices {
+        let mut parts = Vec::new();
+        if xsuaa {
+            parts.push(format!("\"xsuaa\":[{XSUAA}]"));
+        }
+        if destination {
+            parts.push(format!("\"destination\":[{DESTINATION}]"));
+        }
+        VcapServices::parse(&format!("{{{}}}", parts.join(","))).unwrap()
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<BsClientConfig, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        BsClientConfig::from_parts(vcap(true, true), 8080, move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.backend_destination, "BackendServiceAPI");
+        assert!(matches!(c.token_source, TokenSource::XsuaaBinding));
+        assert!(c.allowed_origins.is_empty());
+        assert!(!c.disable_cache);
+        assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
+    }
+
+    #[test]
+    fn missing_bindings_are_named() {
+        let e = BsClientConfig::from_parts(vcap(true, false), 1, |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"destination\"") && e.contains("mydestination"),
+            "{e}"
+        );
+        let e = BsClientConfig::from_parts(vcap(false, true), 1, |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"xsuaa\"") && e.contains("XsuaaForScenario"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("BSCLIENT_DISABLE_CACHE", "yes"),
+            ("BSCLIENT_UPSTREAM_TIMEOUT_MS", "0"),
+            ("BACKEND_DESTINATION", "a/b"),
+            ("TOKEN_PROVIDER_ALLOWED_ORIGINS", "*"),
+            (
+                "TOKEN_PROVIDER_CREDENTIALS",
+                "/nonexistent/bsclient-credentials.properties",
+            ),
+        ] {
+            let e = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(e.starts_with(var), "{var}={value}: {e}");
+        }
+        assert!(
+            config(&[("BSCLIENT_DISABLE_CACHE", "TRUE")])
+                .unwrap()
+                .disable_cache
+        );
+    }
+
     #[test]
     fn origins_are_normalised_like_browsers_send_them() {
         assert_eq!(
