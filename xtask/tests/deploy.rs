@@ -1,0 +1,370 @@
+//! `cargo xtask deploy` against a fake `cf` that records its arguments.
+
+mod common;
+
+use common::{BACKEND_URL, CLIENT_ID, CLIENT_SECRET, DOMAIN, Sandbox, UAA_URL, run};
+use std::path::Path;
+use std::process::Command;
+
+fn deploy(sandbox: &Sandbox, mut cmd: Command, extra: &[&str]) -> common::Outcome {
+    cmd.arg("deploy")
+        .args(["--domain", DOMAIN, "--backend-url", BACKEND_URL])
+        .arg("--out")
+        .arg(sandbox.out())
+        .args(extra);
+    run(cmd)
+}
+
+fn deploy_prebuilt(sandbox: &Sandbox, extra: &[&str]) -> common::Outcome {
+    let prebuilt = sandbox.prebuilt();
+    let mut args = vec!["--prebuilt", prebuilt.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    deploy(sandbox, sandbox.xtask(), &args)
+}
+
+/// The `cf` argument lines of a fresh deploy (no service instance exists yet).
+fn fresh_deploy_calls(out: &Path) -> Vec<String> {
+    let out = out.display();
+    vec![
+        "target".to_string(),
+        "service XsuaaForScenario --guid".to_string(),
+        format!(
+            "create-service xsuaa application XsuaaForScenario -c {out}/xs-security.json --wait"
+        ),
+        "create-service-key XsuaaForScenario XsuaaForScenario-key --wait".to_string(),
+        "service-key XsuaaForScenario XsuaaForScenario-key".to_string(),
+        "service mydestination --guid".to_string(),
+        format!("create-service destination lite mydestination -c {out}/init_data.json --wait"),
+        format!("push BsClientApp -f {out}/manifest.yml"),
+        format!("push ApprouterForShop -f {out}/manifest.yml"),
+    ]
+}
+
+/// Lines of `stdout` that are printed commands (`$ ...`), without the `$ `.
+fn printed_commands(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .collect()
+}
+
+#[test]
+fn deploy_creates_both_services_then_pushes_both_apps_in_order() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(
+        outcome.success,
+        "stdout:\n{}\nstderr:\n{}",
+        outcome.stdout, outcome.stderr
+    );
+
+    let expected = fresh_deploy_calls(&sandbox.out());
+    assert_eq!(sandbox.cf_calls(), expected);
+    // Each command is printed, in the same order, before it runs.
+    let printed: Vec<String> = expected.iter().map(|args| format!("cf {args}")).collect();
+    assert_eq!(printed_commands(&outcome.stdout), printed);
+    assert!(
+        outcome.stdout.contains("https://shelf.cfapps.example.com/"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn deploy_stages_each_app_folder_with_its_binary() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let out = sandbox.out();
+    use std::os::unix::fs::PermissionsExt;
+    for binary in ["approuter", "bsclient"] {
+        let staged = out.join(binary).join(binary);
+        let mode = staged.metadata().unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{} is executable", staged.display());
+        assert_eq!(
+            std::fs::read_to_string(&staged).unwrap(),
+            format!("#!/bin/sh\necho {binary}\n")
+        );
+    }
+    assert!(out.join("approuter/xs-app.json").is_file());
+    assert!(out.join("manifest.yml").is_file());
+    assert!(out.join("xs-security.json").is_file());
+    assert!(out.join("mta.yaml").is_file());
+}
+
+#[test]
+fn deploy_fills_the_destination_with_the_service_key_and_never_prints_the_secret() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let path = sandbox.out().join("init_data.json");
+    let init: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let destination = &init["init_data"]["subaccount"]["destinations"][0];
+    assert_eq!(destination["Name"], "BackendServiceAPI");
+    assert_eq!(destination["Authentication"], "OAuth2UserTokenExchange");
+    assert_eq!(
+        destination["URL"],
+        format!("{BACKEND_URL}/odata/v2/ProductService/Products")
+    );
+    assert_eq!(destination["clientId"], CLIENT_ID);
+    assert_eq!(destination["clientSecret"], CLIENT_SECRET);
+    assert_eq!(
+        destination["tokenServiceURL"],
+        format!("{UAA_URL}/oauth/token")
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        path.metadata().unwrap().permissions().mode() & 0o077,
+        0,
+        "owner-only file"
+    );
+    assert!(
+        !outcome.stdout.contains(CLIENT_SECRET),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        !outcome.stderr.contains(CLIENT_SECRET),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn existing_services_are_updated_instead_of_created() {
+    let sandbox = Sandbox::new();
+    sandbox.existing_services(&["XsuaaForScenario", "mydestination"]);
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let out = sandbox.out().display().to_string();
+    let calls = sandbox.cf_calls();
+    assert!(calls.contains(&format!(
+        "update-service XsuaaForScenario -c {out}/xs-security.json --wait"
+    )));
+    assert!(calls.contains(&format!(
+        "update-service mydestination -c {out}/init_data.json --wait"
+    )));
+    assert!(
+        !calls.iter().any(|c| c.starts_with("create-service ")),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.last().unwrap(),
+        &format!("push ApprouterForShop -f {out}/manifest.yml")
+    );
+}
+
+#[test]
+fn dry_run_prints_every_command_and_runs_none() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy(&sandbox, sandbox.xtask(), &["--dry-run"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    assert!(sandbox.cf_calls().is_empty(), "{:?}", sandbox.cf_calls());
+    assert!(
+        sandbox.cargo_calls().is_empty(),
+        "{:?}",
+        sandbox.cargo_calls()
+    );
+    assert!(!sandbox.out().exists(), "a dry run writes nothing");
+
+    let out = sandbox.out().display().to_string();
+    let printed = printed_commands(&outcome.stdout);
+    let position = |command: &str| {
+        printed
+            .iter()
+            .position(|p| *p == command)
+            .unwrap_or_else(|| panic!("{command:?} not printed in:\n{}", outcome.stdout))
+    };
+    let order = [
+        position(
+            "cargo zigbuild --release --target x86_64-unknown-linux-gnu.2.35 -p approuter -p bsclient",
+        ),
+        position(&format!(
+            "cf create-service xsuaa application XsuaaForScenario -c {out}/xs-security.json --wait"
+        )),
+        position("cf create-service-key XsuaaForScenario XsuaaForScenario-key --wait"),
+        position("cf service-key XsuaaForScenario XsuaaForScenario-key"),
+        position(&format!(
+            "cf create-service destination lite mydestination -c {out}/init_data.json --wait"
+        )),
+        position(&format!("cf push BsClientApp -f {out}/manifest.yml")),
+        position(&format!("cf push ApprouterForShop -f {out}/manifest.yml")),
+    ];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "{order:?}\n{}",
+        outcome.stdout
+    );
+    position(&format!(
+        "cf update-service XsuaaForScenario -c {out}/xs-security.json --wait"
+    ));
+}
+
+#[test]
+fn without_cf_on_the_path_deploy_stops_with_how_to_install_it() {
+    let sandbox = Sandbox::without_cf();
+    let outcome = deploy(&sandbox, sandbox.xtask_without_path(), &[]);
+    assert!(!outcome.success);
+    assert!(
+        outcome.stderr.contains("`cf` is not on the PATH"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("next step: install the Cloud Foundry CLI"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("cf login"), "{}", outcome.stderr);
+    assert!(!sandbox.out().exists());
+}
+
+#[test]
+fn when_not_logged_in_deploy_stops_after_cf_target_with_how_to_log_in() {
+    let sandbox = Sandbox::new();
+    sandbox.not_logged_in();
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(!outcome.success);
+    assert_eq!(sandbox.cf_calls(), ["target"]);
+    assert!(
+        outcome.stderr.contains("`cf target` failed"),
+        "{}",
+        outcome.stderr
+    );
+    // cf's own words are passed on, then the exact next step.
+    assert!(
+        outcome.stderr.contains("Not logged in"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("next step: log in"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("cf login -a https://api.cf."),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        !sandbox.out().exists(),
+        "nothing is built or staged before the login check"
+    );
+}
+
+#[test]
+fn a_failing_cf_command_stops_the_deploy() {
+    let sandbox = Sandbox::new();
+    sandbox.fail_cf("create-service");
+    let outcome = deploy_prebuilt(&sandbox, &[]);
+    assert!(!outcome.success);
+    assert!(
+        outcome
+            .stderr
+            .contains("`cf create-service xsuaa application XsuaaForScenario"),
+        "{}",
+        outcome.stderr
+    );
+    let calls = sandbox.cf_calls();
+    assert!(!calls.iter().any(|c| c.starts_with("push")), "{calls:?}");
+}
+
+#[test]
+fn deploy_builds_with_cargo_zigbuild_for_glibc_2_35() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy(&sandbox, sandbox.xtask(), &[]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    assert_eq!(
+        sandbox.cargo_calls(),
+        [
+            "zigbuild --version",
+            "zigbuild --release --target x86_64-unknown-linux-gnu.2.35 -p approuter -p bsclient"
+        ]
+    );
+    let staged = std::fs::read_to_string(sandbox.out().join("bsclient/bsclient")).unwrap();
+    assert!(
+        staged.contains("built-bsclient"),
+        "the zigbuild output is what gets pushed"
+    );
+    assert_eq!(sandbox.cf_calls(), fresh_deploy_calls(&sandbox.out()));
+}
+
+#[test]
+fn without_cargo_zigbuild_deploy_prints_the_install_command() {
+    let sandbox = Sandbox::new();
+    sandbox.no_zigbuild();
+    let outcome = deploy(&sandbox, sandbox.xtask(), &[]);
+    assert!(!outcome.success);
+    assert!(
+        outcome
+            .stderr
+            .contains("pip3 install ziglang && cargo install --locked cargo-zigbuild"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("--allow-host-glibc"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        sandbox.cf_calls(),
+        ["target"],
+        "no service is touched without binaries"
+    );
+}
+
+#[test]
+fn allow_host_glibc_builds_with_plain_cargo_and_warns() {
+    let sandbox = Sandbox::new();
+    sandbox.no_zigbuild();
+    let outcome = deploy(&sandbox, sandbox.xtask(), &["--allow-host-glibc"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert_eq!(
+        sandbox.cargo_calls(),
+        ["build --release -p approuter -p bsclient"]
+    );
+    assert!(outcome.stderr.contains("glibc 2.35"), "{}", outcome.stderr);
+    let staged = std::fs::read_to_string(sandbox.out().join("approuter/approuter")).unwrap();
+    assert!(staged.contains("built-approuter"));
+}
+
+#[test]
+fn deploy_needs_the_backend_url_for_the_destination() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.xtask();
+    cmd.args(["deploy", "--domain", DOMAIN, "--dry-run"]);
+    let outcome = run(cmd);
+    assert!(!outcome.success);
+    assert!(
+        outcome.stderr.contains("--backend-url"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("BACKEND_URL"), "{}", outcome.stderr);
+}
+
+#[test]
+fn stage_only_builds_and_stages_without_cf() {
+    let sandbox = Sandbox::without_cf();
+    let prebuilt = sandbox.prebuilt();
+    let mut cmd = sandbox.xtask_without_path();
+    cmd.args(["deploy", "--stage-only", "--domain", DOMAIN, "--prebuilt"])
+        .arg(&prebuilt)
+        .arg("--out")
+        .arg(sandbox.out());
+    let outcome = run(cmd);
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert!(sandbox.out().join("approuter/approuter").is_file());
+    assert!(sandbox.out().join("mta.yaml").is_file());
+}

@@ -1,0 +1,402 @@
+//! `cargo xtask manifests`: the generated Cloud Foundry files parse and carry the names of scenario.yaml.
+
+mod common;
+
+use common::{BACKEND_URL, DOMAIN, Sandbox, run};
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+use std::path::Path;
+
+fn read_json(path: &Path) -> Json {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
+}
+
+fn read_yaml(path: &Path) -> Yaml {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
+}
+
+fn generate(sandbox: &Sandbox, extra: &[&str]) -> common::Outcome {
+    let mut cmd = sandbox.xtask();
+    cmd.arg("manifests")
+        .arg("--out")
+        .arg(sandbox.out())
+        .args(extra);
+    run(cmd)
+}
+
+fn app<'a>(manifest: &'a Yaml, name: &str) -> &'a Yaml {
+    manifest["applications"]
+        .as_sequence()
+        .expect("applications is a list")
+        .iter()
+        .find(|a| a["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no application {name} in manifest.yml"))
+}
+
+fn strings(value: &Yaml) -> Vec<&str> {
+    value
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Yaml::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn manifest_yml_describes_both_binary_buildpack_apps() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(
+        &sandbox,
+        &["--domain", DOMAIN, "--backend-url", BACKEND_URL],
+    );
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
+    let router = app(&manifest, "ApprouterForShop");
+    let client = app(&manifest, "BsClientApp");
+    for (app, binary, route) in [
+        (router, "approuter", "shelf.cfapps.example.com"),
+        (client, "bsclient", "bsclient.cfapps.example.com"),
+    ] {
+        assert_eq!(strings(&app["buildpacks"]), ["binary_buildpack"]);
+        assert_eq!(
+            app["command"].as_str(),
+            Some(format!("./{binary}").as_str())
+        );
+        assert_eq!(app["path"].as_str(), Some(binary));
+        assert_eq!(app["memory"].as_str(), Some("64M"));
+        assert_eq!(app["stack"].as_str(), Some("cflinuxfs4"));
+        assert_eq!(app["routes"][0]["route"].as_str(), Some(route));
+        assert_eq!(app["health-check-http-endpoint"].as_str(), Some("/health"));
+    }
+    assert_eq!(strings(&router["services"]), ["XsuaaForScenario"]);
+    assert_eq!(
+        strings(&client["services"]),
+        ["XsuaaForScenario", "mydestination"]
+    );
+
+    let destinations: Json = serde_json::from_str(
+        router["env"]["destinations"]
+            .as_str()
+            .expect("destinations is a string"),
+    )
+    .expect("destinations env is JSON");
+    assert_eq!(destinations[0]["name"], "destination_client");
+    assert_eq!(
+        destinations[0]["url"],
+        "https://bsclient.cfapps.example.com"
+    );
+    assert_eq!(destinations[0]["forwardAuthToken"], true);
+
+    // The approuter reads ./xs-app.json from its working dir: it must be in the pushed folder.
+    assert!(sandbox.out().join("approuter/xs-app.json").is_file());
+}
+
+#[test]
+fn xs_security_json_has_the_tutorial_scopes_and_the_router_redirect() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &["--domain", DOMAIN]);
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let security = read_json(&sandbox.out().join("xs-security.json"));
+    assert_eq!(security["xsappname"], "XsuaaForScenario");
+    assert_eq!(security["tenant-mode"], "dedicated");
+    assert_eq!(security["scopes"][0]["name"], "uaa.user");
+    assert_eq!(
+        security["foreign-scope-references"],
+        serde_json::json!(["Backend-service!t6131.AllAccess"])
+    );
+    assert_eq!(
+        security["role-templates"][0]["name"],
+        "RoleTemplate_UaaUser"
+    );
+    assert_eq!(
+        security["role-templates"][0]["scope-references"],
+        serde_json::json!(["uaa.user"])
+    );
+    assert_eq!(security["role-collections"][0]["name"], "UaaUser");
+    assert_eq!(
+        security["oauth2-configuration"]["redirect-uris"],
+        serde_json::json!(["https://shelf.cfapps.example.com/**"])
+    );
+}
+
+#[test]
+fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credentials() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(
+        &sandbox,
+        &[
+            "--domain",
+            DOMAIN,
+            "--backend-url",
+            "https://backend.example.com/",
+        ],
+    );
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains("placeholders"),
+        "{}",
+        outcome.stdout
+    );
+
+    let init = read_json(&sandbox.out().join("init_data.json"));
+    let subaccount = &init["init_data"]["subaccount"];
+    assert_eq!(subaccount["existing_destinations_policy"], "update");
+    let destination = &subaccount["destinations"][0];
+    assert_eq!(destination["Name"], "BackendServiceAPI");
+    assert_eq!(destination["Type"], "HTTP");
+    assert_eq!(
+        destination["URL"],
+        "https://backend.example.com/odata/v2/ProductService/Products"
+    );
+    assert_eq!(destination["Authentication"], "OAuth2UserTokenExchange");
+    assert_eq!(destination["ProxyType"], "Internet");
+    assert_eq!(destination["tokenServiceURLType"], "Dedicated");
+    for key in ["clientId", "clientSecret", "tokenServiceURL"] {
+        let value = destination[key].as_str().unwrap();
+        assert!(
+            value.contains("<") && value.contains("XsuaaForScenario"),
+            "{key}: {value}"
+        );
+    }
+}
+
+#[test]
+fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
+    let sandbox = Sandbox::new();
+    assert!(generate(&sandbox, &["--domain", DOMAIN]).success);
+
+    let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
+    assert_eq!(xs_app["authenticationMethod"], "route");
+    assert_eq!(xs_app["welcomeFile"], "/mainentry");
+    let route = &xs_app["routes"][0];
+    assert_eq!(route["source"], "^/(.*)$");
+    assert_eq!(route["target"], "$1");
+    assert_eq!(route["destination"], "destination_client");
+    assert_eq!(route["authenticationType"], "xsuaa");
+    assert_eq!(
+        route["scope"],
+        serde_json::json!(["Backend-service!t6131.AllAccess"])
+    );
+}
+
+#[test]
+fn mta_yaml_models_both_apps_both_services_and_the_destination() {
+    let sandbox = Sandbox::new();
+    assert!(
+        generate(
+            &sandbox,
+            &["--domain", DOMAIN, "--backend-url", BACKEND_URL]
+        )
+        .success
+    );
+
+    let mta = read_yaml(&sandbox.out().join("mta.yaml"));
+    assert!(mta["_schema-version"].as_str().is_some());
+    assert!(mta["ID"].as_str().is_some());
+    let modules = mta["modules"].as_sequence().unwrap();
+    let module = |name: &str| {
+        modules
+            .iter()
+            .find(|m| m["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("no module {name}"))
+    };
+    let router = module("ApprouterForShop");
+    assert_eq!(
+        router["parameters"]["buildpack"].as_str(),
+        Some("binary_buildpack")
+    );
+    assert_eq!(
+        router["parameters"]["command"].as_str(),
+        Some("./approuter")
+    );
+    let to_client = router["requires"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"].as_str() == Some("destinations"))
+        .expect("the router requires bsclient's URL as a destination");
+    assert_eq!(
+        to_client["properties"]["name"].as_str(),
+        Some("destination_client")
+    );
+    assert_eq!(
+        to_client["properties"]["forwardAuthToken"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        module("BsClientApp")["parameters"]["command"].as_str(),
+        Some("./bsclient")
+    );
+
+    let content =
+        &module("mydestination-content")["parameters"]["content"]["subaccount"]["destinations"][0];
+    assert_eq!(content["Name"].as_str(), Some("BackendServiceAPI"));
+    assert_eq!(
+        content["Authentication"].as_str(),
+        Some("OAuth2UserTokenExchange")
+    );
+    assert_eq!(
+        content["ServiceInstanceName"].as_str(),
+        Some("XsuaaForScenario")
+    );
+
+    let resources = mta["resources"].as_sequence().unwrap();
+    let service = |name: &str| {
+        let r = resources
+            .iter()
+            .find(|r| r["name"].as_str() == Some(name))
+            .unwrap();
+        (
+            r["parameters"]["service"].as_str().unwrap().to_string(),
+            r["parameters"]["service-plan"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    assert_eq!(
+        service("XsuaaForScenario"),
+        ("xsuaa".into(), "application".into())
+    );
+    assert_eq!(
+        service("mydestination"),
+        ("destination".into(), "lite".into())
+    );
+}
+
+#[test]
+fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
+    let sandbox = Sandbox::new();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
+    let forked = shipped
+        .replace("host: shelf", "host: store")
+        .replace("instance: XsuaaForScenario", "instance: ForkXsuaa")
+        .replace("xsappname: Backend-service", "xsappname: ForkBackend")
+        .replace(
+            "router_to_bsclient: destination_client",
+            "router_to_bsclient: to_client",
+        );
+    let names = sandbox.path().join("fork.yaml");
+    std::fs::write(&names, forked).unwrap();
+
+    let outcome = generate(
+        &sandbox,
+        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+    );
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
+    let router = app(&manifest, "ApprouterForShop");
+    assert_eq!(
+        router["routes"][0]["route"].as_str(),
+        Some("store.cfapps.example.com")
+    );
+    assert_eq!(strings(&router["services"]), ["ForkXsuaa"]);
+    assert!(
+        router["env"]["destinations"]
+            .as_str()
+            .unwrap()
+            .contains("\"to_client\"")
+    );
+    let security = read_json(&sandbox.out().join("xs-security.json"));
+    assert_eq!(
+        security["foreign-scope-references"],
+        serde_json::json!(["ForkBackend!t6131.AllAccess"])
+    );
+    assert_eq!(
+        security["oauth2-configuration"]["redirect-uris"][0],
+        "https://store.cfapps.example.com/**"
+    );
+    let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
+    assert_eq!(xs_app["routes"][0]["destination"], "to_client");
+    assert_eq!(
+        xs_app["routes"][0]["scope"][0],
+        "ForkBackend!t6131.AllAccess"
+    );
+}
+
+#[test]
+fn a_names_file_with_an_unknown_key_is_refused_naming_the_key_and_file() {
+    let sandbox = Sandbox::new();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
+    let names = sandbox.path().join("typo.yaml");
+    std::fs::write(
+        &names,
+        shipped.replace(
+            "  scope: AllAccess",
+            "  scope: AllAccess\n  scopes: [Extra]",
+        ),
+    )
+    .unwrap();
+
+    let outcome = generate(
+        &sandbox,
+        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+    );
+    assert!(!outcome.success);
+    assert!(
+        outcome.stderr.contains("unknown field `scopes`"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("typo.yaml"), "{}", outcome.stderr);
+    assert!(
+        !sandbox.out().exists(),
+        "nothing is written from a bad names file"
+    );
+}
+
+#[test]
+fn without_a_domain_manifests_says_how_to_give_one() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &[]);
+    assert!(!outcome.success);
+    assert!(outcome.stderr.contains("--domain"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("CF_DOMAIN"), "{}", outcome.stderr);
+
+    let mut cmd = sandbox.xtask();
+    cmd.env("CF_DOMAIN", "cfapps.eu10.hana.ondemand.com")
+        .arg("manifests")
+        .arg("--out")
+        .arg(sandbox.out());
+    let outcome = run(cmd);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let security = read_json(&sandbox.out().join("xs-security.json"));
+    assert_eq!(
+        security["oauth2-configuration"]["redirect-uris"][0],
+        "https://shelf.cfapps.eu10.hana.ondemand.com/**"
+    );
+}
+
+#[test]
+fn a_domain_with_a_scheme_is_refused() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &["--domain", "https://cfapps.example.com"]);
+    assert!(!outcome.success);
+    assert!(
+        outcome.stderr.contains("without https://"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn run_and_bench_are_not_implemented_yet() {
+    let sandbox = Sandbox::new();
+    for task in ["run", "bench"] {
+        let mut cmd = sandbox.xtask();
+        cmd.arg(task);
+        let outcome = run(cmd);
+        assert!(!outcome.success);
+        assert!(
+            outcome.stderr.contains("not implemented yet"),
+            "{}",
+            outcome.stderr
+        );
+    }
+}
