@@ -86,13 +86,19 @@ impl VcapServices {
     }
 
     pub fn parse(json: &str) -> Result<Self, CfError> {
-        let raw: BTreeMap<String, Vec<serde_json::Value>> =
+        let raw: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(json).map_err(|e| CfError::InvalidJson {
                 var: VCAP_SERVICES.into(),
                 reason: e.to_string(),
             })?;
         let mut by_label = BTreeMap::new();
         for (label, entries) in raw {
+            let serde_json::Value::Array(entries) = entries else {
+                return Err(CfError::Invalid {
+                    var: VCAP_SERVICES.into(),
+                    reason: format!("label \"{label}\": expected an array of bindings"),
+                });
+            };
             let mut bindings = Vec::with_capacity(entries.len());
             for (i, entry) in entries.into_iter().enumerate() {
                 let mut binding: ServiceBinding =
