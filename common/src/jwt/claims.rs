@@ -108,8 +108,8 @@ impl Claims {
         if let Some(cid) = self.client_id() {
             out.push(cid.to_owned());
         }
-        out.retain(|a| !a.is_empty());
-        out.dedup();
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|a| !a.is_empty() && seen.insert(a.clone()));
         out
     }
 }
