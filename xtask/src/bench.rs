@@ -1,10 +1,77 @@
-//! `cargo xtask bench`: load measurements of the running scenario.
+//! `cargo xtask bench`: release binaries, the stack on loopback, bounded loads with `wrk`; a table on
+//! stdout and `bench/results.json`. Absolute numbers vary between machines: read the ratios.
 
+use crate::command::Cmd;
 use crate::error::Error;
+use scenario::bench::{self, BenchOptions};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Seconds of load per case.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub seconds: u64,
+    /// Concurrency levels (connections), comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 16, 64])]
+    pub concurrency: Vec<u32>,
+    /// Logged-in sessions the App Router holds for the memory measurement.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub sessions: u64,
+    /// Where the JSON results go.
+    #[arg(long, default_value_os_t = crate::workspace_root().join("bench/results.json"))]
+    pub out: PathBuf,
+    /// Use the release binaries as they are instead of building them first.
+    #[arg(long)]
+    pub no_build: bool,
+}
 
-pub fn run(_args: Args) -> Result<(), Error> {
-    Err(Error::NotImplemented("bench"))
+pub fn run(args: Args) -> Result<(), Error> {
+    if let Some(bad) = args.concurrency.iter().find(|c| **c == 0 || **c > 256) {
+        return Err(Error::InvalidOption {
+            option: "--concurrency",
+            value: bad.to_string(),
+            reason: "each level must be 1..=256".into(),
+        });
+    }
+    if !args.no_build {
+        let build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
+            .current_dir(&crate::workspace_root())
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "mock-platform",
+                "-p",
+                "bsclient",
+                "-p",
+                "approuter",
+            ]);
+        build.announce();
+        build.run()?;
+    }
+    let options = BenchOptions {
+        seconds: args.seconds,
+        concurrencies: args.concurrency,
+        sessions: args.sessions as usize,
+        binary_dir: crate::target_dir().join("release"),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Missing {
+        what: format!("cannot start the async runtime: {e}"),
+        next_step: "check the machine's limits on threads and file descriptors".into(),
+    })?;
+    let report = runtime
+        .block_on(bench::run(options))
+        .map_err(|e| Error::Missing {
+            what: format!("the benchmark failed: {e}"),
+            next_step: "read the message above; `cargo xtask run` shows whether the stack starts"
+                .into(),
+        })?;
+    println!("{}", bench::render(&report));
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    let json = serde_json::to_string_pretty(&report).expect("the report is plain data");
+    std::fs::write(&args.out, json).map_err(|e| Error::io("write", &args.out, e))?;
+    println!("results: {}", args.out.display());
+    Ok(())
 }

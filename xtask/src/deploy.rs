@@ -227,7 +227,7 @@ fn build(args: &Args, dry_run: bool) -> Result<PathBuf, Error> {
 }
 
 /// The cargo that runs us (`cargo xtask` sets CARGO), so the build uses the same toolchain.
-fn cargo_program() -> std::ffi::OsString {
+pub fn cargo_program() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 

@@ -41,9 +41,6 @@ pub enum Error {
 
     #[error("{0}")]
     ServiceKey(String),
-
-    #[error("`cargo xtask {0}` is not implemented yet")]
-    NotImplemented(&'static str),
 }
 
 impl Error {

@@ -44,7 +44,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Task::Run(args) => run::run(args),
+        Task::Run(args) => run::run(cli.names, args),
         Task::Manifests(args) => load_names(&cli.names).and_then(|n| manifests::run(&n, args)),
         Task::Deploy(args) => load_names(&cli.names).and_then(|n| deploy::run(&n, args)),
         Task::Bench(args) => bench::run(args),
