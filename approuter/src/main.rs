@@ -1,1 +1,82 @@
-fn main() {}
+//! `approuter`: reads `xs-app.json` (`XS_APP_JSON`), `destinations`, `VCAP_SERVICES`, `PORT`,
+//! `SESSION_TIMEOUT`, `REDIS_URL` like `@sap/approuter` and serves until SIGTERM or Ctrl-C.
+
+use approuter::{App, Config};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("approuter: configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let port = config.port;
+    let routes = config.xs_app.routes.len();
+    let app = match App::new(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("start-up failed: {e}");
+            eprintln!("approuter: start-up failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let host = std::env::var("BIND_ADDRESS").unwrap_or_else(|_| "0.0.0.0".into());
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("approuter: cannot listen on {host}:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(port, routes, "approuter listening");
+    match approuter::serve(listener, app, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("approuter: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,332 @@
+//! The running router: state built once from [`Config`], the axum `Router`, and the request path
+//! through login, scopes, CSRF and forwarding.
+
+use crate::config::{Config, redact_url};
+use crate::error::Error;
+use crate::forwarded::{Origin, TrustedProxies};
+use crate::login::{self, Xsuaa, mask_user};
+use crate::proxy::{self, Forward, Upstream};
+use crate::routes;
+use crate::session::{MemoryStore, Sessions, Store};
+use crate::xs_app::{Logout, Route, RouteKind};
+use crate::{csrf, static_files};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, Response, header};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{
+    Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
+};
+
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct App {
+    pub(crate) routes: Vec<Route>,
+    pub(crate) welcome_file: Option<String>,
+    pub(crate) callback_path: String,
+    pub(crate) logout: Option<Logout>,
+    pub(crate) response_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) upstreams: HashMap<String, Upstream>,
+    pub(crate) sessions: Sessions,
+    pub(crate) xsuaa: Option<Xsuaa>,
+    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) allowed_redirect_hosts: Vec<String>,
+}
+
+impl App {
+    /// Builds the router's state; connects to Redis when one is configured (and fails, naming the
+    /// URL without its password, when it cannot).
+    pub async fn new(config: Config) -> Result<Arc<Self>, Error> {
+        let mut upstreams = HashMap::new();
+        for dest in &config.destinations {
+            upstreams.insert(dest.name.clone(), Upstream::new(dest)?);
+        }
+        let store = match &config.redis_url {
+            Some(url) => Store::Redis(connect_redis(url).await?),
+            None => {
+                let store = MemoryStore::new();
+                store.spawn_sweeper(Duration::from_secs(60).min(config.session_timeout));
+                Store::Memory(store)
+            }
+        };
+        let sessions = Sessions::new(store, config.session_timeout, &config.cookie_name);
+        let xs_app = config.xs_app;
+        Ok(Arc::new(App {
+            routes: xs_app.routes,
+            welcome_file: xs_app.welcome_file,
+            callback_path: xs_app.callback_endpoint,
+            logout: xs_app.logout,
+            response_headers: xs_app.response_headers,
+            upstreams,
+            sessions,
+            xsuaa: config.xsuaa.map(Xsuaa::new),
+            trusted_proxies: config.trusted_proxies,
+            allowed_redirect_hosts: config.allowed_redirect_hosts,
+        }))
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+}
+
+async fn connect_redis(
+    url: &str,
+) -> Result<RedisStore<tower_sessions_redis_store::fred::prelude::Pool>, Error> {
+    let shown = redact_url(url);
+    let config =
+        RedisConfig::from_url(url).map_err(|e| Error::Config(format!("REDIS_URL {shown}: {e}")))?;
+    let pool = Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(5);
+            c.internal_command_timeout = Duration::from_secs(5);
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = Duration::from_secs(5);
+        })
+        .set_policy(ReconnectPolicy::new_constant(0, 500))
+        .build_pool(4)
+        .map_err(|e| Error::Config(format!("REDIS_URL {shown}: {e}")))?;
+    match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, pool.init()).await {
+        Ok(Ok(_task)) => {}
+        Ok(Err(e)) => {
+            return Err(Error::Config(format!(
+                "Redis at {shown}: cannot connect: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(Error::Config(format!(
+                "Redis at {shown}: no connection within {} s",
+                REDIS_CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
+    tracing::info!(redis = %shown, "sessions are kept in Redis");
+    Ok(RedisStore::new(pool))
+}
+
+/// The router: `GET /health`, then every other request through [`handle`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .fallback(handle)
+        .layer(middleware::from_fn(access_log))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, with the peer address each request needs
+/// for `x-forwarded-for` and the trusted-proxy check.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn health() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        "{\"status\":\"UP\"}",
+    )
+}
+
+/// What the handler tells the access log (the log never sees tokens, codes or query strings).
+#[derive(Clone, Default)]
+struct AccessInfo {
+    user: Option<String>,
+    route: Option<usize>,
+}
+
+async fn access_log(req: Request, next: Next) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let correlation = req
+        .headers()
+        .get("x-correlationid")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_string);
+    let response = next.run(req).await;
+    let info = response
+        .extensions()
+        .get::<AccessInfo>()
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(
+        target: "access",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        millis = started.elapsed().as_secs_f64() * 1000.0,
+        user = info.user.as_deref().unwrap_or("-"),
+        route = info.route.map(|r| r as i64).unwrap_or(-1),
+        correlation_id = correlation.as_deref().unwrap_or("-"),
+    );
+    response
+}
+
+async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
+    let mut info = AccessInfo::default();
+    let mut response = match dispatch(&app, req, &mut info).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    for (name, value) in &app.response_headers {
+        response.headers_mut().insert(name, value.clone());
+    }
+    response.extensions_mut().insert(info);
+    response
+}
+
+async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Response<Body>, Error> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let origin = Origin::from_request(
+        req.headers(),
+        req.uri().authority().map(|a| a.as_str()),
+        peer,
+        &app.trusted_proxies,
+    )?;
+    let path = routes::normalize_path(req.uri().path())?;
+
+    if path == app.callback_path {
+        let xsuaa = app.xsuaa.as_ref().ok_or(Error::NotFound)?;
+        return login::callback(app, xsuaa, req.uri(), req.headers(), &origin).await;
+    }
+    if let Some(logout) = &app.logout
+        && path == logout.endpoint
+        && (req.method() == Method::GET || req.method() == Method::POST)
+    {
+        return login::logout(app, req.headers(), &origin).await;
+    }
+    if path == "/"
+        && let Some(welcome) = &app.welcome_file
+    {
+        return login::redirect(welcome);
+    }
+
+    let (route, target) = routes::find(&app.routes, req.method(), &path).ok_or(Error::NotFound)?;
+    info.route = Some(route.index);
+
+    let mut token = None;
+    let mut csrf_answer = None;
+    if route.authenticated {
+        let xsuaa = app
+            .xsuaa
+            .as_ref()
+            .ok_or_else(|| Error::Internal("authenticated route without xsuaa binding".into()))?;
+        let id = app.sessions.id_from_headers(req.headers());
+        let loaded = match id {
+            Some(id) => app.sessions.load(id).await?.map(|data| (id, data)),
+            None => None,
+        };
+        let existing = loaded.as_ref().map(|(id, _)| *id);
+        let logged_in = loaded.filter(|(_, d)| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)));
+        let Some((id, data)) = logged_in else {
+            return login::require_login(
+                app,
+                xsuaa,
+                req.method(),
+                req.uri(),
+                req.headers(),
+                &origin,
+                existing,
+            )
+            .await;
+        };
+        let data = match login::ensure_fresh(app, xsuaa, id, data).await {
+            Ok(data) => data,
+            Err(Error::Unauthorized) => {
+                return login::require_login(
+                    app,
+                    xsuaa,
+                    req.method(),
+                    req.uri(),
+                    req.headers(),
+                    &origin,
+                    Some(id),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(auth) = data.auth.as_ref() else {
+            return Err(Error::Unauthorized);
+        };
+        info.user = Some(mask_user(&auth.user));
+
+        let required = route.scope.required(req.method());
+        if !auth.has_any_scope(required) {
+            return Err(Error::Forbidden(format!(
+                "you are logged in, but you need the scope {} for this page",
+                required.join(" or ")
+            )));
+        }
+
+        if route.csrf_protection {
+            if csrf::is_fetch(req.headers()) {
+                csrf_answer = Some(match &data.csrf {
+                    Some(token) => token.clone(),
+                    None => {
+                        let mut issued = None;
+                        app.sessions
+                            .update(id, |d| {
+                                issued = Some(d.csrf.get_or_insert_with(csrf::new_token).clone())
+                            })
+                            .await?;
+                        issued.ok_or(Error::Unauthorized)?
+                    }
+                });
+            } else if csrf::needs_token(req.method()) {
+                csrf::check(req.headers(), data.csrf.as_ref())?;
+            }
+        }
+        token = Some(auth.access_token.clone());
+    }
+
+    let mut response = match &route.kind {
+        RouteKind::Destination(name) => {
+            let upstream = app.upstreams.get(name).ok_or_else(|| {
+                Error::Internal(format!("destination {name} missing at run time"))
+            })?;
+            let original_path = req.uri().path().to_string();
+            let forward = Forward {
+                target_path: &target,
+                request_path: &path,
+                original_path: &original_path,
+                origin: &origin,
+                token: token.as_ref(),
+                strip_authorization: route.authenticated,
+                strip_csrf_header: route.csrf_protection,
+                session_cookie: app.sessions.cookie_name(),
+            };
+            proxy::forward(upstream, req, forward).await?
+        }
+        RouteKind::LocalDir(dir) => {
+            static_files::serve(dir, &target, req, route.cache_control.as_ref()).await?
+        }
+    };
+    if let Some(token) = csrf_answer
+        && let Ok(v) = HeaderValue::from_str(token.expose())
+    {
+        response.headers_mut().insert(csrf::HEADER, v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,140 @@
+//! The one error type of the App Router, and how each variant looks to a browser or a client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Start-up configuration (xs-app.json, env): the message names the file or variable, the key
+    /// and the reason.
+    #[error("{0}")]
+    Config(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A non-browser request to a protected route without a usable session.
+    #[error("authentication required")]
+    Unauthorized,
+    /// The login at XSUAA did not complete (state mismatch, rejected code, invalid token...).
+    #[error("login failed: {0}")]
+    LoginFailed(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// `@sap/approuter` answers a missing or wrong CSRF token with 403 and `x-csrf-token: Required`.
+    #[error("CSRF token validation failed")]
+    CsrfRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("destination {destination}: {reason}")]
+    BadGateway { destination: String, reason: String },
+    #[error("destination {destination} did not answer within {millis} ms")]
+    GatewayTimeout { destination: String, millis: u128 },
+    /// XSUAA could not be reached or answered nonsense while we tried to log in or refresh.
+    #[error("XSUAA: {0}")]
+    Xsuaa(String),
+    #[error("XSUAA did not answer in time: {0}")]
+    XsuaaTimeout(String),
+    /// The session store (Redis) failed; nothing can be decided about the user.
+    #[error("session store unavailable: {0}")]
+    SessionStore(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Config(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized | Error::LoginFailed(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::CsrfRequired => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::BadGateway { .. } | Error::Xsuaa(_) => StatusCode::BAD_GATEWAY,
+            Error::GatewayTimeout { .. } | Error::XsuaaTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Error::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "Unauthorized",
+            Error::LoginFailed(_) => "Login failed",
+            Error::Forbidden(_) => "Forbidden",
+            Error::CsrfRequired => "Forbidden",
+            Error::NotFound => "Not Found",
+            Error::BadRequest(_) => "Bad Request",
+            Error::BadGateway { .. } | Error::Xsuaa(_) => "Bad Gateway",
+            Error::GatewayTimeout { .. } | Error::XsuaaTimeout(_) => "Gateway Timeout",
+            Error::SessionStore(_) => "Service Unavailable",
+            Error::Config(_) | Error::Internal(_) => "Internal Server Error",
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), error = %self, "request failed");
+        }
+        // Internal details stay in the log; the page says what failed in the user's terms.
+        let message = match &self {
+            Error::Internal(_) | Error::Config(_) => {
+                "The App Router failed to handle the request.".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{code} {title}</title></head>\
+             <body><h1>{code} {title}</h1><p>{message}</p></body></html>\n",
+            code = status.as_u16(),
+            title = self.title(),
+            message = html_escape(&message),
+        );
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self, Error::CsrfRequired) {
+            headers.insert("x-csrf-token", HeaderValue::from_static("Required"));
+        }
+        response
+    }
+}
+
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_error_carries_the_required_header() {
+        let response = Error::CsrfRequired.into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(response.headers()["x-csrf-token"], "Required");
+    }
+
+    #[test]
+    fn messages_are_escaped() {
+        assert_eq!(
+            html_escape("<a href='x'>&"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;"
+        );
+    }
+}

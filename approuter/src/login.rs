@@ -1,0 +1,435 @@
+//! Login at XSUAA (authorization code with `state` and PKCE), the callback, token refresh and
+//! logout.
+//!
+//! The JWT is validated once, when it arrives (login or refresh); requests then trust the session's
+//! copy of its expiry, zone and scopes instead of checking a signature each time.
+
+use crate::app::App;
+use crate::error::Error;
+use crate::forwarded::Origin;
+use crate::session::{AuthInfo, PendingLogin, SessionData, unix_now};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, header};
+use common::Secret;
+use common::cf::XsuaaCredentials;
+use common::jwt::JwtValidator;
+use common::oauth::{OAuthClient, OAuthError, TokenResponse};
+use std::sync::Arc;
+use tower_sessions::session::Id;
+
+/// The xsuaa binding and what talks to it.
+pub struct Xsuaa {
+    pub creds: XsuaaCredentials,
+    pub oauth: OAuthClient,
+    pub validator: JwtValidator,
+    pub zone_id: Option<String>,
+}
+
+impl Xsuaa {
+    pub fn new(creds: XsuaaCredentials) -> Self {
+        let http = common::http::client();
+        Xsuaa {
+            oauth: OAuthClient::from_xsuaa(&creds, http.clone()),
+            validator: JwtValidator::from_xsuaa(&creds, http),
+            zone_id: creds.zone_id().map(str::to_string),
+            creds,
+        }
+    }
+
+    /// A session logged in to another zone is not a login here.
+    pub fn accepts(&self, auth: &AuthInfo) -> bool {
+        match (&self.zone_id, &auth.zid) {
+            (Some(expected), Some(zid)) => expected == zid,
+            (Some(_), None) => false,
+            (None, _) => true,
+        }
+    }
+
+    /// Validates a fresh token answer and keeps what requests need.
+    async fn auth_info(
+        &self,
+        tokens: TokenResponse,
+        previous_refresh: Option<&Secret>,
+    ) -> Result<AuthInfo, Error> {
+        let claims = self
+            .validator
+            .validate(tokens.access_token.expose())
+            .await
+            .map_err(|e| Error::LoginFailed(format!("the token from XSUAA is not valid: {e}")))?;
+        let lifetime = match claims.iat {
+            Some(iat) if claims.exp > iat => claims.exp - iat,
+            _ => tokens.expires_in as i64,
+        };
+        let user = claims
+            .user_name
+            .clone()
+            .or_else(|| claims.sub.clone())
+            .or_else(|| claims.user_id.clone())
+            .unwrap_or_default();
+        Ok(AuthInfo {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token.or_else(|| previous_refresh.cloned()),
+            expires_at: claims.exp,
+            lifetime,
+            zid: claims.zid,
+            user,
+            scopes: claims.scope,
+        })
+    }
+}
+
+/// True for requests a person's browser makes while navigating: they can be sent to a login page.
+/// XHR and API clients (no `text/html` in `Accept`) get 401 instead.
+pub fn is_browser_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    if method != Method::GET && method != Method::HEAD {
+        return false;
+    }
+    let xhr = headers
+        .get("x-requested-with")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest"));
+    if xhr {
+        return false;
+    }
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"))
+}
+
+/// No usable login: a browser is sent to XSUAA, anybody else gets 401. `session` is the caller's
+/// existing session, if it has one; it keeps the pending login, else a new session is made.
+pub async fn require_login(
+    app: &App,
+    xsuaa: &Xsuaa,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    origin: &Origin,
+    session: Option<Id>,
+) -> Result<Response<Body>, Error> {
+    if !is_browser_navigation(method, headers) {
+        return Err(Error::Unauthorized);
+    }
+    let requested = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let return_to = crate::redirect::safe_relative(requested).unwrap_or_else(|| "/".to_string());
+    let redirect_uri = format!("{}{}", origin.base_url(), app.callback_path);
+    let request = xsuaa.oauth.authorization_request(&redirect_uri);
+    let now = unix_now();
+    let pending = PendingLogin {
+        state: Secret::new(request.state),
+        verifier: request.pkce_verifier,
+        return_to,
+        redirect_uri,
+        created: now,
+    };
+
+    let mut set_cookie = None;
+    let existing = match session {
+        Some(id) => {
+            let pending = pending.clone();
+            app.sessions
+                .update(id, move |d| d.add_pending(pending, now))
+                .await?
+                .map(|_| id)
+        }
+        None => None,
+    };
+    if existing.is_none() {
+        let mut data = SessionData::default();
+        data.add_pending(pending, now);
+        let id = app.sessions.create(data).await?;
+        set_cookie = Some(app.sessions.set_cookie(id, origin.https_to_browser));
+    }
+    let mut response = redirect(&request.url)?;
+    if let Some(cookie) = set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// `GET /login/callback?code=...&state=...`: the `state` must be one this session sent and not used
+/// yet; the code is exchanged with the PKCE verifier, the token validated, the session id rotated.
+pub async fn callback(
+    app: &App,
+    xsuaa: &Xsuaa,
+    uri: &Uri,
+    headers: &HeaderMap,
+    origin: &Origin,
+) -> Result<Response<Body>, Error> {
+    let mut code = None;
+    let mut state = None;
+    let mut error = None;
+    let mut error_description = None;
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "code" => code = Some(value.into_owned()),
+            "state" => state = Some(value.into_owned()),
+            "error" => error = Some(value.into_owned()),
+            "error_description" => error_description = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let Some(state) = state else {
+        return Err(Error::BadRequest(
+            "the login callback has no state parameter".into(),
+        ));
+    };
+    let Some(old_id) = app.sessions.id_from_headers(headers) else {
+        return Err(Error::BadRequest(
+            "no login is in progress in this browser (no session cookie); open the application again".into(),
+        ));
+    };
+
+    // Consume the pending login before anything else, so a replayed callback finds nothing.
+    let mut taken = None;
+    let found = app
+        .sessions
+        .update(old_id, |d| {
+            taken = d.take_pending(&state);
+        })
+        .await?;
+    if found.is_none() {
+        return Err(Error::BadRequest(
+            "the login session expired; open the application again".into(),
+        ));
+    }
+    let Some(pending) = taken else {
+        tracing::warn!("login callback with an unknown or already used state");
+        return Err(Error::BadRequest(
+            "the login state does not match a login of this browser (used already, or not started here)".into(),
+        ));
+    };
+    if unix_now() - pending.created > crate::session::LOGIN_TTL_SECS {
+        return Err(Error::BadRequest(
+            "the login took too long; open the application again".into(),
+        ));
+    }
+    if let Some(error) = error {
+        let description = error_description.unwrap_or_default();
+        return Err(Error::LoginFailed(format!(
+            "XSUAA answered {error}: {description}"
+        )));
+    }
+    let Some(code) = code else {
+        return Err(Error::BadRequest(
+            "the login callback has no code parameter".into(),
+        ));
+    };
+
+    let tokens = xsuaa
+        .oauth
+        .exchange_code(&code, &pending.redirect_uri, &pending.verifier)
+        .await
+        .map_err(|e| oauth_error(e, "exchanging the authorization code"))?;
+    let auth = xsuaa.auth_info(tokens, None).await?;
+    if !xsuaa.accepts(&auth) {
+        return Err(Error::LoginFailed(
+            "the token is for another identity zone".into(),
+        ));
+    }
+    tracing::info!(user = %mask_user(&auth.user), "login");
+
+    // A new id for the logged-in session: an id known before login (fixation) is worth nothing.
+    let lock = app.sessions.lock(old_id).await;
+    let remaining = app.sessions.reload(old_id).await?;
+    let data = SessionData {
+        pending: remaining.map(|d| d.pending.clone()).unwrap_or_default(),
+        auth: Some(auth),
+        csrf: None,
+    };
+    let new_id = app.sessions.create(data).await?;
+    app.sessions.destroy_locked(old_id).await?;
+    drop(lock);
+
+    let mut response = redirect(&pending.return_to)?;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        app.sessions.set_cookie(new_id, origin.https_to_browser),
+    );
+    Ok(response)
+}
+
+/// The session's login with a token that is not about to expire. Refreshes under the session's
+/// lock, so parallel requests redeem a refresh token once; a session gone meanwhile (logout) is
+/// not refreshed. `Err(Unauthorized)` means: log in again.
+pub async fn ensure_fresh(
+    app: &App,
+    xsuaa: &Xsuaa,
+    id: Id,
+    data: Arc<SessionData>,
+) -> Result<Arc<SessionData>, Error> {
+    let now = unix_now();
+    match &data.auth {
+        None => return Err(Error::Unauthorized),
+        Some(auth) if !auth.needs_refresh(now) => return Ok(data),
+        Some(_) => {}
+    }
+    let _lock = app.sessions.lock(id).await;
+    let Some(current) = app.sessions.reload(id).await? else {
+        return Err(Error::Unauthorized);
+    };
+    let Some(auth) = current.auth.clone() else {
+        return Err(Error::Unauthorized);
+    };
+    let now = unix_now();
+    if !auth.needs_refresh(now) {
+        // Somebody refreshed while we waited.
+        return Ok(current);
+    }
+    let Some(refresh_token) = auth.refresh_token.clone() else {
+        return if auth.expires_at > now {
+            Ok(current)
+        } else {
+            Err(Error::Unauthorized)
+        };
+    };
+    let refreshed = match xsuaa.oauth.refresh(&refresh_token).await {
+        Ok(tokens) => xsuaa.auth_info(tokens, Some(&refresh_token)).await,
+        Err(e) => Err(oauth_error(e, "refreshing the token")),
+    };
+    match refreshed {
+        Ok(new_auth) if new_auth.user == auth.user && new_auth.zid == auth.zid => {
+            tracing::debug!(user = %mask_user(&new_auth.user), "token refreshed");
+            let updated = app
+                .sessions
+                .update_locked(id, |d| d.auth = Some(new_auth))
+                .await?;
+            updated.ok_or(Error::Unauthorized)
+        }
+        Ok(_) => {
+            tracing::warn!("refresh answered a token for another user or zone; ending the session");
+            app.sessions.destroy_locked(id).await?;
+            Err(Error::Unauthorized)
+        }
+        // XSUAA is down or slow, but the token still works: keep using it and retry next time.
+        Err(Error::Xsuaa(_) | Error::XsuaaTimeout(_)) if auth.expires_at > now + 5 => Ok(current),
+        Err(e) => {
+            tracing::info!(error = %e, "token refresh failed; the user has to log in again");
+            app.sessions.update_locked(id, |d| d.auth = None).await?;
+            Err(Error::Unauthorized)
+        }
+    }
+}
+
+/// The logout endpoint: the session is deleted (after any refresh in flight on it), the cookie
+/// cleared, and the browser sent to XSUAA's `/logout.do` with `redirect` to the `logoutPage`.
+pub async fn logout(
+    app: &App,
+    headers: &HeaderMap,
+    origin: &Origin,
+) -> Result<Response<Body>, Error> {
+    if let Some(id) = app.sessions.id_from_headers(headers) {
+        app.sessions.destroy(id).await?;
+    }
+    let page = app
+        .logout
+        .as_ref()
+        .and_then(|l| l.page.as_deref())
+        .unwrap_or("/");
+    let own_host = origin.host.as_str();
+    let back = crate::redirect::safe_target(page, own_host, &app.allowed_redirect_hosts)
+        .unwrap_or_else(|| "/".to_string());
+    let back = if back.starts_with('/') {
+        format!("{}{back}", origin.base_url())
+    } else {
+        back
+    };
+    let location = match &app.xsuaa {
+        Some(xsuaa) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("redirect", &back)
+                .append_pair("client_id", &xsuaa.creds.clientid)
+                .finish();
+            format!(
+                "{}/logout.do?{query}",
+                xsuaa.creds.url.trim_end_matches('/')
+            )
+        }
+        None => back,
+    };
+    let mut response = redirect(&location)?;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        app.sessions.clear_cookie(origin.https_to_browser),
+    );
+    Ok(response)
+}
+
+pub fn redirect(location: &str) -> Result<Response<Body>, Error> {
+    let value = HeaderValue::from_str(location)
+        .map_err(|_| Error::BadRequest("invalid redirect target".into()))?;
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().insert(header::LOCATION, value);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn oauth_error(e: OAuthError, doing: &str) -> Error {
+    match e {
+        OAuthError::Rejected {
+            status,
+            error,
+            description,
+            ..
+        } => Error::LoginFailed(format!(
+            "XSUAA refused {doing} ({status} {error}: {description})"
+        )),
+        OAuthError::Timeout { url } => Error::XsuaaTimeout(format!("{doing}: {url}")),
+        OAuthError::Unreachable { url, reason } => {
+            Error::Xsuaa(format!("{doing}: cannot reach {url}: {reason}"))
+        }
+        OAuthError::InvalidResponse { url, reason } => {
+            Error::Xsuaa(format!("{doing}: invalid answer from {url}: {reason}"))
+        }
+    }
+}
+
+/// `alice` -> `a***e`: enough to tell users apart in a log, not enough to name them.
+pub fn mask_user(user: &str) -> String {
+    let chars: Vec<char> = user.chars().collect();
+    match chars.len() {
+        0 => "-".into(),
+        1..=2 => format!("{}***", chars[0]),
+        n => format!("{}***{}", chars[0], chars[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_told_apart_from_scripts() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+        );
+        assert!(is_browser_navigation(&Method::GET, &h));
+        assert!(
+            !is_browser_navigation(&Method::POST, &h),
+            "a POST body cannot survive a login round trip"
+        );
+        h.insert(
+            "x-requested-with",
+            HeaderValue::from_static("XMLHttpRequest"),
+        );
+        assert!(!is_browser_navigation(&Method::GET, &h));
+        let mut api = HeaderMap::new();
+        api.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!is_browser_navigation(&Method::GET, &api));
+        assert!(!is_browser_navigation(&Method::GET, &HeaderMap::new()));
+    }
+
+    #[test]
+    fn user_names_are_masked() {
+        assert_eq!(mask_user("alice"), "a***e");
+        assert_eq!(mask_user("al"), "a***");
+        assert_eq!(mask_user(""), "-");
+    }
+}

@@ -1,0 +1,584 @@
+//! The streaming reverse proxy to a destination: bodies flow through in chunks both ways, never
+//! buffered whole.
+
+use crate::error::Error;
+use crate::forwarded::{Origin, is_identity_header};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header};
+use common::Secret;
+use common::cf::AppRouterDestination;
+use std::time::Duration;
+
+/// `@sap/approuter`'s default when a destination sets no `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One destination of the `destinations` env, with its own pooled HTTP client.
+pub struct Upstream {
+    pub name: String,
+    /// The destination URL without a trailing slash.
+    base: String,
+    /// Its path without a trailing slash (`""` for the root).
+    base_path: String,
+    /// `scheme://host[:port]` as the backend would write it in a `Location`.
+    backend_origin: String,
+    backend_host: String,
+    client: reqwest::Client,
+    pub timeout: Duration,
+    pub forward_auth_token: bool,
+    set_x_forwarded_headers: bool,
+    preserve_host_header: bool,
+}
+
+impl Upstream {
+    pub fn new(dest: &AppRouterDestination) -> Result<Self, Error> {
+        let timeout = dest.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            // Per read, not per request: a 100 MB download may take longer than `timeout` in total,
+            // but the backend may never go silent for longer.
+            .read_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .danger_accept_invalid_certs(!dest.strict_ssl);
+        builder = match (&dest.proxy_host, dest.proxy_port) {
+            (Some(host), port) => {
+                let proxy_url = format!("http://{host}:{}", port.unwrap_or(80));
+                let proxy = reqwest::Proxy::all(&proxy_url).map_err(|e| {
+                    Error::Config(format!(
+                        "destinations: {:?}: proxyHost/proxyPort {proxy_url}: {e}",
+                        dest.name
+                    ))
+                })?;
+                builder.proxy(proxy)
+            }
+            // Like Node's http module: the process env's HTTP_PROXY is not applied to destinations.
+            (None, _) => builder.no_proxy(),
+        };
+        let client = builder.build().map_err(|e| {
+            Error::Config(format!(
+                "destinations: {:?}: cannot build an HTTP client: {e}",
+                dest.name
+            ))
+        })?;
+        let url = &dest.url;
+        let base = url.as_str().trim_end_matches('/').to_string();
+        let base_path = url.path().trim_end_matches('/').to_string();
+        let backend_origin = url.origin().ascii_serialization();
+        Ok(Upstream {
+            name: dest.name.clone(),
+            base,
+            base_path,
+            backend_origin,
+            backend_host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            client,
+            timeout,
+            forward_auth_token: dest.forward_auth_token,
+            set_x_forwarded_headers: dest.set_x_forwarded_headers,
+            preserve_host_header: dest.preserve_host_header,
+        })
+    }
+}
+
+/// What the router knows about the request besides the request itself.
+pub struct Forward<'a> {
+    /// The route's target (or the normalized path when the route has none).
+    pub target_path: &'a str,
+    /// The normalized request path, to map backend paths back into the router's.
+    pub request_path: &'a str,
+    /// The path as the browser sent it: `x-forwarded-path`.
+    pub original_path: &'a str,
+    pub origin: &'a Origin,
+    /// The user's access token, sent as `Authorization: Bearer` when the destination forwards it.
+    pub token: Option<&'a Secret>,
+    /// On authenticated routes the router is the authority: a client's own `Authorization` goes nowhere.
+    pub strip_authorization: bool,
+    /// The router checked the CSRF token itself; the backend does not know it.
+    pub strip_csrf_header: bool,
+    pub session_cookie: &'a str,
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn is_hop_by_hop(name: &HeaderName, connection_tokens: &[String]) -> bool {
+    HOP_BY_HOP.contains(&name.as_str()) || connection_tokens.iter().any(|t| t == name.as_str())
+}
+
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+pub async fn forward(
+    up: &Upstream,
+    req: Request<Body>,
+    f: Forward<'_>,
+) -> Result<Response<Body>, Error> {
+    let (parts, body) = req.into_parts();
+    let mut url = String::with_capacity(up.base.len() + f.target_path.len() + 64);
+    url.push_str(&up.base);
+    url.push('/');
+    url.push_str(f.target_path.trim_start_matches('/'));
+    if let Some(query) = parts.uri.query() {
+        url.push('?');
+        url.push_str(query);
+    }
+
+    let headers = request_headers(up, &parts.headers, &f);
+    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
+        || parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let mut request = up
+        .client
+        .request(parts.method.clone(), &url)
+        .headers(headers);
+    if has_body {
+        request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+
+    let response = match tokio::time::timeout(up.timeout, request.send()).await {
+        Err(_) => {
+            return Err(Error::GatewayTimeout {
+                destination: up.name.clone(),
+                millis: up.timeout.as_millis(),
+            });
+        }
+        Ok(Err(e)) if e.is_timeout() => {
+            return Err(Error::GatewayTimeout {
+                destination: up.name.clone(),
+                millis: up.timeout.as_millis(),
+            });
+        }
+        Ok(Err(e)) => {
+            let reason = if e.is_connect() {
+                "cannot connect to the backend".to_string()
+            } else if e.is_builder() {
+                "the forwarded URL is invalid".to_string()
+            } else {
+                format!("request to the backend failed: {}", error_chain(&e))
+            };
+            return Err(Error::BadGateway {
+                destination: up.name.clone(),
+                reason,
+            });
+        }
+        Ok(Ok(response)) => response,
+    };
+
+    let status = response.status();
+    let mapping = PathMapping::new(&up.base_path, f.request_path, f.target_path);
+    let upstream_headers = response.headers();
+    let tokens = connection_tokens(upstream_headers);
+    let mut out = Response::builder().status(status);
+    if let Some(headers) = out.headers_mut() {
+        for (name, value) in upstream_headers {
+            if is_hop_by_hop(name, &tokens) {
+                continue;
+            }
+            if name == header::LOCATION
+                && let Some(v) = value
+                    .to_str()
+                    .ok()
+                    .and_then(|l| rewrite_location(l, up, &mapping, f.origin))
+            {
+                headers.append(name, v);
+                continue;
+            }
+            if name == header::SET_COOKIE {
+                if let Some(v) = rewrite_set_cookie(value, up, &mapping, f.session_cookie) {
+                    headers.append(name, v);
+                }
+                continue;
+            }
+            headers.append(name, value.clone());
+        }
+    }
+    let body = Body::from_stream(response.bytes_stream());
+    out.body(body)
+        .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> HeaderMap {
+    let tokens = connection_tokens(incoming);
+    let mut headers = HeaderMap::with_capacity(incoming.len() + 5);
+    for (name, value) in incoming {
+        if is_hop_by_hop(name, &tokens) || is_identity_header(name.as_str()) {
+            continue;
+        }
+        if name == header::HOST && !up.preserve_host_header {
+            continue;
+        }
+        if name == header::EXPECT {
+            continue;
+        }
+        let lower = name.as_str();
+        if (f.strip_authorization || up.forward_auth_token)
+            && (lower == "authorization" || lower.replace('_', "-") == "authorization")
+        {
+            continue;
+        }
+        if f.strip_csrf_header && lower == "x-csrf-token" {
+            continue;
+        }
+        if name == header::COOKIE {
+            if let Some(v) = strip_cookie(value, f.session_cookie) {
+                headers.append(header::COOKIE, v);
+            }
+            continue;
+        }
+        headers.append(name, value.clone());
+    }
+    if up.preserve_host_header
+        && !headers.contains_key(header::HOST)
+        && let Ok(v) = HeaderValue::from_str(&f.origin.host)
+    {
+        headers.insert(header::HOST, v);
+    }
+    if up.set_x_forwarded_headers {
+        let mut set = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                headers.insert(name, v);
+            }
+        };
+        set("x-forwarded-host", &f.origin.host);
+        set("x-forwarded-proto", f.origin.proto);
+        if let Some(chain) = &f.origin.forwarded_for {
+            set("x-forwarded-for", chain);
+        }
+        set("x-forwarded-path", f.original_path);
+    }
+    if up.forward_auth_token
+        && let Some(token) = f.token
+        && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+    {
+        v.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, v);
+    }
+    headers
+}
+
+/// The `Cookie` header without the router's session cookie; `None` when nothing is left.
+fn strip_cookie(value: &HeaderValue, session_cookie: &str) -> Option<HeaderValue> {
+    let text = value.to_str().ok()?;
+    let kept: Vec<&str> = text
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| pair.split('=').next().map(str::trim) != Some(session_cookie))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&kept.join("; ")).ok()
+}
+
+/// Maps backend paths under the destination URL back to the router path the browser used, when
+/// the route's target is a suffix of the request path (`^/api/(.*)$` -> `$1`).
+struct PathMapping<'a> {
+    base_path: &'a str,
+    router_prefix: Option<String>,
+}
+
+impl<'a> PathMapping<'a> {
+    fn new(base_path: &'a str, request_path: &str, target_path: &str) -> Self {
+        let tail = target_path.trim_start_matches('/');
+        let router_prefix = request_path.strip_suffix(tail).map(|p| {
+            let mut p = p.to_string();
+            if !p.ends_with('/') {
+                p.push('/');
+            }
+            p
+        });
+        PathMapping {
+            base_path,
+            router_prefix,
+        }
+    }
+
+    fn map(&self, backend_path: &str) -> Option<String> {
+        let prefix = self.router_prefix.as_ref()?;
+        let rest = if self.base_path.is_empty() {
+            backend_path
+        } else if backend_path == self.base_path {
+            ""
+        } else {
+            backend_path
+                .strip_prefix(self.base_path)
+                .filter(|r| r.starts_with('/'))?
+        };
+        Some(format!("{prefix}{}", rest.trim_start_matches('/')))
+    }
+}
+
+/// A `Location` pointing at the backend (absolute, or a path under the destination URL) made to
+/// point at the router; anything else is left alone.
+fn rewrite_location(
+    location: &str,
+    up: &Upstream,
+    mapping: &PathMapping<'_>,
+    origin: &Origin,
+) -> Option<HeaderValue> {
+    if location.starts_with('/') && !location.starts_with("//") {
+        let (path, rest) = split_path(location);
+        let mapped = mapping.map(path)?;
+        return HeaderValue::from_str(&format!("{mapped}{rest}")).ok();
+    }
+    let url = url::Url::parse(location).ok()?;
+    if !url
+        .origin()
+        .ascii_serialization()
+        .eq_ignore_ascii_case(&up.backend_origin)
+    {
+        return None;
+    }
+    let path = mapping
+        .map(url.path())
+        .unwrap_or_else(|| url.path().to_string());
+    let mut rewritten = format!("{}{}", origin.base_url(), path);
+    if let Some(q) = url.query() {
+        rewritten.push('?');
+        rewritten.push_str(q);
+    }
+    if let Some(fragment) = url.fragment() {
+        rewritten.push('#');
+        rewritten.push_str(fragment);
+    }
+    HeaderValue::from_str(&rewritten).ok()
+}
+
+fn split_path(location: &str) -> (&str, &str) {
+    match location.find(['?', '#']) {
+        Some(i) => (&location[..i], &location[i..]),
+        None => (location, ""),
+    }
+}
+
+/// A backend cookie rewritten for the router's host: its `Domain` dropped when it names the
+/// backend, its `Path` mapped like a `Location`. A cookie named like the session cookie would
+/// replace the user's session in the browser and is dropped.
+fn rewrite_set_cookie(
+    value: &HeaderValue,
+    up: &Upstream,
+    mapping: &PathMapping<'_>,
+    session_cookie: &str,
+) -> Option<HeaderValue> {
+    let text = value.to_str().ok()?;
+    let mut parts = text.split(';');
+    let pair = parts.next()?.trim();
+    let name = pair.split('=').next().unwrap_or("").trim();
+    if name.eq_ignore_ascii_case(session_cookie) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(pair);
+    for attr in parts {
+        let attr = attr.trim();
+        let (key, val) = match attr.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (attr, None),
+        };
+        if key.eq_ignore_ascii_case("domain") {
+            let domain = val
+                .unwrap_or("")
+                .trim_start_matches('.')
+                .to_ascii_lowercase();
+            if up.backend_host == domain || up.backend_host.ends_with(&format!(".{domain}")) {
+                continue;
+            }
+        }
+        if key.eq_ignore_ascii_case("path")
+            && let Some(mapped) = val.and_then(|p| mapping.map(p))
+        {
+            out.push_str("; Path=");
+            out.push_str(&mapped);
+            continue;
+        }
+        out.push_str("; ");
+        out.push_str(attr);
+    }
+    HeaderValue::from_str(&out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forwarded::TrustedProxies;
+
+    fn upstream(url: &str) -> Upstream {
+        let dest = AppRouterDestination {
+            name: "backend".into(),
+            url: url::Url::parse(url).unwrap(),
+            forward_auth_token: true,
+            timeout: None,
+            strict_ssl: true,
+            set_x_forwarded_headers: true,
+            preserve_host_header: false,
+            proxy_host: None,
+            proxy_port: None,
+        };
+        Upstream::new(&dest).unwrap()
+    }
+
+    fn origin() -> Origin {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("router.local:5000"));
+        Origin::from_request(
+            &h,
+            None,
+            Some("127.0.0.1:1".parse().unwrap()),
+            &TrustedProxies::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn locations_to_the_backend_come_back_to_the_router() {
+        let up = upstream("http://127.0.0.1:9000/base");
+        let mapping = PathMapping::new(&up.base_path, "/api/items", "items");
+        let o = origin();
+        let rewrite = |l: &str| {
+            rewrite_location(l, &up, &mapping, &o).map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            rewrite("http://127.0.0.1:9000/base/other?x=1").as_deref(),
+            Some("http://router.local:5000/api/other?x=1")
+        );
+        assert_eq!(
+            rewrite("/base/other#top").as_deref(),
+            Some("/api/other#top")
+        );
+        assert_eq!(
+            rewrite("http://127.0.0.1:9000/elsewhere").as_deref(),
+            Some("http://router.local:5000/elsewhere")
+        );
+        assert_eq!(
+            rewrite("https://idp.example/login"),
+            None,
+            "foreign locations stay"
+        );
+        assert_eq!(rewrite("/elsewhere"), None);
+    }
+
+    #[test]
+    fn backend_cookies_are_scoped_to_the_router() {
+        let up = upstream("http://backend.internal:9000/base");
+        let mapping = PathMapping::new(&up.base_path, "/api/x", "x");
+        let v = |s: &str| {
+            rewrite_set_cookie(
+                &HeaderValue::from_str(s).unwrap(),
+                &up,
+                &mapping,
+                "JSESSIONID",
+            )
+            .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            v("a=1; Domain=backend.internal; Path=/base/x; HttpOnly").as_deref(),
+            Some("a=1; Path=/api/x; HttpOnly")
+        );
+        assert_eq!(
+            v("a=1; Domain=.internal; Secure").as_deref(),
+            Some("a=1; Secure")
+        );
+        assert_eq!(
+            v("a=1; Domain=other.example").as_deref(),
+            Some("a=1; Domain=other.example")
+        );
+        assert_eq!(v("JSESSIONID=evil; Path=/"), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_not_forwarded() {
+        let kept = strip_cookie(
+            &HeaderValue::from_static("a=1; JSESSIONID=abc; b=2"),
+            "JSESSIONID",
+        )
+        .unwrap();
+        assert_eq!(kept, "a=1; b=2");
+        assert!(strip_cookie(&HeaderValue::from_static("JSESSIONID=abc"), "JSESSIONID").is_none());
+    }
+
+    #[test]
+    fn client_identity_and_hop_by_hop_headers_are_replaced() {
+        let up = upstream("http://127.0.0.1:9000");
+        let mut incoming = HeaderMap::new();
+        for (k, v) in [
+            ("host", "router.local:5000"),
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x_forwarded_host", "evil"),
+            ("x-user-token", "forged"),
+            ("authorization", "Bearer forged"),
+            ("connection", "keep-alive, x-secret-hop"),
+            ("x-secret-hop", "1"),
+            ("cookie", "JSESSIONID=abc; theme=dark"),
+            ("accept", "application/json"),
+            ("x-csrf-token", "abc"),
+        ] {
+            incoming.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_static(v),
+            );
+        }
+        let o = origin();
+        let token = Secret::new("user.jwt.token");
+        let f = Forward {
+            target_path: "x",
+            request_path: "/x",
+            original_path: "/x",
+            origin: &o,
+            token: Some(&token),
+            strip_authorization: true,
+            strip_csrf_header: true,
+            session_cookie: "JSESSIONID",
+        };
+        let h = request_headers(&up, &incoming, &f);
+        assert_eq!(h["authorization"], "Bearer user.jwt.token");
+        assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(h["x-forwarded-host"], "router.local:5000");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-path"], "/x");
+        assert_eq!(h["cookie"], "theme=dark");
+        assert_eq!(h["accept"], "application/json");
+        for gone in [
+            "host",
+            "x_forwarded_host",
+            "x-user-token",
+            "connection",
+            "x-secret-hop",
+            "x-csrf-token",
+        ] {
+            assert!(!h.contains_key(gone), "{gone} must not reach the backend");
+        }
+    }
+}

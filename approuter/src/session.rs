@@ -1,0 +1,607 @@
+//! Server-side sessions: the session cookie, what a session holds, and where it is kept.
+//!
+//! Ids and records are `tower-sessions`' (`Id`, `Record`); Redis is `tower-sessions-redis-store`.
+//! The router drives the store itself instead of through `SessionManagerLayer`, because that layer
+//! saves the whole record after every modifying request: two parallel requests would overwrite
+//! each other (a refreshed token lost, a logged-out session written back). Here every change is
+//! made under a per-session lock on a freshly loaded record and written only if the session still
+//! exists; reads take no lock.
+
+use crate::error::Error;
+use axum::http::{HeaderMap, HeaderValue, header};
+use common::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::Pool;
+
+/// `@sap/approuter`'s cookie name, so browser tooling and load balancers see what they know.
+pub const DEFAULT_COOKIE_NAME: &str = "JSESSIONID";
+/// A login must come back from XSUAA within this time.
+pub const LOGIN_TTL_SECS: i64 = 600;
+/// At most this many logins in flight per session (several tabs opened at once).
+const MAX_PENDING_LOGINS: usize = 4;
+const REDIS_DATA_KEY: &str = "approuter";
+
+/// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionData {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingLogin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<Secret>,
+}
+
+/// An authorization request sent to XSUAA whose answer has not come back yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub state: Secret,
+    pub verifier: Secret,
+    /// Same-origin path to return to after login.
+    pub return_to: String,
+    /// Exactly the `redirect_uri` sent to `/oauth/authorize`; the code exchange must repeat it.
+    pub redirect_uri: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// The logged-in user: validated at login or refresh, trusted until `expires_at`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthInfo {
+    pub access_token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// `exp` of the access token, unix seconds.
+    pub expires_at: i64,
+    /// `exp - iat` (or `expires_in`), to refresh proportionally early for short-lived tokens.
+    pub lifetime: i64,
+    /// The identity zone the user logged in to; a session is never used for another zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zid: Option<String>,
+    /// `user_name` (else `sub`), for the access log (masked there) and refresh consistency.
+    pub user: String,
+    pub scopes: Vec<String>,
+}
+
+impl AuthInfo {
+    /// True when the token should be renewed now: within a third of its lifetime (at most five
+    /// minutes) of expiry, so short-lived tokens too are refreshed before a backend sees them expire.
+    pub fn needs_refresh(&self, now: i64) -> bool {
+        let margin = (self.lifetime / 3).clamp(0, 300);
+        now + margin >= self.expires_at
+    }
+
+    pub fn has_any_scope(&self, required: &[String]) -> bool {
+        required.is_empty() || required.iter().any(|r| self.scopes.iter().any(|s| s == r))
+    }
+}
+
+impl SessionData {
+    pub fn add_pending(&mut self, login: PendingLogin, now: i64) {
+        self.pending.retain(|p| now - p.created < LOGIN_TTL_SECS);
+        if self.pending.len() >= MAX_PENDING_LOGINS {
+            self.pending.remove(0);
+        }
+        self.pending.push(login);
+    }
+
+    /// Removes and returns the pending login with this `state` (compared in constant time).
+    pub fn take_pending(&mut self, state: &str) -> Option<PendingLogin> {
+        let index = self
+            .pending
+            .iter()
+            .position(|p| constant_time_eq(p.state.expose().as_bytes(), state.as_bytes()))?;
+        Some(self.pending.remove(index))
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A session as read from the store.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub data: Arc<SessionData>,
+    pub expires: SystemTime,
+}
+
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore<Pool>),
+}
+
+impl Store {
+    async fn load(&self, id: &Id) -> Result<Option<Loaded>, Error> {
+        match self {
+            Store::Memory(m) => Ok(m.load(id)),
+            Store::Redis(r) => {
+                let Some(record) = r.load(id).await.map_err(store_error)? else {
+                    return Ok(None);
+                };
+                let data = match record.data.get(REDIS_DATA_KEY) {
+                    Some(value) => serde_json::from_value::<SessionData>(value.clone()).unwrap_or_else(|e| {
+                        // A record another version wrote: start the session afresh, never fail the request.
+                        tracing::warn!(error = %e, "unreadable session record; treating it as empty");
+                        SessionData::default()
+                    }),
+                    None => SessionData::default(),
+                };
+                let expires = SystemTime::from(record.expiry_date);
+                Ok(Some(Loaded {
+                    data: Arc::new(data),
+                    expires,
+                }))
+            }
+        }
+    }
+
+    async fn create(&self, data: Arc<SessionData>, ttl: Duration) -> Result<Id, Error> {
+        match self {
+            Store::Memory(m) => Ok(m.create(data, ttl)),
+            Store::Redis(r) => {
+                let mut record = redis_record(Id::default(), &data, ttl)?;
+                r.create(&mut record).await.map_err(store_error)?;
+                Ok(record.id)
+            }
+        }
+    }
+
+    /// Writes only over an existing session (Redis `SET XX`), so a deleted one stays deleted.
+    async fn save(&self, id: Id, data: Arc<SessionData>, ttl: Duration) -> Result<(), Error> {
+        match self {
+            Store::Memory(m) => {
+                m.save_existing(id, data, ttl);
+                Ok(())
+            }
+            Store::Redis(r) => {
+                let record = redis_record(id, &data, ttl)?;
+                r.save(&record).await.map_err(store_error)
+            }
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> Result<(), Error> {
+        match self {
+            Store::Memory(m) => {
+                m.delete(id);
+                Ok(())
+            }
+            Store::Redis(r) => r.delete(id).await.map_err(store_error),
+        }
+    }
+}
+
+fn store_error(e: tower_sessions::session_store::Error) -> Error {
+    Error::SessionStore(e.to_string())
+}
+
+fn redis_record(id: Id, data: &SessionData, ttl: Duration) -> Result<Record, Error> {
+    let value = serde_json::to_value(data)
+        .map_err(|e| Error::Internal(format!("session encoding: {e}")))?;
+    let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::hours(1));
+    Ok(Record {
+        id,
+        data: HashMap::from([(REDIS_DATA_KEY.to_string(), value)]),
+        expiry_date: time::OffsetDateTime::now_utc() + ttl,
+    })
+}
+
+const SHARDS: usize = 16;
+
+struct Entry {
+    expires: SystemTime,
+    data: Arc<SessionData>,
+}
+
+/// In-process sessions: sharded maps of `Arc`s (a read is a hash lookup and a reference count),
+/// expired entries swept by a background task.
+#[derive(Clone)]
+pub struct MemoryStore {
+    shards: Arc<[Mutex<HashMap<Id, Entry>>; SHARDS]>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self {
+            shards: Arc::new(std::array::from_fn(|_| Mutex::new(HashMap::new()))),
+        }
+    }
+
+    /// Sweeps expired sessions every `interval` until the store is dropped. Needs a Tokio runtime.
+    pub fn spawn_sweeper(&self, interval: Duration) {
+        let weak: Weak<[Mutex<HashMap<Id, Entry>>; SHARDS]> = Arc::downgrade(&self.shards);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(shards) = weak.upgrade() else { break };
+                let now = SystemTime::now();
+                for shard in shards.iter() {
+                    lock(shard).retain(|_, e| e.expires > now);
+                }
+            }
+        });
+    }
+
+    fn shard(&self, id: &Id) -> &Mutex<HashMap<Id, Entry>> {
+        // Ids are random; their low bits spread evenly.
+        &self.shards[(id.0 as u128 % SHARDS as u128) as usize]
+    }
+
+    fn load(&self, id: &Id) -> Option<Loaded> {
+        let shard = lock(self.shard(id));
+        let entry = shard.get(id)?;
+        (entry.expires > SystemTime::now()).then(|| Loaded {
+            data: entry.data.clone(),
+            expires: entry.expires,
+        })
+    }
+
+    fn create(&self, data: Arc<SessionData>, ttl: Duration) -> Id {
+        loop {
+            let id = Id::default();
+            let mut shard = lock(self.shard(&id));
+            if shard.contains_key(&id) {
+                continue;
+            }
+            shard.insert(
+                id,
+                Entry {
+                    expires: SystemTime::now() + ttl,
+                    data,
+                },
+            );
+            return id;
+        }
+    }
+
+    fn save_existing(&self, id: Id, data: Arc<SessionData>, ttl: Duration) {
+        if let Some(entry) = lock(self.shard(&id)).get_mut(&id) {
+            entry.data = data;
+            entry.expires = SystemTime::now() + ttl;
+        }
+    }
+
+    fn delete(&self, id: &Id) {
+        lock(self.shard(id)).remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a HashMap half-updated in a way we care about.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One async mutex per session id while somebody holds it, so changes to a session (refresh,
+/// login, CSRF token, logout) in this process happen one after another.
+#[derive(Default)]
+struct Locks(Mutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>);
+
+pub struct SessionLock<'a> {
+    locks: &'a Locks,
+    id: Id,
+    mutex: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for SessionLock<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = lock(&self.locks.0);
+        // Ours and the map's: nobody else waits, the entry can go.
+        if Arc::strong_count(&self.mutex) == 2 {
+            map.remove(&self.id);
+        }
+    }
+}
+
+impl Locks {
+    async fn lock(&self, id: Id) -> SessionLock<'_> {
+        let mutex = lock(&self.0).entry(id).or_default().clone();
+        let guard = mutex.clone().lock_owned().await;
+        SessionLock {
+            locks: self,
+            id,
+            mutex,
+            guard: Some(guard),
+        }
+    }
+}
+
+pub struct Sessions {
+    store: Store,
+    locks: Locks,
+    timeout: Duration,
+    cookie_name: String,
+}
+
+impl Sessions {
+    pub fn new(store: Store, timeout: Duration, cookie_name: &str) -> Self {
+        Self {
+            store,
+            locks: Locks::default(),
+            timeout,
+            cookie_name: cookie_name.to_string(),
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn cookie_name(&self) -> &str {
+        &self.cookie_name
+    }
+
+    pub fn is_redis(&self) -> bool {
+        matches!(self.store, Store::Redis(_))
+    }
+
+    /// The session id from the `Cookie` header(s), if one parses.
+    pub fn id_from_headers(&self, headers: &HeaderMap) -> Option<Id> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(name, _)| *name == self.cookie_name)
+            .find_map(|(_, value)| value.trim().parse::<Id>().ok())
+    }
+
+    /// The session, with its idle timeout renewed when a good part of it has passed (renewing on
+    /// every request would be a store write per request).
+    pub async fn load(&self, id: Id) -> Result<Option<Arc<SessionData>>, Error> {
+        let Some(loaded) = self.store.load(&id).await? else {
+            return Ok(None);
+        };
+        let remaining = loaded
+            .expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        let touch_after = (self.timeout / 10).min(Duration::from_secs(60));
+        if self.timeout.saturating_sub(remaining) > touch_after {
+            return self.update(id, |_| ()).await;
+        }
+        Ok(Some(loaded.data))
+    }
+
+    pub async fn create(&self, data: SessionData) -> Result<Id, Error> {
+        self.store.create(Arc::new(data), self.timeout).await
+    }
+
+    /// Applies `change` to the current state of the session under its lock and saves it. `None`
+    /// when the session no longer exists (expired, logged out): nothing is written then.
+    pub async fn update<F, R>(&self, id: Id, change: F) -> Result<Option<Arc<SessionData>>, Error>
+    where
+        F: FnOnce(&mut SessionData) -> R,
+    {
+        let _guard = self.locks.lock(id).await;
+        self.update_locked(id, change).await
+    }
+
+    /// Like [`Sessions::update`], for a caller that holds [`Sessions::lock`] already.
+    pub async fn update_locked<F, R>(
+        &self,
+        id: Id,
+        change: F,
+    ) -> Result<Option<Arc<SessionData>>, Error>
+    where
+        F: FnOnce(&mut SessionData) -> R,
+    {
+        let Some(current) = self.store.load(&id).await? else {
+            return Ok(None);
+        };
+        let mut data = Arc::unwrap_or_clone(current.data);
+        change(&mut data);
+        let data = Arc::new(data);
+        self.store.save(id, data.clone(), self.timeout).await?;
+        Ok(Some(data))
+    }
+
+    /// The current state, for a caller holding the lock.
+    pub async fn reload(&self, id: Id) -> Result<Option<Arc<SessionData>>, Error> {
+        Ok(self.store.load(&id).await?.map(|l| l.data))
+    }
+
+    pub async fn lock(&self, id: Id) -> SessionLock<'_> {
+        self.locks.lock(id).await
+    }
+
+    /// Removes the session; waits for a refresh or login in flight on it to finish first, so it
+    /// cannot be written back afterwards.
+    pub async fn destroy(&self, id: Id) -> Result<(), Error> {
+        let _guard = self.locks.lock(id).await;
+        self.store.delete(&id).await
+    }
+
+    /// Deletes under a lock the caller already holds.
+    pub async fn destroy_locked(&self, id: Id) -> Result<(), Error> {
+        self.store.delete(&id).await
+    }
+
+    pub fn set_cookie(&self, id: Id, secure: bool) -> HeaderValue {
+        let value = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax{}",
+            self.cookie_name,
+            id,
+            if secure { "; Secure" } else { "" }
+        );
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    pub fn clear_cookie(&self, secure: bool) -> HeaderValue {
+        let value = format!(
+            "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{}",
+            self.cookie_name,
+            if secure { "; Secure" } else { "" }
+        );
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(state: &str, created: i64) -> PendingLogin {
+        PendingLogin {
+            state: Secret::new(state),
+            verifier: Secret::new("v"),
+            return_to: "/".into(),
+            redirect_uri: "http://x/login/callback".into(),
+            created,
+        }
+    }
+
+    fn auth(expires_at: i64, lifetime: i64) -> AuthInfo {
+        AuthInfo {
+            access_token: Secret::new("t"),
+            refresh_token: None,
+            expires_at,
+            lifetime,
+            zid: None,
+            user: "alice".into(),
+            scopes: vec!["a.Read".into()],
+        }
+    }
+
+    #[test]
+    fn refresh_margin_scales_with_the_token_lifetime() {
+        assert!(!auth(1000 + 43200, 43200).needs_refresh(1000));
+        assert!(auth(1000 + 299, 43200).needs_refresh(1000));
+        assert!(!auth(1000 + 5, 9).needs_refresh(1000));
+        assert!(auth(1000 + 2, 9).needs_refresh(1000));
+        assert!(auth(999, 9).needs_refresh(1000));
+    }
+
+    #[test]
+    fn scopes_any_of() {
+        let a = auth(0, 0);
+        assert!(a.has_any_scope(&[]));
+        assert!(a.has_any_scope(&["x".into(), "a.Read".into()]));
+        assert!(!a.has_any_scope(&["a.read".into()]));
+    }
+
+    #[test]
+    fn pending_logins_are_consumed_once_and_bounded() {
+        let mut data = SessionData::default();
+        for i in 0..6 {
+            data.add_pending(pending(&format!("s{i}"), 1000), 1000);
+        }
+        assert_eq!(data.pending.len(), MAX_PENDING_LOGINS);
+        assert!(data.take_pending("s0").is_none(), "the oldest was dropped");
+        assert!(data.take_pending("s5").is_some());
+        assert!(
+            data.take_pending("s5").is_none(),
+            "a state is good for one callback"
+        );
+        data.add_pending(
+            pending("new", 1000 + LOGIN_TTL_SECS + 1),
+            1000 + LOGIN_TTL_SECS + 1,
+        );
+        assert_eq!(data.pending.len(), 1, "expired logins are dropped");
+    }
+
+    #[tokio::test]
+    async fn memory_sessions_update_only_while_they_exist() {
+        let sessions = Sessions::new(
+            Store::Memory(MemoryStore::new()),
+            Duration::from_secs(60),
+            "JSESSIONID",
+        );
+        let id = sessions.create(SessionData::default()).await.unwrap();
+        let updated = sessions
+            .update(id, |d| d.csrf = Some(Secret::new("c")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.csrf.as_ref().unwrap().expose(), "c");
+        assert!(sessions.load(id).await.unwrap().is_some());
+        sessions.destroy(id).await.unwrap();
+        assert!(sessions.load(id).await.unwrap().is_none());
+        assert!(
+            sessions
+                .update(id, |d| d.csrf = None)
+                .await
+                .unwrap()
+                .is_none(),
+            "no resurrection"
+        );
+        assert!(sessions.load(id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn expired_memory_sessions_are_gone() {
+        let store = MemoryStore::new();
+        let sessions = Sessions::new(
+            Store::Memory(store.clone()),
+            Duration::from_millis(1),
+            "JSESSIONID",
+        );
+        let id = sessions.create(SessionData::default()).await.unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(sessions.load(id).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_cookie_is_read_among_others() {
+        let sessions = Sessions::new(
+            Store::Memory(MemoryStore::new()),
+            Duration::from_secs(60),
+            "JSESSIONID",
+        );
+        let id = Id::default();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=1; JSESSIONID=garbage; JSESSIONID={id}; b=2"))
+                .unwrap(),
+        );
+        assert_eq!(sessions.id_from_headers(&headers), Some(id));
+        let cookie = sessions.set_cookie(id, true);
+        let text = cookie.to_str().unwrap();
+        assert!(
+            text.contains("HttpOnly") && text.contains("SameSite=Lax") && text.ends_with("Secure")
+        );
+        assert!(
+            !sessions
+                .set_cookie(id, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+}

@@ -1,0 +1,720 @@
+//! `xs-app.json`, as `@sap/approuter` reads it: parsed and validated once at start-up.
+//!
+//! Every key of the file is known to this module: supported keys are applied, keys of
+//! `@sap/approuter` we do not implement are reported (a warning when ignoring them is harmless, an
+//! error when ignoring them would weaken security or break the route), anything else is an error.
+
+use crate::error::Error;
+use axum::http::{HeaderName, HeaderValue, Method};
+use regex::{Regex, RegexBuilder};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_CALLBACK: &str = "/login/callback";
+
+#[derive(Debug)]
+pub struct XsApp {
+    pub welcome_file: Option<String>,
+    pub authentication_method: AuthenticationMethod,
+    /// `sessionTimeout` in minutes, when the file sets it.
+    pub session_timeout: Option<Duration>,
+    pub logout: Option<Logout>,
+    /// `login.callbackEndpoint`, default `/login/callback`.
+    pub callback_endpoint: String,
+    pub routes: Vec<Route>,
+    /// `responseHeaders`: added to every response the router sends.
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Known `@sap/approuter` keys that we ignore, one line each, for the start-up log.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthenticationMethod {
+    Route,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logout {
+    pub endpoint: String,
+    /// Where XSUAA sends the browser after its own logout: a same-origin path or an absolute URL.
+    pub page: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub index: usize,
+    pub source_text: String,
+    pub source: Regex,
+    pub target: Option<String>,
+    pub kind: RouteKind,
+    /// `authenticationType: xsuaa` (the default) under `authenticationMethod: route`.
+    pub authenticated: bool,
+    pub scope: ScopeRule,
+    pub csrf_protection: bool,
+    pub http_methods: Option<Vec<Method>>,
+    pub cache_control: Option<HeaderValue>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteKind {
+    Destination(String),
+    LocalDir(PathBuf),
+}
+
+/// `scope`: a string, an array (any one of them suffices), or an object per HTTP method with an
+/// optional `default`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ScopeRule {
+    #[default]
+    None,
+    Any(Vec<String>),
+    PerMethod {
+        methods: Vec<(Method, Vec<String>)>,
+        default: Option<Vec<String>>,
+    },
+}
+
+impl ScopeRule {
+    /// The scopes of which the user needs one for `method`; empty means no scope is required.
+    pub fn required(&self, method: &Method) -> &[String] {
+        match self {
+            ScopeRule::None => &[],
+            ScopeRule::Any(scopes) => scopes,
+            ScopeRule::PerMethod { methods, default } => methods
+                .iter()
+                .find(|(m, _)| m == method)
+                .map(|(_, s)| s.as_slice())
+                .or(default.as_deref())
+                .unwrap_or(&[]),
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, ScopeRule::None)
+    }
+}
+
+impl Route {
+    pub fn destination(&self) -> Option<&str> {
+        match &self.kind {
+            RouteKind::Destination(name) => Some(name),
+            RouteKind::LocalDir(_) => None,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("routes[{}] (source {:?})", self.index, self.source_text)
+    }
+}
+
+/// What the file is validated against.
+pub struct Context<'a> {
+    /// Shown in every message, e.g. the file's path.
+    pub origin: &'a str,
+    /// Names from the `destinations` env.
+    pub destinations: &'a HashSet<String>,
+    /// `xsappname` of the xsuaa binding, for `$XSAPPNAME` in scopes.
+    pub xsappname: Option<&'a str>,
+    /// `localDir` is relative to this directory (where xs-app.json lives).
+    pub base_dir: &'a Path,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "welcomeFile",
+    "authenticationMethod",
+    "sessionTimeout",
+    "logout",
+    "login",
+    "routes",
+    "responseHeaders",
+];
+/// Known to `@sap/approuter`, harmless to ignore.
+const TOP_IGNORED: &[(&str, &str)] = &[
+    ("compression", "responses are not compressed by the router"),
+    ("websockets", "WebSocket upgrades are not proxied"),
+    ("errorPage", "the router's own error pages are used"),
+    (
+        "cors",
+        "no CORS headers are added, so cross-origin calls stay blocked",
+    ),
+    (
+        "pluginMetadataEndpoint",
+        "no plugin metadata endpoint is served",
+    ),
+    (
+        "destinations",
+        "per-destination logoutPath/logoutMethod are not called at logout",
+    ),
+    (
+        "services",
+        "service-level logout settings are not supported",
+    ),
+    (
+        "whitelistService",
+        "no frame-whitelisting endpoint is served (framing is not enabled by the router)",
+    ),
+    (
+        "cookies",
+        "cookie attributes are fixed (HttpOnly, SameSite=Lax, Secure over https)",
+    ),
+    ("headerCookies", "cookies from headers are not supported"),
+];
+const ROUTE_KEYS: &[&str] = &[
+    "source",
+    "target",
+    "destination",
+    "localDir",
+    "authenticationType",
+    "scope",
+    "csrfProtection",
+    "httpMethods",
+    "cacheControl",
+];
+const ROUTE_IGNORED: &[(&str, &str)] = &[
+    ("replace", "placeholders in static files are not replaced"),
+    (
+        "dynamicIdentityProvider",
+        "the identity provider cannot be chosen per request; the default one is used",
+    ),
+    (
+        "preferLocal",
+        "destinations always come from the `destinations` env",
+    ),
+    ("stripLeadingSlash", "not supported"),
+];
+/// Known keys whose absence of support would open the route wider than configured, or make it
+/// route somewhere else: refused.
+const ROUTE_REFUSED: &[(&str, &str)] = &[
+    (
+        "identityProvider",
+        "restricting a route to one identity provider is not supported; ignoring it would let users of any identity provider in",
+    ),
+    (
+        "service",
+        "routes to bound services (e.g. html5-apps-repo-rt) are not supported",
+    ),
+    ("endpoint", "service endpoints are not supported"),
+];
+
+pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
+    let origin = ctx.origin;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Error::Config(format!("{origin}: not valid JSON: {e}")))?;
+    let Value::Object(top) = value else {
+        return Err(Error::Config(format!("{origin}: must be a JSON object")));
+    };
+    let mut warnings = Vec::new();
+    for key in top.keys() {
+        if TOP_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some((_, why)) = TOP_IGNORED.iter().find(|(k, _)| k == key) {
+            warnings.push(format!(
+                "{origin}: key {key:?} is not supported and ignored: {why}"
+            ));
+            continue;
+        }
+        return Err(Error::Config(format!("{origin}: unknown key {key:?}")));
+    }
+
+    let welcome_file = match top.get("welcomeFile") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let path = if s.starts_with('/') {
+                s.clone()
+            } else {
+                format!("/{s}")
+            };
+            if crate::redirect::safe_relative(&path).is_none() {
+                return Err(Error::Config(format!(
+                    "{origin}: welcomeFile {s:?} must be a path on this router"
+                )));
+            }
+            Some(path)
+        }
+        Some(_) => return Err(type_error(origin, "welcomeFile", "a string")),
+    };
+
+    let authentication_method = match top.get("authenticationMethod") {
+        None => AuthenticationMethod::Route,
+        Some(Value::String(s)) if s == "route" => AuthenticationMethod::Route,
+        Some(Value::String(s)) if s == "none" => AuthenticationMethod::None,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "{origin}: authenticationMethod must be \"route\" or \"none\", not {other}"
+            )));
+        }
+    };
+
+    let session_timeout = match top.get("sessionTimeout") {
+        None => None,
+        Some(v) => match v.as_u64() {
+            Some(minutes) if minutes > 0 => Some(Duration::from_secs(minutes * 60)),
+            _ => {
+                return Err(Error::Config(format!(
+                    "{origin}: sessionTimeout must be a positive number of minutes, not {v}"
+                )));
+            }
+        },
+    };
+
+    let logout = match top.get("logout") {
+        None => None,
+        Some(Value::Object(obj)) => Some(parse_logout(obj, origin, &mut warnings)?),
+        Some(_) => return Err(type_error(origin, "logout", "an object")),
+    };
+
+    let callback_endpoint = match top.get("login") {
+        None => DEFAULT_CALLBACK.to_string(),
+        Some(Value::Object(obj)) => {
+            let mut callback = DEFAULT_CALLBACK.to_string();
+            for (key, value) in obj {
+                match (key.as_str(), value) {
+                    ("callbackEndpoint", Value::String(s)) => {
+                        callback = endpoint_path(origin, "login.callbackEndpoint", s)?
+                    }
+                    ("callbackEndpoint", _) => {
+                        return Err(type_error(origin, "login.callbackEndpoint", "a string"));
+                    }
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "{origin}: login: unknown key {key:?}"
+                        )));
+                    }
+                }
+            }
+            callback
+        }
+        Some(_) => return Err(type_error(origin, "login", "an object")),
+    };
+
+    let response_headers = match top.get("responseHeaders") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => parse_response_headers(items, origin)?,
+        Some(_) => {
+            return Err(type_error(
+                origin,
+                "responseHeaders",
+                "an array of {name, value}",
+            ));
+        }
+    };
+
+    let routes_value = match top.get("routes") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => return Err(type_error(origin, "routes", "an array")),
+    };
+    let mut routes = Vec::with_capacity(routes_value.len());
+    for (index, value) in routes_value.iter().enumerate() {
+        routes.push(parse_route(
+            index,
+            value,
+            authentication_method,
+            ctx,
+            &mut warnings,
+        )?);
+    }
+
+    if let Some(logout) = &logout
+        && logout.endpoint == callback_endpoint
+    {
+        return Err(Error::Config(format!(
+            "{origin}: logout.logoutEndpoint and the login callback are both {:?}",
+            logout.endpoint
+        )));
+    }
+
+    Ok(XsApp {
+        welcome_file,
+        authentication_method,
+        session_timeout,
+        logout,
+        callback_endpoint,
+        routes,
+        response_headers,
+        warnings,
+    })
+}
+
+fn type_error(origin: &str, key: &str, expected: &str) -> Error {
+    Error::Config(format!("{origin}: {key} must be {expected}"))
+}
+
+fn endpoint_path(origin: &str, key: &str, s: &str) -> Result<String, Error> {
+    let path = if s.starts_with('/') {
+        s.to_string()
+    } else {
+        format!("/{s}")
+    };
+    if path.len() < 2
+        || path.contains(['?', '#', ' '])
+        || crate::redirect::safe_relative(&path).is_none()
+    {
+        return Err(Error::Config(format!(
+            "{origin}: {key} {s:?} must be a plain path like \"/logout\""
+        )));
+    }
+    Ok(path)
+}
+
+fn parse_logout(
+    obj: &Map<String, Value>,
+    origin: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Logout, Error> {
+    let mut endpoint = None;
+    let mut page = None;
+    for (key, value) in obj {
+        match key.as_str() {
+            "logoutEndpoint" => match value {
+                Value::String(s) => endpoint = Some(endpoint_path(origin, "logout.logoutEndpoint", s)?),
+                _ => return Err(type_error(origin, "logout.logoutEndpoint", "a string")),
+            },
+            "logoutPage" => match value {
+                Value::String(s) if s.starts_with('/') || s.contains("://") => page = Some(s.clone()),
+                Value::String(s) => page = Some(format!("/{s}")),
+                _ => return Err(type_error(origin, "logout.logoutPage", "a string")),
+            },
+            "logoutMethod" => match value.as_str() {
+                Some(m) if m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("POST") => {
+                    // Both methods are accepted on the endpoint anyway.
+                }
+                _ => return Err(Error::Config(format!("{origin}: logout.logoutMethod must be \"GET\" or \"POST\""))),
+            },
+            "csrfProtection" => warnings.push(format!(
+                "{origin}: logout.csrfProtection is not supported and ignored: the logout endpoint needs no CSRF token"
+            )),
+            _ => return Err(Error::Config(format!("{origin}: logout: unknown key {key:?}"))),
+        }
+    }
+    let endpoint = endpoint
+        .ok_or_else(|| Error::Config(format!("{origin}: logout needs a logoutEndpoint")))?;
+    Ok(Logout { endpoint, page })
+}
+
+fn parse_response_headers(
+    items: &[Value],
+    origin: &str,
+) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let (Some(name), Some(value)) = (
+            item.get("name").and_then(Value::as_str),
+            item.get("value").and_then(Value::as_str),
+        ) else {
+            return Err(Error::Config(format!(
+                "{origin}: responseHeaders[{i}] needs string \"name\" and \"value\""
+            )));
+        };
+        if let Some(obj) = item.as_object()
+            && let Some(extra) = obj.keys().find(|k| *k != "name" && *k != "value")
+        {
+            return Err(Error::Config(format!(
+                "{origin}: responseHeaders[{i}]: unknown key {extra:?}"
+            )));
+        }
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::Config(format!(
+                "{origin}: responseHeaders[{i}]: invalid header name {name:?}"
+            ))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::Config(format!(
+                "{origin}: responseHeaders[{i}]: invalid header value for {name}"
+            ))
+        })?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+fn parse_route(
+    index: usize,
+    value: &Value,
+    method: AuthenticationMethod,
+    ctx: &Context<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Route, Error> {
+    let origin = ctx.origin;
+    let Value::Object(obj) = value else {
+        return Err(Error::Config(format!(
+            "{origin}: routes[{index}] must be an object"
+        )));
+    };
+    let source_label = match obj.get("source") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string(),
+        _ => String::from("?"),
+    };
+    let here = format!("{origin}: routes[{index}] (source {source_label:?})");
+    let err = |reason: String| Error::Config(format!("{here}: {reason}"));
+
+    for key in obj.keys() {
+        if ROUTE_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some((_, why)) = ROUTE_REFUSED.iter().find(|(k, _)| k == key) {
+            return Err(err(format!("key {key:?} is not supported: {why}")));
+        }
+        if let Some((_, why)) = ROUTE_IGNORED.iter().find(|(k, _)| k == key) {
+            warnings.push(format!(
+                "{here}: key {key:?} is not supported and ignored: {why}"
+            ));
+            continue;
+        }
+        return Err(err(format!("unknown key {key:?}")));
+    }
+
+    let source = match obj.get("source") {
+        Some(Value::String(s)) => compile(s, true),
+        Some(Value::Object(o)) => {
+            if let Some(extra) = o.keys().find(|k| *k != "path" && *k != "matchCase") {
+                return Err(err(format!("source: unknown key {extra:?}")));
+            }
+            let Some(path) = o.get("path").and_then(Value::as_str) else {
+                return Err(err("source.path must be a string".into()));
+            };
+            let match_case = match o.get("matchCase") {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(err("source.matchCase must be true or false".into())),
+            };
+            compile(path, match_case)
+        }
+        None => return Err(err("source is missing".into())),
+        Some(_) => return Err(err("source must be a regular expression string".into())),
+    }
+    .map_err(|e| err(format!("source is not a valid regular expression: {e}")))?;
+
+    let target = match obj.get("target") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(err("target must be a string".into())),
+    };
+    if let Some(target) = &target {
+        let groups = source.captures_len() - 1;
+        for n in crate::routes::group_references(target) {
+            if n > groups {
+                return Err(err(format!(
+                    "target {target:?} refers to ${n}, but source has {groups} group(s)"
+                )));
+            }
+        }
+    }
+
+    let destination = match obj.get("destination") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(err("destination must be a string".into())),
+    };
+    let local_dir = match obj.get("localDir") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(err("localDir must be a string".into())),
+    };
+    let kind = match (destination, local_dir) {
+        (Some(_), Some(_)) => return Err(err("has both destination and localDir".into())),
+        (None, None) => return Err(err("needs a destination or a localDir".into())),
+        (Some(name), None) => {
+            if !ctx.destinations.contains(&name) {
+                let mut known: Vec<&str> = ctx.destinations.iter().map(String::as_str).collect();
+                known.sort_unstable();
+                return Err(err(format!(
+                    "destination {name:?} is not defined in the `destinations` env (defined: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+            RouteKind::Destination(name)
+        }
+        (None, Some(dir)) => {
+            let path = ctx.base_dir.join(&dir);
+            let canonical = path
+                .canonicalize()
+                .map_err(|e| err(format!("localDir {dir:?} ({}): {e}", path.display())))?;
+            if !canonical.is_dir() {
+                return Err(err(format!("localDir {dir:?} is not a directory")));
+            }
+            RouteKind::LocalDir(canonical)
+        }
+    };
+
+    let authentication_type = match obj.get("authenticationType") {
+        None => "xsuaa".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(err("authenticationType must be a string".into())),
+    };
+    let route_wants_auth = match authentication_type.as_str() {
+        "xsuaa" => true,
+        "none" => false,
+        other => {
+            return Err(err(format!(
+                "authenticationType {other:?} is not supported (supported: \"xsuaa\", \"none\"); ignoring it would leave the route unprotected"
+            )));
+        }
+    };
+    let authenticated = route_wants_auth && method == AuthenticationMethod::Route;
+
+    let scope = match obj.get("scope") {
+        None => ScopeRule::None,
+        Some(v) => {
+            parse_scope(v, ctx.xsappname).map_err(|reason| err(format!("scope: {reason}")))?
+        }
+    };
+    if !scope.is_none() && !authenticated {
+        return Err(err(
+            "has a scope but no authentication (authenticationType \"none\" or authenticationMethod \"none\"): the scope could not be checked".into(),
+        ));
+    }
+    if let ScopeRule::PerMethod { default: None, .. } = &scope {
+        warnings.push(format!(
+            "{here}: scope has no \"default\": HTTP methods not listed need no scope, only a login"
+        ));
+    }
+
+    let csrf_protection = match obj.get("csrfProtection") {
+        None => authenticated,
+        Some(Value::Bool(b)) => {
+            if *b && !authenticated {
+                warnings.push(format!(
+                    "{here}: csrfProtection applies to authenticated routes only; this route has no login, so there is no session to protect"
+                ));
+            }
+            *b && authenticated
+        }
+        Some(_) => return Err(err("csrfProtection must be true or false".into())),
+    };
+
+    let http_methods = match obj.get("httpMethods") {
+        None => None,
+        Some(Value::Array(items)) => {
+            let mut methods = Vec::new();
+            for item in items {
+                let Some(name) = item.as_str() else {
+                    return Err(err("httpMethods must be an array of method names".into()));
+                };
+                methods.push(
+                    parse_method(name)
+                        .ok_or_else(|| err(format!("httpMethods: unknown method {name:?}")))?,
+                );
+            }
+            if methods.is_empty() {
+                return Err(err(
+                    "httpMethods is empty, so the route could never match".into()
+                ));
+            }
+            Some(methods)
+        }
+        Some(_) => return Err(err("httpMethods must be an array of method names".into())),
+    };
+
+    let cache_control = match obj.get("cacheControl") {
+        None => None,
+        Some(Value::String(s)) => Some(
+            HeaderValue::from_str(s)
+                .map_err(|_| err(format!("cacheControl {s:?} is not a valid header value")))?,
+        ),
+        Some(_) => return Err(err("cacheControl must be a string".into())),
+    };
+    if cache_control.is_some() && matches!(kind, RouteKind::Destination(_)) {
+        warnings.push(format!(
+            "{here}: cacheControl applies to localDir routes only and is ignored here"
+        ));
+    }
+
+    Ok(Route {
+        index,
+        source_text: source_label,
+        source,
+        target,
+        kind,
+        authenticated,
+        scope,
+        csrf_protection,
+        http_methods,
+        cache_control,
+    })
+}
+
+fn compile(pattern: &str, match_case: bool) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(!match_case)
+        .size_limit(1 << 20)
+        .build()
+}
+
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+];
+
+fn parse_method(name: &str) -> Option<Method> {
+    let upper = name.to_ascii_uppercase();
+    METHODS
+        .contains(&upper.as_str())
+        .then(|| Method::from_bytes(upper.as_bytes()).ok())
+        .flatten()
+}
+
+fn parse_scope(value: &Value, xsappname: Option<&str>) -> Result<ScopeRule, String> {
+    match value {
+        Value::String(_) | Value::Array(_) => Ok(ScopeRule::Any(scope_list(value, xsappname)?)),
+        Value::Object(obj) => {
+            let mut methods = Vec::new();
+            let mut default = None;
+            for (key, v) in obj {
+                if key == "default" {
+                    default = Some(scope_list(v, xsappname)?);
+                } else {
+                    let method =
+                        parse_method(key).ok_or_else(|| format!("unknown HTTP method {key:?}"))?;
+                    methods.push((method, scope_list(v, xsappname)?));
+                }
+            }
+            Ok(ScopeRule::PerMethod { methods, default })
+        }
+        _ => Err("must be a string, an array of strings or an object per HTTP method".into()),
+    }
+}
+
+fn scope_list(value: &Value, xsappname: Option<&str>) -> Result<Vec<String>, String> {
+    let raw: Vec<&str> = match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().ok_or_else(|| format!("{v} is not a string")))
+            .collect::<Result<_, _>>()?,
+        other => return Err(format!("{other} is not a string or an array of strings")),
+    };
+    if raw.is_empty() {
+        return Err("an empty list of scopes would let nobody in".into());
+    }
+    raw.into_iter()
+        .map(|s| {
+            if s.trim().is_empty() {
+                return Err("empty scope name".to_string());
+            }
+            if s.contains("$XSAPPNAME") {
+                let name = xsappname.ok_or_else(|| {
+                    format!("{s:?} uses $XSAPPNAME but there is no xsuaa binding in VCAP_SERVICES")
+                })?;
+                Ok(s.replace("$XSAPPNAME", name))
+            } else {
+                Ok(s.to_string())
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
