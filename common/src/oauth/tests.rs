@@ -1,4 +1,6 @@
 use super::*;
+use crate::token_cache::Expiring;
+use std::time::{Duration, Instant};
 
 fn client() -> OAuthClient {
     OAuthClient::new(
