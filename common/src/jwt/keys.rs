@@ -73,9 +73,15 @@ pub struct JwksCache {
     http: reqwest::Client,
     default_url: String,
     keys: Mutex<HashMap<String, DecodingKey>>,
-    last_refresh: Mutex<Option<Instant>>,
     /// Serialises refreshes so a burst of tokens with a new `kid` causes one fetch.
-    refreshing: tokio::sync::Mutex<()>,
+    refresh: tokio::sync::Mutex<LastRefresh>,
+}
+
+#[derive(Default)]
+struct LastRefresh {
+    at: Option<Instant>,
+    /// Repeated while rate-limited, so a key endpoint that is down is reported as such.
+    error: Option<JwtError>,
 }
 
 impl JwksCache {
@@ -84,8 +90,7 @@ impl JwksCache {
             http,
             default_url,
             keys: Mutex::new(HashMap::new()),
-            last_refresh: Mutex::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
+            refresh: tokio::sync::Mutex::new(LastRefresh::default()),
         }
     }
 
@@ -103,21 +108,21 @@ impl JwksCache {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        let _refreshing = self.refreshing.lock().await;
+        let mut last = self.refresh.lock().await;
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        {
-            let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
-                tracing::debug!(
-                    kid,
-                    "unknown kid, JWKS refreshed recently: not fetching again"
-                );
-                return Err(JwtError::UnknownKid(kid.to_owned()));
-            }
-            *last = Some(Instant::now());
+        if last.at.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
+            tracing::debug!(
+                kid,
+                "unknown kid, JWKS refreshed recently: not fetching again"
+            );
+            return Err(last
+                .error
+                .clone()
+                .unwrap_or_else(|| JwtError::UnknownKid(kid.to_owned())));
         }
+        last.at = Some(Instant::now());
         let fetched = match jku {
             Some(jku) if jku != self.default_url => match self.fetch(jku).await {
                 Ok(keys) => Ok(keys),
@@ -127,7 +132,9 @@ impl JwksCache {
                 }
             },
             _ => self.fetch(&self.default_url).await,
-        }?;
+        };
+        last.error = fetched.as_ref().err().cloned();
+        let fetched = fetched?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         keys.extend(fetched);
         keys.get(kid)

@@ -315,6 +315,14 @@ async fn key_fetch_errors_are_clear() {
         matches!(&err, JwtError::KeyFetch(m) if m.starts_with(&format!("{url}/token_keys: "))),
         "{err}"
     );
+    let again = v
+        .validate(&sign(&user_claims(&url), "k1", None, KEY1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again, err,
+        "while rate-limited the fetch error is repeated, not \"unknown kid\""
+    );
 }
 
 #[tokio::test]
@@ -357,4 +365,13 @@ fn decode_unverified_reads_claims() {
     assert_eq!(claims.scope, vec!["openid", SCOPE]);
     assert!(claims.expires_at() > std::time::SystemTime::now());
     assert!(decode_unverified("nope").is_err());
+}
+
+#[tokio::test]
+async fn a_burst_of_tokens_fetches_the_keys_once() {
+    let (url, hits, v) = setup().await;
+    let token = sign(&user_claims(&url), "k1", None, KEY1);
+    let all = futures::future::join_all((0..20).map(|_| v.validate(&token))).await;
+    assert!(all.iter().all(Result::is_ok));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
