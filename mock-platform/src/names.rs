@@ -98,8 +98,9 @@ pub enum NamesError {
 impl ScenarioNames {
     /// The names shipped in the workspace's `scenario.yaml`.
     pub fn builtin() -> Self {
-        Self::parse(DEFAULT_SCENARIO_YAML, "scenario.yaml (built in)")
-            .expect("the scenario.yaml shipped with the workspace is valid (checked by a unit test)")
+        Self::parse(DEFAULT_SCENARIO_YAML, "scenario.yaml (built in)").expect(
+            "the scenario.yaml shipped with the workspace is valid (checked by a unit test)",
+        )
     }
 
     pub fn load(path: &Path) -> Result<Self, NamesError> {
@@ -112,10 +113,11 @@ impl ScenarioNames {
 
     /// `origin` names the file in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, NamesError> {
-        let names: ScenarioNames = serde_norway::from_str(text).map_err(|e| NamesError::Invalid {
-            path: origin.to_string(),
-            reason: e.to_string(),
-        })?;
+        let names: ScenarioNames =
+            serde_norway::from_str(text).map_err(|e| NamesError::Invalid {
+                path: origin.to_string(),
+                reason: e.to_string(),
+            })?;
         names.validate().map_err(|reason| NamesError::Invalid {
             path: origin.to_string(),
             reason,
@@ -167,7 +169,11 @@ impl ScenarioNames {
 
     /// The backend scope as it appears in tokens and in `xs-app.json`: `Backend-service!t6131.AllAccess`.
     pub fn backend_scope(&self) -> String {
-        format!("{}.{}", self.backend_xsappname_with_suffix(), self.backend.scope)
+        format!(
+            "{}.{}",
+            self.backend_xsappname_with_suffix(),
+            self.backend.scope
+        )
     }
 }
 
@@ -188,7 +194,9 @@ mod tests {
     #[test]
     fn unknown_key_is_an_error_naming_it() {
         let text = DEFAULT_SCENARIO_YAML.replace("apps:", "colour: blue\napps:");
-        let err = ScenarioNames::parse(&text, "x.yaml").unwrap_err().to_string();
+        let err = ScenarioNames::parse(&text, "x.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.yaml: "), "{err}");
         assert!(err.contains("unknown field `colour`"), "{err}");
     }
@@ -196,7 +204,12 @@ mod tests {
     #[test]
     fn unknown_role_collection_is_an_error() {
         let text = DEFAULT_SCENARIO_YAML.replace("[UaaUser]", "[Nope]");
-        let err = ScenarioNames::parse(&text, "x.yaml").unwrap_err().to_string();
-        assert!(err.contains("users.bob.role_collections: unknown role collection \"Nope\""), "{err}");
+        let err = ScenarioNames::parse(&text, "x.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("users.bob.role_collections: unknown role collection \"Nope\""),
+            "{err}"
+        );
     }
 }
