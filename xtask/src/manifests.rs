@@ -25,8 +25,6 @@ pub const BSCLIENT: &str = "bsclient";
 pub const STACK: &str = "cflinuxfs4";
 /// The Backend API's OData entity set the destination points at (contract in the team brief).
 pub const BACKEND_ODATA_PATH: &str = "/odata/v2/ProductService/Products";
-/// bsclient's entry point (the tutorial's `app.get('/mainentry', ...)`).
-const WELCOME_FILE: &str = "/mainentry";
 const UAA_USER_SCOPE: &str = "uaa.user";
 const UAA_USER_ROLE_TEMPLATE: &str = "RoleTemplate_UaaUser";
 const HEADER: &str =
@@ -540,37 +538,9 @@ fn init_data(
 
 // ---- xs-app.json --------------------------------------------------------------------------------
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct XsApp {
-    /// The tutorial opens `/` and relies on bsclient answering there; ours serves `/mainentry`.
-    welcome_file: &'static str,
-    authentication_method: &'static str,
-    routes: Vec<XsAppRoute>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct XsAppRoute {
-    source: &'static str,
-    target: &'static str,
-    destination: String,
-    authentication_type: &'static str,
-    scope: Vec<String>,
-}
-
-fn xs_app(names: &ScenarioNames) -> XsApp {
-    XsApp {
-        welcome_file: WELCOME_FILE,
-        authentication_method: "route",
-        routes: vec![XsAppRoute {
-            source: "^/(.*)$",
-            target: "$1",
-            destination: names.destinations.router_to_bsclient.clone(),
-            authentication_type: "xsuaa",
-            scope: vec![names.backend_scope()],
-        }],
-    }
+/// The same `xs-app.json` the local run uses, so what is tested locally is what is deployed.
+fn xs_app(names: &ScenarioNames) -> serde_json::Value {
+    scenario::env::xs_app_json(names)
 }
 
 // ---- mta.yaml -----------------------------------------------------------------------------------

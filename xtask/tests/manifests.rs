@@ -386,17 +386,40 @@ fn a_domain_with_a_scheme_is_refused() {
 }
 
 #[test]
-fn run_and_bench_are_not_implemented_yet() {
+fn run_reports_a_port_in_use_with_the_option_to_change_it() {
     let sandbox = Sandbox::new();
-    for task in ["run", "bench"] {
-        let mut cmd = sandbox.xtask();
-        cmd.arg(task);
-        let outcome = run(cmd);
-        assert!(!outcome.success);
-        assert!(
-            outcome.stderr.contains("not implemented yet"),
-            "{}",
-            outcome.stderr
-        );
-    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut cmd = sandbox.xtask();
+    cmd.args(["run", "--no-build", "--port", &port]);
+    let outcome = run(cmd);
+    assert!(!outcome.success);
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("port {port} on 127.0.0.1 is in use")),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("cargo xtask run --port <PORT>"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn bench_rejects_a_concurrency_out_of_range() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.xtask();
+    cmd.args(["bench", "--no-build", "--concurrency", "1,0"]);
+    let outcome = run(cmd);
+    assert!(!outcome.success);
+    assert!(
+        outcome
+            .stderr
+            .contains("--concurrency \"0\": each level must be 1..=256"),
+        "{}",
+        outcome.stderr
+    );
 }
