@@ -1,1 +1,209 @@
+use super::*;
+use serde_json::json;
 
+fn ctx_parse(value: serde_json::Value) -> Result<XsApp, Error> {
+    let destinations: HashSet<String> = ["backend".to_string(), "other".to_string()].into();
+    let dir = std::env::temp_dir();
+    parse(
+        &value.to_string(),
+        &Context {
+            origin: "xs-app.json",
+            destinations: &destinations,
+            xsappname: Some("myapp!t1"),
+            base_dir: &dir,
+        },
+    )
+}
+
+fn message(value: serde_json::Value) -> String {
+    match ctx_parse(value) {
+        Ok(_) => panic!("expected a configuration error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_tutorial_file_is_accepted() {
+    let app = ctx_parse(json!({
+        "welcomeFile": "/mainentry",
+        "authenticationMethod": "route",
+        "routes": [{
+            "authenticationType": "xsuaa",
+            "scope": ["Backend-service!t6131.AllAccess"],
+            "source": "^/(.*)$",
+            "target": "$1",
+            "destination": "backend"
+        }]
+    }))
+    .unwrap();
+    assert_eq!(app.welcome_file.as_deref(), Some("/mainentry"));
+    assert_eq!(app.callback_endpoint, "/login/callback");
+    let route = &app.routes[0];
+    assert!(route.authenticated && route.csrf_protection);
+    assert_eq!(
+        route.scope.required(&Method::GET),
+        ["Backend-service!t6131.AllAccess".to_string()]
+    );
+    assert!(app.warnings.is_empty());
+}
+
+#[test]
+fn unknown_keys_name_the_key_and_the_route() {
+    let m = message(json!({"routes": [], "welcomefile": "/x"}));
+    assert!(m.contains("unknown key \"welcomefile\""), "{m}");
+    let m =
+        message(json!({"routes": [{"source": "^/a$", "destination": "backend", "sourcce": 1}]}));
+    assert!(
+        m.contains("routes[0]") && m.contains("^/a$") && m.contains("\"sourcce\""),
+        "{m}"
+    );
+}
+
+#[test]
+fn bad_regex_names_the_route() {
+    let m = message(json!({"routes": [
+        {"source": "^/ok$", "destination": "backend"},
+        {"source": "^/(unclosed$", "destination": "backend"}
+    ]}));
+    assert!(
+        m.contains("routes[1]") && m.contains("^/(unclosed$") && m.contains("regular expression"),
+        "{m}"
+    );
+}
+
+#[test]
+fn unknown_destination_names_the_route_and_the_known_ones() {
+    let m = message(json!({"routes": [{"source": "^/x/(.*)$", "destination": "nowhere"}]}));
+    assert!(
+        m.contains("routes[0]") && m.contains("\"nowhere\"") && m.contains("backend, other"),
+        "{m}"
+    );
+}
+
+#[test]
+fn security_relevant_unsupported_keys_are_errors_others_warnings() {
+    let m = message(
+        json!({"routes": [{"source": "^/", "destination": "backend", "identityProvider": "corp"}]}),
+    );
+    assert!(m.contains("identityProvider"), "{m}");
+    let m = message(json!({"routes": [{"source": "^/", "service": "html5-apps-repo-rt"}]}));
+    assert!(m.contains("\"service\""), "{m}");
+    let m = message(
+        json!({"routes": [{"source": "^/", "destination": "backend", "authenticationType": "basic"}]}),
+    );
+    assert!(m.contains("\"basic\""), "{m}");
+    let m = message(
+        json!({"routes": [{"source": "^/", "destination": "backend", "authenticationType": "none", "scope": "x"}]}),
+    );
+    assert!(m.contains("scope"), "{m}");
+
+    let app = ctx_parse(json!({
+        "compression": {"enabled": true},
+        "websockets": {"enabled": true},
+        "routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["index.html"]}, "dynamicIdentityProvider": true}]
+    }))
+    .unwrap();
+    let all = app.warnings.join("\n");
+    for key in [
+        "compression",
+        "websockets",
+        "replace",
+        "dynamicIdentityProvider",
+    ] {
+        assert!(all.contains(key), "a warning names {key}: {all}");
+    }
+}
+
+#[test]
+fn scopes_as_string_array_and_per_method_with_xsappname() {
+    let app = ctx_parse(json!({"routes": [
+        {"source": "^/a", "destination": "backend", "scope": "$XSAPPNAME.Read"},
+        {"source": "^/b", "destination": "backend", "scope": {"GET": "$XSAPPNAME.Read", "POST": ["$XSAPPNAME.Write", "$XSAPPNAME.Admin"], "default": "$XSAPPNAME.Admin"}},
+        {"source": "^/c", "destination": "backend", "scope": {"DELETE": "$XSAPPNAME.Admin"}}
+    ]}))
+    .unwrap();
+    assert_eq!(
+        app.routes[0].scope.required(&Method::PUT),
+        ["myapp!t1.Read".to_string()]
+    );
+    assert_eq!(
+        app.routes[1].scope.required(&Method::GET),
+        ["myapp!t1.Read".to_string()]
+    );
+    assert_eq!(
+        app.routes[1].scope.required(&Method::POST),
+        ["myapp!t1.Write".to_string(), "myapp!t1.Admin".to_string()]
+    );
+    assert_eq!(
+        app.routes[1].scope.required(&Method::PATCH),
+        ["myapp!t1.Admin".to_string()]
+    );
+    assert!(app.routes[2].scope.required(&Method::GET).is_empty());
+    assert!(
+        app.warnings.iter().any(|w| w.contains("routes[2]")),
+        "{:?}",
+        app.warnings
+    );
+    let m = message(json!({"routes": [{"source": "^/", "destination": "backend", "scope": []}]}));
+    assert!(m.contains("empty"), "{m}");
+}
+
+#[test]
+fn csrf_defaults_follow_authentication() {
+    let app = ctx_parse(json!({"routes": [
+        {"source": "^/a", "destination": "backend"},
+        {"source": "^/b", "destination": "backend", "csrfProtection": false},
+        {"source": "^/c", "destination": "backend", "authenticationType": "none"}
+    ]}))
+    .unwrap();
+    assert!(app.routes[0].csrf_protection);
+    assert!(!app.routes[1].csrf_protection);
+    assert!(!app.routes[2].csrf_protection && !app.routes[2].authenticated);
+
+    let none = ctx_parse(json!({"authenticationMethod": "none", "routes": [{"source": "^/a", "destination": "backend"}]})).unwrap();
+    assert!(!none.routes[0].authenticated);
+}
+
+#[test]
+fn targets_must_refer_to_existing_groups() {
+    let m = message(
+        json!({"routes": [{"source": "^/(a)$", "target": "$2", "destination": "backend"}]}),
+    );
+    assert!(m.contains("$2"), "{m}");
+}
+
+#[test]
+fn logout_and_login_settings() {
+    let app = ctx_parse(json!({
+        "logout": {"logoutEndpoint": "/do/logout", "logoutPage": "bye.html"},
+        "login": {"callbackEndpoint": "/custom/callback"},
+        "sessionTimeout": 30,
+        "responseHeaders": [{"name": "X-Frame-Options", "value": "DENY"}],
+        "routes": []
+    }))
+    .unwrap();
+    let logout = app.logout.unwrap();
+    assert_eq!(logout.endpoint, "/do/logout");
+    assert_eq!(logout.page.as_deref(), Some("/bye.html"));
+    assert_eq!(app.callback_endpoint, "/custom/callback");
+    assert_eq!(app.session_timeout, Some(Duration::from_secs(1800)));
+    assert_eq!(app.response_headers[0].0, "x-frame-options");
+    let m = message(json!({"sessionTimeout": -1, "routes": []}));
+    assert!(m.contains("sessionTimeout"), "{m}");
+    let m = message(json!({"welcomeFile": "//evil.example", "routes": []}));
+    assert!(m.contains("welcomeFile"), "{m}");
+}
+
+#[test]
+fn local_dir_must_exist() {
+    let m = message(
+        json!({"routes": [{"source": "^/web/(.*)$", "localDir": "definitely-missing-dir-xyz"}]}),
+    );
+    assert!(
+        m.contains("routes[0]") && m.contains("definitely-missing-dir-xyz"),
+        "{m}"
+    );
+    let m =
+        message(json!({"routes": [{"source": "^/", "localDir": ".", "destination": "backend"}]}));
+    assert!(m.contains("both"), "{m}");
+}

@@ -1,0 +1,149 @@
+//! A small backend on 127.0.0.1:0 that records every request it gets and answers by path:
+//! `/redirect`, `/cookie`, `/big?mb=N` (streamed), `/hang` (never answers), `/upload` (counts the
+//! streamed body), anything else echoes the request as JSON.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Clone)]
+pub struct Backend {
+    pub url: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    _task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Backend {
+    pub async fn start() -> Self {
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .fallback(handle)
+            .with_state((requests.clone(), url.clone()));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Backend {
+            url,
+            requests,
+            _task: Arc::new(task),
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn last(&self) -> Recorded {
+        self.requests()
+            .last()
+            .cloned()
+            .expect("the backend got no request")
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}
+
+async fn handle(
+    State((requests, own_url)): State<(Arc<Mutex<Vec<Recorded>>>, String)>,
+    req: Request,
+) -> Response {
+    let recorded = Recorded {
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+        headers: req.headers().clone(),
+    };
+    requests.lock().unwrap().push(recorded.clone());
+    let path = recorded.path.as_str();
+    let tail = path.rsplit('/').next().unwrap_or("");
+    match tail {
+        "redirect" => (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("{own_url}/base/landing?x=1"))],
+        )
+            .into_response(),
+        "relative-redirect" => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/base/landing".to_string())],
+        )
+            .into_response(),
+        "cookie" => Response::builder()
+            .header(
+                header::SET_COOKIE,
+                "backend=1; Domain=127.0.0.1; Path=/base/cookie; HttpOnly",
+            )
+            .header(header::SET_COOKIE, "JSESSIONID=stolen; Path=/")
+            .body(Body::from("cookie"))
+            .unwrap(),
+        "big" => {
+            let mb: usize = recorded
+                .query
+                .as_deref()
+                .and_then(|q| q.strip_prefix("mb="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+            let chunks = mb * 16;
+            let stream = futures::stream::iter(0..chunks)
+                .map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, (chunks * 64 * 1024).to_string())
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
+        "hang" => {
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        "upload" => {
+            let mut stream = req.into_body().into_data_stream();
+            let mut total = 0usize;
+            while let Some(chunk) = stream.next().await {
+                total += chunk.map(|c| c.len()).unwrap_or(0);
+            }
+            total.to_string().into_response()
+        }
+        _ => {
+            let headers: serde_json::Map<String, serde_json::Value> = recorded
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        serde_json::Value::String(v.to_str().unwrap_or("").to_string()),
+                    )
+                })
+                .collect();
+            axum::Json(serde_json::json!({
+                "method": recorded.method,
+                "path": recorded.path,
+                "query": recorded.query,
+                "headers": headers,
+            }))
+            .into_response()
+        }
+    }
+}

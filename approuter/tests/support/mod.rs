@@ -1,0 +1,9 @@
+//! Test harness: a recording backend, the router in-process or as the real binary, on loopback.
+
+#![allow(dead_code, unused_imports)]
+
+pub mod backend;
+pub mod router;
+
+pub use backend::{Backend, Recorded};
+pub use router::{RouterProcess, TestRouter, free_port, wait_healthy};
