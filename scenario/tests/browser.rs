@@ -54,6 +54,8 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
         );
         return;
     };
+    // fantoccini's rustls needs a process-wide crypto provider; ring is the workspace's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let stack = Stack::start(StackOptions::default()).await.unwrap();
     let alice = stack
         .names
