@@ -3,7 +3,11 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod backend;
+pub mod browser;
+pub mod platform;
 pub mod router;
 
 pub use backend::{Backend, Recorded};
+pub use browser::{Browser, Page};
+pub use platform::Scenario;
 pub use router::{RouterProcess, TestRouter, free_port, wait_healthy};

@@ -1,0 +1,481 @@
+//! Login, scopes, CSRF, logout and token refresh against the mock XSUAA, through a real HTTP
+//! client with a cookie jar, with a recording backend behind the router.
+
+mod support;
+
+use common::jwt::decode_unverified;
+use reqwest::StatusCode;
+use support::platform::Options;
+use support::{Browser, Scenario};
+use url::Url;
+
+const COOKIE: &str = "JSESSIONID";
+
+fn bearer(recorded: &support::Recorded) -> String {
+    recorded
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or_else(|| panic!("the backend got no bearer token: {:?}", recorded.headers))
+        .to_string()
+}
+
+async fn logged_in(s: &Scenario, user: &str, password: &str) -> Browser {
+    let browser = Browser::new();
+    let page = browser.login(&s.url("/mainentry"), user, password).await;
+    assert!(
+        page.status == StatusCode::OK || page.status == StatusCode::FORBIDDEN,
+        "{} at {}: {}",
+        page.status,
+        page.url,
+        page.body
+    );
+    browser
+}
+
+#[tokio::test]
+async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = Browser::new();
+
+    // `/` -> welcome file -> XSUAA's authorize endpoint (code flow, state, PKCE S256).
+    let first = browser.get_once(&s.url("/")).await;
+    assert_eq!(first.status(), StatusCode::FOUND);
+    assert_eq!(first.headers()["location"], "/mainentry");
+    let to_login = browser.get_once(&s.url("/mainentry")).await;
+    assert_eq!(to_login.status(), StatusCode::FOUND);
+    let authorize = Url::parse(to_login.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/oauth/authorize", s.platform.xsuaa_url))
+    );
+    let params: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert!(!params["state"].is_empty() && !params["code_challenge"].is_empty());
+    assert_eq!(params["redirect_uri"], s.url("/login/callback"));
+    let pre_login_session = browser
+        .cookie(&s.router.url, COOKIE)
+        .expect("a session for the login");
+
+    let login_form = browser
+        .follow(to_login, Url::parse(&s.url("/mainentry")).unwrap(), vec![])
+        .await;
+    assert!(login_form.is_login_form(), "{}", login_form.body);
+    let page = browser
+        .submit_login(&login_form, "alice", "alice-pass")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        page.url.as_str(),
+        s.url("/mainentry"),
+        "back where she started"
+    );
+    let session = browser.cookie(&s.router.url, COOKIE).unwrap();
+    assert_ne!(
+        session, pre_login_session,
+        "the session id rotates at login"
+    );
+
+    let seen = s.backend.last();
+    assert_eq!(seen.path, "/mainentry");
+    let claims = decode_unverified(&bearer(&seen)).unwrap();
+    assert_eq!(claims.user_name.as_deref(), Some("alice"));
+    assert!(claims.has_scope(&s.scope), "{:?}", claims.scope);
+    let host = s.router.url.trim_start_matches("http://");
+    assert_eq!(seen.header("x-forwarded-host"), Some(host));
+    assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(seen.header("x-forwarded-path"), Some("/mainentry"));
+    assert!(
+        !seen.header("cookie").unwrap_or("").contains(COOKIE),
+        "the session cookie stays with the router"
+    );
+
+    // The old (pre-login) session id is worth nothing now.
+    let stale = reqwest::Client::new()
+        .get(s.url("/mainentry"))
+        .header("cookie", format!("{COOKIE}={pre_login_session}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bob_without_the_scope_gets_403() {
+    let s = Scenario::start(Options::default()).await;
+    let before = s.backend.count();
+    let browser = Browser::new();
+    let page = browser.login(&s.url("/mainentry"), "bob", "bob-pass").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(
+        page.body.contains(&s.scope),
+        "the page names the missing scope: {}",
+        page.body
+    );
+    assert_eq!(s.backend.count(), before, "nothing reached the backend");
+}
+
+#[tokio::test]
+async fn scripts_without_a_session_get_401_not_a_redirect() {
+    let s = Scenario::start(Options::default()).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let xhr = client
+        .get(s.url("/mainentry"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xhr.status(), StatusCode::UNAUTHORIZED);
+    let api = client
+        .get(s.url("/odata/Products"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let public = client.get(s.url("/bye.html")).send().await.unwrap();
+    assert_eq!(
+        public.status(),
+        StatusCode::OK,
+        "public routes need no login"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_with_a_foreign_state_is_refused() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = Browser::new();
+    let form = browser.get(&s.url("/mainentry")).await;
+    let back = browser
+        .submit_login_once(&form, "alice", "alice-pass")
+        .await;
+    assert!(back.status().is_redirection(), "{}", back.status());
+    let mut callback = Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(callback.as_str().starts_with(&s.url("/login/callback")));
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    callback
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &code)
+        .append_pair("state", "forged-state");
+
+    let refused = browser.get_once(callback.as_str()).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("state"));
+    let xhr = browser
+        .client
+        .get(s.url("/mainentry"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xhr.status(), StatusCode::UNAUTHORIZED, "no login happened");
+    assert_eq!(
+        s.xsuaa_stat("token.authorization_code"),
+        0,
+        "the code was never redeemed"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = Browser::new();
+    let form = browser.get(&s.url("/mainentry")).await;
+    let back = browser
+        .submit_login_once(&form, "alice", "alice-pass")
+        .await;
+    let callback = back.headers()["location"].to_str().unwrap().to_string();
+    let first = browser.get_once(&callback).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::FOUND,
+        "{}",
+        first.text().await.unwrap()
+    );
+
+    // The same browser again, and somebody who captured the URL.
+    let again = browser.get_once(&callback).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let thief = Browser::new();
+    let stolen = thief.get_once(&callback).await;
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.xsuaa_stat("token.authorization_code"), 1);
+
+    let still = browser.get(&s.url("/mainentry")).await;
+    assert_eq!(still.status, StatusCode::OK, "the first login is unharmed");
+}
+
+#[tokio::test]
+async fn an_off_site_return_url_is_not_followed() {
+    let s = Scenario::start(Options::default()).await;
+    for sneaky in [
+        "//evil.example/steal",
+        "/%09/evil.example",
+        "/%5Cevil.example",
+    ] {
+        let browser = Browser::new();
+        let start = browser.get_once(&format!("{}{sneaky}", s.router.url)).await;
+        if start.status() != StatusCode::FOUND {
+            assert_eq!(start.status(), StatusCode::BAD_REQUEST, "{sneaky}");
+            continue;
+        }
+        let url = Url::parse(&format!("{}{sneaky}", s.router.url)).unwrap();
+        let form = browser.follow(start, url, vec![]).await;
+        assert!(form.is_login_form(), "{sneaky}: {}", form.body);
+        let back = browser
+            .submit_login_once(&form, "alice", "alice-pass")
+            .await;
+        let callback = back.headers()["location"].to_str().unwrap().to_string();
+        let done = browser.get_once(&callback).await;
+        assert_eq!(done.status(), StatusCode::FOUND);
+        assert_eq!(done.headers()["location"], "/", "{sneaky} falls back to /");
+    }
+}
+
+#[tokio::test]
+async fn csrf_token_fetch_required_and_accepted() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = logged_in(&s, "alice", "alice-pass").await;
+    let post = |token: Option<&str>| {
+        let mut req = browser
+            .client
+            .post(s.url("/odata/Products"))
+            .header("content-type", "application/json")
+            .body("{\"Name\":\"x\"}");
+        if let Some(token) = token {
+            req = req.header("x-csrf-token", token);
+        }
+        req.send()
+    };
+
+    let before = s.backend.count();
+    let missing = post(None).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    assert_eq!(missing.headers()["x-csrf-token"], "Required");
+    let wrong = post(Some("not-the-token")).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.backend.count(),
+        before,
+        "refused requests never reach the backend"
+    );
+
+    let fetched = browser
+        .client
+        .get(s.url("/odata/Products"))
+        .header("x-csrf-token", "Fetch")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    let token = fetched.headers()["x-csrf-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(token.len() >= 32, "{token}");
+    assert_eq!(s.backend.last().header("x-csrf-token"), None);
+    let again = browser
+        .client
+        .head(s.url("/odata/Products"))
+        .header("x-csrf-token", "fetch")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.headers()["x-csrf-token"],
+        token.as_str(),
+        "one token per session"
+    );
+
+    let accepted = post(Some(&token)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let seen = s.backend.last();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(
+        seen.header("x-csrf-token"),
+        None,
+        "the router's token is its own"
+    );
+    assert!(seen.header("authorization").is_some());
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_goes_through_xsuaa() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = logged_in(&s, "alice", "alice-pass").await;
+    let session = browser.cookie(&s.router.url, COOKIE).unwrap();
+
+    let out = browser.get_once(&s.url("/do/logout")).await;
+    assert_eq!(out.status(), StatusCode::FOUND);
+    let location = Url::parse(out.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        location
+            .as_str()
+            .starts_with(&format!("{}/logout.do", s.platform.xsuaa_url)),
+        "{location}"
+    );
+    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(params["redirect"], s.url("/bye.html"));
+    let cleared = out.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with(&format!("{COOKIE}=;")) && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    let page = browser
+        .follow(out, Url::parse(&s.url("/do/logout")).unwrap(), vec![])
+        .await;
+    assert_eq!(
+        page.url.as_str(),
+        s.url("/bye.html"),
+        "XSUAA sends the browser to the logout page"
+    );
+
+    let replayed = reqwest::Client::new()
+        .get(s.url("/mainentry"))
+        .header("cookie", format!("{COOKIE}={session}"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old session is gone"
+    );
+    let again = browser.get(&s.url("/mainentry")).await;
+    assert!(again.is_login_form(), "a browser is sent to log in again");
+}
+
+/// Waits (in real time: token lifetimes are in seconds) until `exp` has passed.
+async fn wait_until_after(exp: i64) {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        if now > exp {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_once_for_parallel_requests() {
+    let s = Scenario::start(Options {
+        token_validity: Some(3),
+        ..Options::default()
+    })
+    .await;
+    let browser = logged_in(&s, "alice", "alice-pass").await;
+    let first = decode_unverified(&bearer(&s.backend.last())).unwrap();
+    wait_until_after(first.exp).await;
+
+    let requests = (0..8).map(|i| {
+        browser
+            .client
+            .get(s.url(&format!("/odata/Products?n={i}")))
+            .header("accept", "application/json")
+            .send()
+    });
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(
+        s.xsuaa_stat("token.refresh_token"),
+        1,
+        "one refresh for eight parallel requests"
+    );
+    let tokens: std::collections::HashSet<String> = s
+        .backend
+        .requests()
+        .iter()
+        .rev()
+        .take(8)
+        .map(bearer)
+        .collect();
+    assert_eq!(tokens.len(), 1, "all eight carried the refreshed token");
+    let refreshed = decode_unverified(tokens.iter().next().unwrap()).unwrap();
+    assert!(
+        refreshed.exp > first.exp,
+        "a newer token: {} > {}",
+        refreshed.exp,
+        first.exp
+    );
+    assert_eq!(refreshed.user_name.as_deref(), Some("alice"));
+
+    // And again later: the rotated refresh token works too; the session keeps going.
+    wait_until_after(refreshed.exp).await;
+    let later = browser.get(&s.url("/mainentry")).await;
+    assert_eq!(later.status, StatusCode::OK);
+    assert_eq!(s.xsuaa_stat("token.refresh_token"), 2);
+}
+
+#[tokio::test]
+async fn a_failed_refresh_sends_the_user_to_login_again() {
+    let s = Scenario::start(Options {
+        token_validity: Some(2),
+        ..Options::default()
+    })
+    .await;
+    let browser = logged_in(&s, "alice", "alice-pass").await;
+    let first = decode_unverified(&bearer(&s.backend.last())).unwrap();
+    // XSUAA forgets alice's logins and refresh tokens.
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/__mock/logout", s.platform.xsuaa_url))
+        .json(&serde_json::json!({"user": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    wait_until_after(first.exp).await;
+
+    let xhr = browser
+        .client
+        .get(s.url("/mainentry"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xhr.status(), StatusCode::UNAUTHORIZED);
+    let page = browser.get(&s.url("/mainentry")).await;
+    assert!(page.is_login_form(), "{} {}", page.status, page.body);
+}
+
+#[tokio::test]
+async fn a_session_ended_by_logout_is_never_refreshed() {
+    let s = Scenario::start(Options {
+        token_validity: Some(2),
+        ..Options::default()
+    })
+    .await;
+    let browser = logged_in(&s, "alice", "alice-pass").await;
+    let session = browser.cookie(&s.router.url, COOKIE).unwrap();
+    let first = decode_unverified(&bearer(&s.backend.last())).unwrap();
+    let out = browser.get_once(&s.url("/do/logout")).await;
+    assert_eq!(out.status(), StatusCode::FOUND);
+    wait_until_after(first.exp).await;
+    let replayed = reqwest::Client::new()
+        .get(s.url("/mainentry"))
+        .header("cookie", format!("{COOKIE}={session}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.xsuaa_stat("token.refresh_token"), 0);
+}
