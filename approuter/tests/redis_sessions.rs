@@ -1,0 +1,160 @@
+//! Two router instances share sessions through a real `redis-server` (Debian's package, installed
+//! by `.ci/setup`): a login at one is a login at the other, and so is a logout.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::platform::{router_vcap, start_platform, xs_app};
+use support::{Backend, Browser, TestRouter};
+
+struct RedisServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `redis-server` on a free loopback port, without persistence; `None` when it is not installed.
+async fn redis_server() -> Option<RedisServer> {
+    let binary = which("redis-server")?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let child = Command::new(binary)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let server = RedisServer {
+        child,
+        url: format!("redis://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let start = Instant::now();
+    // Ready when it answers PING.
+    loop {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buf = [0u8; 16];
+            if stream.write_all(b"PING\r\n").await.is_ok()
+                && stream
+                    .read(&mut buf)
+                    .await
+                    .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
+            {
+                return Some(server);
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "redis-server did not answer PING"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_share_a_session_through_redis() {
+    let Some(redis) = redis_server().await else {
+        println!(
+            "SKIPPED: redis-server is not installed (run `bash .ci/setup`, which installs Debian's redis-server)"
+        );
+        return;
+    };
+    let platform = start_platform(None).await;
+    let backend = Backend::start().await;
+    let scope = platform.ready()["backend"]["required_scope"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env = [
+        ("VCAP_SERVICES", router_vcap(&platform)),
+        ("REDIS_URL", redis.url.clone()),
+    ];
+    let destinations = json!([{"name": "backend", "url": backend.url, "forwardAuthToken": true}]);
+    let a = TestRouter::start(xs_app(&scope), destinations.clone(), &env).await;
+    let b = TestRouter::start(xs_app(&scope), destinations, &env).await;
+    assert!(a.app.sessions().is_redis() && b.app.sessions().is_redis());
+
+    let browser = Browser::new();
+    let page = browser
+        .login(&format!("{}/mainentry", a.url), "alice", "alice-pass")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let cookie = format!(
+        "JSESSIONID={}",
+        browser.cookie(&a.url, "JSESSIONID").unwrap()
+    );
+
+    // Instance B knows the session A created: same user, same token, CSRF token shared too.
+    let client = reqwest::Client::new();
+    let on_b = client
+        .get(format!("{}/odata/Products", b.url))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .header("x-csrf-token", "fetch")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_b.status(), StatusCode::OK);
+    let csrf = on_b.headers()["x-csrf-token"].to_str().unwrap().to_string();
+    let token_via_b = backend.last().header("authorization").unwrap().to_string();
+    let post_on_a = client
+        .post(format!("{}/odata/Products", a.url))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post_on_a.status(),
+        StatusCode::OK,
+        "the CSRF token fetched at B is good at A"
+    );
+    assert_eq!(backend.last().header("authorization").unwrap(), token_via_b);
+
+    // Logout at A ends the session at B.
+    let out = client
+        .get(format!("{}/do/logout", a.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection() || out.status().is_success());
+    let after = client
+        .get(format!("{}/odata/Products", b.url))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
