@@ -479,3 +479,58 @@ async fn a_session_ended_by_logout_is_never_refreshed() {
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(s.xsuaa_stat("token.refresh_token"), 0);
 }
+
+async fn login_redirect(s: &Scenario, headers: &[(&str, &str)]) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client.get(s.url("/mainentry")).header("accept", "text/html");
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    response
+}
+
+fn redirect_uri(response: &reqwest::Response) -> String {
+    let location = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[tokio::test]
+async fn forwarded_origin_is_believed_only_from_trusted_proxies() {
+    let proxy_headers = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "shelf.cfapps.example"),
+    ];
+    let trusting = Scenario::start(Options {
+        extra_env: vec![("TRUSTED_PROXIES", "127.0.0.1".into())],
+        ..Options::default()
+    })
+    .await;
+    let r = login_redirect(&trusting, &proxy_headers).await;
+    assert_eq!(redirect_uri(&r), "https://shelf.cfapps.example/login/callback");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+
+    let plain = Scenario::start(Options::default()).await;
+    let r = login_redirect(&plain, &proxy_headers).await;
+    assert_eq!(
+        redirect_uri(&r),
+        plain.url("/login/callback"),
+        "a client cannot move the callback elsewhere"
+    );
+    let r = login_redirect(&plain, &[]).await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+}
