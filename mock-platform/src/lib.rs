@@ -45,6 +45,7 @@
 //!
 //! On every service:
 //! - `GET /health` → `{"status":"UP"}`.
+//! - `GET /__mock/ready` → the ready-file JSON (URLs, users, `vcap_services`).
 //! - `GET /__mock/stats` → flat JSON counters; `DELETE /__mock/stats` resets them. Keys:
 //!   XSUAA `requests`, `token.authorization_code`, `token.refresh_token`, `token.client_credentials`,
 //!   `token.password`, `token.jwt_bearer`, `token.errors`, `authorize`, `login.success`,

@@ -201,6 +201,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
 
     let ca_pem = tls.map(|t| t.ca_pem);
     let ready = ready_json(&state, ca_cert_file.as_deref());
+    let _ = state.ready.set(ready.clone());
     Ok(RunningPlatform {
         xsuaa_url: urls.xsuaa.clone(),
         xsuaa_tls_url: urls.xsuaa_tls.clone(),

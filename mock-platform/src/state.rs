@@ -53,6 +53,8 @@ pub struct PlatformState {
     /// Outbound client of the Destination service (token exchange over real HTTP); trusts the
     /// mock's own CA so `https://localhost` token URLs work too.
     pub http: reqwest::Client,
+    /// The ready-file JSON, served at `GET /__mock/ready` (set once by [`crate::start`]).
+    pub ready: std::sync::OnceLock<Value>,
 }
 
 pub type Shared = Arc<PlatformState>;
@@ -82,6 +84,7 @@ impl PlatformState {
             stats: ServiceStats::default(),
             faults: ServiceFaults::default(),
             http,
+            ready: std::sync::OnceLock::new(),
         }))
     }
 }
@@ -270,8 +273,11 @@ pub async fn count_and_inject(
             return Error::Injected { status }.into_response();
         }
     }
+    let method = request.method().clone();
     let response = next.run(request).await;
     stats.incr(&format!("status.{}", response.status().as_u16()));
+    // The path only: query strings may carry codes or state.
+    tracing::debug!(?service, %method, path, status = response.status().as_u16(), "request");
     response
 }
 
@@ -311,6 +317,12 @@ pub fn mock_routes(service: Service) -> axum::Router<Shared> {
             .delete(move |State(state): State<Shared>| async move {
                 state.faults.of(service).set(None);
                 StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/__mock/ready",
+            get(|State(state): State<Shared>| async move {
+                axum::Json(state.ready.get().cloned().unwrap_or(Value::Null))
             }),
         )
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))

@@ -349,3 +349,34 @@ backend:
     assert!(err.file.ends_with("xs-security.json"), "{err}");
     assert!(err.reason.contains("unknown field `scope`"), "{err}");
 }
+
+#[tokio::test]
+async fn keys_from_a_pem_file_give_stable_key_ids_and_ready_is_served() {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let dir = tempfile::tempdir().unwrap();
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let pem_path = dir.path().join("keys.pem");
+    std::fs::write(
+        &pem_path,
+        key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let mut config = MockConfig::builtin();
+    config.xsuaa.keys_pem = Some(pem_path);
+    let first = start_with(config.clone()).await;
+    let second = start_with(config).await;
+    let kid = |p: &mock_platform::RunningPlatform| p.state().keys.current().kid.clone();
+    assert_eq!(kid(&first), kid(&second));
+    let token = user_token(&first, "alice").await;
+    assert_eq!(header(&token)["kid"], kid(&first));
+
+    let ready: Value = client()
+        .get(format!("{}/__mock/ready", first.backend_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&ready, first.ready());
+}
