@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod mainentry;
 pub mod render;
@@ -76,7 +77,10 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let cors = token_provider::cors(&state.config.allowed_origins);
+    let cors = axum::middleware::from_fn_with_state(
+        cors::Cors::new(&state.config.allowed_origins),
+        cors::middleware,
+    );
     Router::new()
         .route("/mainentry", get(mainentry::mainentry))
         .route("/getToken", get(token_provider::get_token).layer(cors))

@@ -6,13 +6,12 @@ use crate::config::{BsClientConfig, TokenSource};
 use crate::error::Error;
 use crate::{AppState, auth};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use common::oauth::{OAuthClient, TokenResponse};
 use common::token_cache::TokenCache;
 use std::collections::HashMap;
 use std::time::Duration;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub const DEFAULT_TTL: u64 = 3600;
 pub const MAX_TTL: u64 = 86_400;
@@ -100,21 +99,6 @@ pub async fn get_token(
         token.access_token.expose().to_owned(),
     )
         .into_response())
-}
-
-/// CORS for `/getToken`: only the configured origins; the preflight is answered before
-/// authentication (browsers send no credentials on it).
-pub fn cors(allowed_origins: &[String]) -> CorsLayer {
-    let origins: Vec<HeaderValue> = allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET])
-        .allow_headers([header::AUTHORIZATION])
-        .allow_credentials(true)
-        .max_age(Duration::from_secs(600))
 }
 
 #[cfg(test)]

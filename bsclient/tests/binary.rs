@@ -1,0 +1,136 @@
+//! The `bsclient` binary as Cloud Foundry runs it: env only, start-up errors, SIGTERM.
+
+mod support;
+
+use mock_platform::Service;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::Platform;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bsclient");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills the child if a test fails before it is stopped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(env: &[(String, String)]) -> Running {
+    let child = Command::new(BIN)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bsclient binary starts");
+    Running(child)
+}
+
+async fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "bsclient did not exit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[tokio::test]
+async fn missing_bindings_stop_the_start_with_the_expected_name() {
+    let platform = Platform::start().await;
+    let mut vcap = platform.mock.vcap_services().clone();
+    vcap.as_object_mut().unwrap().remove("destination");
+    let mut running = spawn(&[
+        ("PORT".into(), free_port().to_string()),
+        ("VCAP_SERVICES".into(), vcap.to_string()),
+    ]);
+    let status = wait_for_exit(&mut running.0).await;
+    assert!(!status.success());
+    let stderr = stderr_of(&mut running.0);
+    assert!(
+        stderr.contains("label \"destination\"") && stderr.contains("mydestination"),
+        "{stderr}"
+    );
+
+    let mut running = spawn(&[("PORT".into(), free_port().to_string())]);
+    assert!(!wait_for_exit(&mut running.0).await.success());
+    let stderr = stderr_of(&mut running.0);
+    assert!(stderr.contains("VCAP_SERVICES is not set"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish() {
+    let platform = Platform::start().await;
+    let port = free_port();
+    let mut running = spawn(&platform.env(port));
+    let base = format!("http://127.0.0.1:{port}");
+    support::wait_healthy(&base).await;
+    let alice = platform.user_token("alice").await;
+
+    // The backend holds the request for a while, so it is in flight when SIGTERM arrives.
+    platform
+        .fail(
+            Service::Backend,
+            json!({"count": 1, "path_prefix": "/odata", "delay_ms": 1500}),
+        )
+        .await;
+    let url = format!("{base}/mainentry");
+    let in_flight = tokio::spawn(async move { support::get_json(&url, Some(&alice)).await });
+    platform
+        .wait_until("the backend call", |p| p.backend_requests() >= 1)
+        .await;
+
+    let pid = running.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+
+    let answer = in_flight.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.json()["d"]["results"].is_array());
+    let status = wait_for_exit(&mut running.0).await;
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_scenario_from_cf_env() {
+    let platform = Platform::start().await;
+    let port = free_port();
+    let mut env = platform.env(port);
+    env.push(("BACKEND_DESTINATION".into(), "BackendServiceAPI".into()));
+    let _running = spawn(&env);
+    let base = format!("http://127.0.0.1:{port}");
+    support::wait_healthy(&base).await;
+    let alice = platform.user_token("alice").await;
+    let page = support::get_html(&format!("{base}/mainentry"), Some(&alice)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<table>"));
+}
