@@ -434,6 +434,19 @@ impl Model {
         }
     }
 
+    /// Fills the `{{xsuaa.url}}`-style and credential placeholders for services reachable at `urls`.
+    pub fn fill_urls(&mut self, urls: &crate::state::Urls) {
+        let mut values = self.credential_placeholders();
+        values.insert("xsuaa.url".into(), urls.xsuaa.clone());
+        values.insert(
+            "xsuaa.tls_url".into(),
+            urls.xsuaa_tls.clone().unwrap_or_else(|| urls.xsuaa.clone()),
+        );
+        values.insert("backend.url".into(), urls.backend.clone());
+        values.insert("destination.url".into(), urls.destination.clone());
+        self.fill_placeholders(&values);
+    }
+
     /// Placeholder values that do not depend on the bound ports.
     pub fn credential_placeholders(&self) -> BTreeMap<String, String> {
         let mut values = BTreeMap::new();

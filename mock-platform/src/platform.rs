@@ -114,15 +114,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
         destination: url_of(&destination_listener)?,
         backend: url_of(&backend_listener)?,
     };
-    let mut values = model.credential_placeholders();
-    values.insert("xsuaa.url".into(), urls.xsuaa.clone());
-    values.insert(
-        "xsuaa.tls_url".into(),
-        urls.xsuaa_tls.clone().unwrap_or_else(|| urls.xsuaa.clone()),
-    );
-    values.insert("backend.url".into(), urls.backend.clone());
-    values.insert("destination.url".into(), urls.destination.clone());
-    model.fill_placeholders(&values);
+    model.fill_urls(&urls);
 
     let tls = match ports.xsuaa_tls {
         Some(_) => Some(TlsMaterial::generate()?),

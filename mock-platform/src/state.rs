@@ -60,7 +60,20 @@ pub struct PlatformState {
 pub type Shared = Arc<PlatformState>;
 
 impl PlatformState {
-    /// `model` must have its placeholders filled for `urls` (see [`crate::start`]).
+    /// State for services reachable at `urls`, for serving the routers on listeners of your own
+    /// (`xsuaa_router(state)` etc.); a signing key is generated unless the config names one.
+    /// [`crate::start`] does all of this and binds the listeners itself.
+    pub fn from_config(config: &crate::MockConfig, urls: Urls) -> Result<Shared> {
+        let mut model = Model::resolve(config)?;
+        model.fill_urls(&urls);
+        let key = match &model.keys_pem {
+            Some(path) => SigningKey::load(path)?,
+            None => SigningKey::generate()?,
+        };
+        Self::new(model, key, urls, None)
+    }
+
+    /// `model` must have its placeholders filled for `urls` ([`Model::fill_urls`]).
     pub fn new(model: Model, key: SigningKey, urls: Urls, ca_pem: Option<&str>) -> Result<Shared> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
