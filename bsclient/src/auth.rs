@@ -3,12 +3,85 @@
 use crate::error::Error;
 use axum::http::{HeaderMap, header};
 use common::jwt::{Claims, JwtValidator};
+use common::token_cache::{Expiring, TokenCache};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-/// A validated user token. The raw token is kept only to pass it on (`X-user-token`) and to derive
-/// the cache key; it is never logged.
+/// sha256 of a user token: the key of every per-token cache, so no map holds a raw token.
+pub type TokenHash = [u8; 32];
+
+/// A validated user token. The raw token is kept only to pass it on (`X-user-token`); it is
+/// never logged.
 pub struct UserToken {
     pub raw: String,
-    pub claims: Claims,
+    pub hash: TokenHash,
+    pub claims: Arc<Claims>,
+}
+
+#[derive(Clone)]
+struct Validated {
+    claims: Arc<Claims>,
+    expires_at: Instant,
+}
+
+impl Expiring for Validated {
+    fn expires_at(&self) -> Instant {
+        self.expires_at
+    }
+}
+
+/// Validates user tokens, remembering each valid token until its `exp` (like `@sap/xssec`'s
+/// signature cache): a warm request costs a hash, not an RSA verification and a JSON parse.
+/// Invalid tokens are never remembered.
+pub struct Authenticator {
+    validator: JwtValidator,
+    cache: Option<TokenCache<TokenHash, Validated>>,
+}
+
+impl Authenticator {
+    pub fn new(validator: JwtValidator, cache: bool) -> Self {
+        Authenticator {
+            validator,
+            cache: cache.then(|| TokenCache::new(Duration::ZERO)),
+        }
+    }
+
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<UserToken, Error> {
+        let raw = bearer(headers)?;
+        let hash: TokenHash = Sha256::digest(raw.as_bytes()).into();
+        let claims = match &self.cache {
+            None => Arc::new(
+                self.validator
+                    .validate(raw)
+                    .await
+                    .map_err(Error::from_jwt)?,
+            ),
+            Some(cache) => {
+                let validator = self.validator.clone();
+                let token = raw.to_owned();
+                let validated = cache
+                    .get_or_fetch(hash, None, move || async move {
+                        let claims = validator.validate(&token).await.map_err(Error::from_jwt)?;
+                        let left = claims
+                            .expires_at()
+                            .duration_since(SystemTime::now())
+                            .unwrap_or(Duration::ZERO);
+                        Ok::<_, Error>(Validated {
+                            claims: Arc::new(claims),
+                            expires_at: Instant::now() + left,
+                        })
+                    })
+                    .await?;
+                validated.claims
+            }
+        };
+        Ok(UserToken {
+            raw: raw.to_owned(),
+            hash,
+            claims,
+        })
+    }
 }
 
 /// `Authorization: Bearer <jwt>` (scheme case-insensitive, as the tutorial's app sends `bearer`).
@@ -36,18 +109,6 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
         return Err(Error::MissingToken);
     }
     Ok(token)
-}
-
-pub async fn authenticate(
-    validator: &JwtValidator,
-    headers: &HeaderMap,
-) -> Result<UserToken, Error> {
-    let raw = bearer(headers)?;
-    let claims = validator.validate(raw).await.map_err(Error::from_jwt)?;
-    Ok(UserToken {
-        raw: raw.to_owned(),
-        claims,
-    })
 }
 
 #[cfg(test)]

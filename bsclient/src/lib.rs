@@ -45,7 +45,7 @@ pub struct Inner {
     pub config: BsClientConfig,
     /// One pooled client for every outbound call (keys, Destination service, Backend API, tokens).
     pub http: reqwest::Client,
-    pub validator: JwtValidator,
+    pub auth: auth::Authenticator,
     pub destinations: DestinationClient,
     pub lookups: TokenCache<mainentry::CacheKey, mainentry::Target>,
     pub token_provider: TokenProvider,
@@ -63,12 +63,13 @@ impl AppState {
         let http =
             common::http::client_with_timeouts(config.connect_timeout, config.upstream_timeout);
         let validator = JwtValidator::from_xsuaa(&config.xsuaa, http.clone());
+        let auth = auth::Authenticator::new(validator, !config.disable_cache);
         let destinations = DestinationClient::new(&config.destination, http.clone());
         let token_provider = TokenProvider::new(&config, http.clone());
         AppState(Arc::new(Inner {
             config,
             http,
-            validator,
+            auth,
             destinations,
             lookups: TokenCache::new(LOOKUP_EXPIRY_MARGIN),
             token_provider,

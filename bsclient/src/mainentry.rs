@@ -6,7 +6,7 @@
 //! lookup result (URL + exchanged token) is cached per user token until the exchanged token is about
 //! to expire, and never beyond the user token's own `exp`.
 
-use crate::auth::{self, UserToken};
+use crate::auth::UserToken;
 use crate::error::{Error, Format};
 use crate::{AppState, render};
 use axum::body::Bytes;
@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::destination::DestinationClient;
 use common::token_cache::Expiring;
-use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A lookup without an auth token (e.g. `NoAuthentication`) carries no expiry of its own; refreshing
@@ -36,17 +35,9 @@ impl Expiring for Target {
     }
 }
 
-/// sha256 over destination name and user token: one user's entry is never found with another
-/// token, and the map holds no raw tokens.
-pub type CacheKey = [u8; 32];
-
-fn cache_key(destination: &str, user_token: &str) -> CacheKey {
-    let mut hasher = Sha256::new();
-    hasher.update(destination.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(user_token.as_bytes());
-    hasher.finalize().into()
-}
+/// The user token's sha256 (one destination per process): one user's entry is never found with
+/// another token, and the map holds no raw tokens.
+pub type CacheKey = crate::auth::TokenHash;
 
 pub async fn mainentry(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = Format::from_accept(headers.get(header::ACCEPT));
@@ -61,7 +52,7 @@ async fn products(
     headers: &HeaderMap,
     format: Format,
 ) -> Result<Response, Error> {
-    let user = auth::authenticate(&state.validator, headers).await?;
+    let user = state.auth.authenticate(headers).await?;
     let target = target(state, &user).await?;
     let backend = match call_backend(&state.http, &target).await {
         Ok(answer) => answer,
@@ -70,9 +61,7 @@ async fn products(
             if matches!(e, Error::BackendForbidden { status: 401, .. })
                 && !state.config.disable_cache
             {
-                state
-                    .lookups
-                    .invalidate(&cache_key(&state.config.backend_destination, &user.raw));
+                state.lookups.invalidate(&user.hash);
             }
             return Err(e);
         }
@@ -131,7 +120,7 @@ async fn target(state: &AppState, user: &UserToken) -> Result<Target, Error> {
         let client = DestinationClient::new(&state.config.destination, state.http.clone());
         return lookup(client, name, user.raw.clone()).await;
     }
-    let key = cache_key(&name, &user.raw);
+    let key = user.hash;
     let user_token_left = user
         .claims
         .expires_at()
@@ -287,14 +276,6 @@ fn reason(body: &[u8], challenge: Option<&str>, status: StatusCode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_keys_differ_per_token_and_destination() {
-        let a = cache_key("BackendServiceAPI", "token-a");
-        assert_eq!(a, cache_key("BackendServiceAPI", "token-a"));
-        assert_ne!(a, cache_key("BackendServiceAPI", "token-b"));
-        assert_ne!(a, cache_key("Other", "token-a"));
-    }
 
     #[test]
     fn reasons_come_from_odata_or_oauth_errors() {

@@ -2,9 +2,9 @@
 //! that never leave the server, cached until it expires or the caller's `ttl` runs out.
 //! It sits behind the App Router, so it asks for a valid user JWT (seed 003's "additional protection").
 
+use crate::AppState;
 use crate::config::{BsClientConfig, TokenSource};
 use crate::error::Error;
-use crate::{AppState, auth};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -85,7 +85,7 @@ pub async fn get_token(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    auth::authenticate(&state.validator, &headers).await?;
+    state.auth.authenticate(&headers).await?;
     let ttl = parse_ttl(&query)?;
     let token = state.token_provider.token(ttl).await?;
     Ok((
