@@ -298,7 +298,7 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 csrf::check(req.headers(), data.csrf.as_ref())?;
             }
         }
-        token = Some(auth.access_token.clone());
+        token = Some(auth.access_token.unpack());
     }
 
     let mut response = match &route.kind {

@@ -15,6 +15,7 @@ pub mod redirect;
 pub mod routes;
 pub mod session;
 pub mod static_files;
+pub mod token_pack;
 pub mod xs_app;
 
 pub use app::{App, router, serve};

@@ -48,6 +48,7 @@ impl Xsuaa {
     /// Validates a fresh token answer and keeps what requests need.
     async fn auth_info(
         &self,
+        sessions: &crate::session::Sessions,
         tokens: TokenResponse,
         previous_refresh: Option<&Secret>,
     ) -> Result<AuthInfo, Error> {
@@ -67,7 +68,7 @@ impl Xsuaa {
             .or_else(|| claims.user_id.clone())
             .unwrap_or_default();
         Ok(AuthInfo {
-            access_token: tokens.access_token,
+            access_token: sessions.pack(tokens.access_token),
             refresh_token: tokens.refresh_token.or_else(|| previous_refresh.cloned()),
             expires_at: claims.exp,
             lifetime,
@@ -223,13 +224,17 @@ pub async fn callback(
         .exchange_code(&code, &pending.redirect_uri, &pending.verifier)
         .await
         .map_err(|e| oauth_error(e, "exchanging the authorization code"))?;
-    let auth = xsuaa.auth_info(tokens, None).await?;
+    let auth = xsuaa.auth_info(&app.sessions, tokens, None).await?;
     if !xsuaa.accepts(&auth) {
         return Err(Error::LoginFailed(
             "the token is for another identity zone".into(),
         ));
     }
-    tracing::info!(user = %mask_user(&auth.user), "login");
+    tracing::info!(
+        user = %mask_user(&auth.user),
+        token_bytes_kept = auth.access_token.stored_len(),
+        "login"
+    );
 
     // A new id for the logged-in session: an id known before login (fixation) is worth nothing.
     let lock = app.sessions.lock(old_id).await;
@@ -286,7 +291,11 @@ pub async fn ensure_fresh(
         };
     };
     let refreshed = match xsuaa.oauth.refresh(&refresh_token).await {
-        Ok(tokens) => xsuaa.auth_info(tokens, Some(&refresh_token)).await,
+        Ok(tokens) => {
+            xsuaa
+                .auth_info(&app.sessions, tokens, Some(&refresh_token))
+                .await
+        }
         Err(e) => Err(oauth_error(e, "refreshing the token")),
     };
     match refreshed {

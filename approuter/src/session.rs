@@ -8,6 +8,7 @@
 //! exists; reads take no lock.
 
 use crate::error::Error;
+use crate::token_pack::{PackedToken, Packer};
 use axum::http::{HeaderMap, HeaderValue, header};
 use common::Secret;
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,7 @@ pub struct PendingLogin {
 /// The logged-in user: validated at login or refresh, trusted until `expires_at`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthInfo {
-    pub access_token: Secret,
+    pub access_token: PackedToken,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     /// `exp` of the access token, unix seconds.
@@ -342,6 +343,8 @@ impl Locks {
 
 pub struct Sessions {
     store: Store,
+    /// Only for the memory store: Redis gets plain tokens other instances can read.
+    packer: Option<Packer>,
     locks: Locks,
     timeout: Duration,
     cookie_name: String,
@@ -349,11 +352,21 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(store: Store, timeout: Duration, cookie_name: &str) -> Self {
+        let packer = matches!(store, Store::Memory(_)).then(Packer::default);
         Self {
             store,
+            packer,
             locks: Locks::default(),
             timeout,
             cookie_name: cookie_name.to_string(),
+        }
+    }
+
+    /// The token as this store keeps it best.
+    pub fn pack(&self, token: Secret) -> PackedToken {
+        match &self.packer {
+            Some(packer) => packer.pack(token),
+            None => PackedToken::plain(token),
         }
     }
 
@@ -488,7 +501,7 @@ mod tests {
 
     fn auth(expires_at: i64, lifetime: i64) -> AuthInfo {
         AuthInfo {
-            access_token: Secret::new("t"),
+            access_token: PackedToken::plain(Secret::new("t")),
             refresh_token: None,
             expires_at,
             lifetime,

@@ -485,7 +485,9 @@ async fn login_redirect(s: &Scenario, headers: &[(&str, &str)]) -> reqwest::Resp
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut request = client.get(s.url("/mainentry")).header("accept", "text/html");
+    let mut request = client
+        .get(s.url("/mainentry"))
+        .header("accept", "text/html");
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
@@ -516,7 +518,10 @@ async fn forwarded_origin_is_believed_only_from_trusted_proxies() {
     })
     .await;
     let r = login_redirect(&trusting, &proxy_headers).await;
-    assert_eq!(redirect_uri(&r), "https://shelf.cfapps.example/login/callback");
+    assert_eq!(
+        redirect_uri(&r),
+        "https://shelf.cfapps.example/login/callback"
+    );
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"),

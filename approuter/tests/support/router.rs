@@ -115,13 +115,18 @@ impl Drop for RouterProcess {
 }
 
 fn command(env: &HashMap<String, String>, log: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_approuter"));
+    // `__BIN` (not passed on) runs another build of the binary, e.g. the release one.
+    let binary = env
+        .get("__BIN")
+        .cloned()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_approuter").to_string());
+    let mut cmd = Command::new(binary);
     cmd.env_clear();
     if let Ok(path) = std::env::var("PATH") {
         cmd.env("PATH", path);
     }
     cmd.env("RUST_LOG", "info");
-    cmd.envs(env);
+    cmd.envs(env.iter().filter(|(k, _)| k.as_str() != "__BIN"));
     let out = std::fs::File::create(log).unwrap();
     let err = out.try_clone().unwrap();
     cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err));
