@@ -13,6 +13,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! On listeners of your own: `PlatformState::from_config(&config, urls)` and
+//! [`xsuaa_router`], [`destination_router`], [`backend_router`].
+//!
 //! As a process: `mock-platform [--config FILE.yaml | --names scenario.yaml] [--host 127.0.0.1]
 //! [--xsuaa-port N] [--xsuaa-tls-port N] [--destination-port N] [--backend-port N]
 //! [--ready-file FILE] [--keys-pem FILE] [--no-tls] [--print-config]` (0 = free port). When all

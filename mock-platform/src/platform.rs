@@ -82,7 +82,10 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
     let backend_listener = bind(ports.backend).await?;
     let url_of = |l: &tokio::net::TcpListener| -> Result<String> {
         let addr = l.local_addr().map_err(|e| Error::Startup(e.to_string()))?;
+        // Listening on all interfaces: clients on this machine still need a concrete address.
         Ok(match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+            IpAddr::V6(ip) if ip.is_unspecified() => format!("http://[::1]:{}", addr.port()),
             IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
             IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
         })
@@ -91,7 +94,13 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
     let mut tls_listeners = Vec::new();
     let mut tls_url = None;
     if let Some(port) = ports.xsuaa_tls {
-        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        // The certificate is for localhost; on all interfaces when asked to, else loopback only.
+        let ip = if ports.host.is_unspecified() {
+            ports.host
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
+        let addr = SocketAddr::new(ip, port);
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| Error::Startup(format!("cannot listen on {addr} (TLS): {e}")))?;
         let port = listener
