@@ -7,7 +7,7 @@
 //! | `BACKEND_DESTINATION` | destination name in the Destination service (default `BackendServiceAPI`) |
 //! | `TOKEN_PROVIDER_CREDENTIALS` | path of the seed-003 credentials file for `/getToken` (default: the xsuaa binding's client) |
 //! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin (default: none) |
-//! | `BSCLIENT_DISABLE_CACHE` | `true`: no caches at all, every request does what the tutorial's app does (benchmark "cold") |
+//! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys and `/getToken` stay cached |
 //! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
 
 use common::cf::{CfError, DestinationCredentials, VcapServices, XsuaaCredentials};

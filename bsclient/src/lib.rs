@@ -86,8 +86,31 @@ pub fn router(state: AppState) -> Router {
         .route("/mainentry", get(mainentry::mainentry))
         .route("/getToken", get(token_provider::get_token).layer(cors))
         .route("/health", get(health))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// One span per request, with the correlation id the App Router or the CF router sent; the path
+/// only (no query, no headers), so no token can end up in a log line.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect::<String>())
+    };
+    let correlation_id = header("x-correlationid")
+        .or_else(|| header("x-correlation-id"))
+        .or_else(|| header("x-request-id"))
+        .or_else(|| header("x-vcap-request-id"))
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        correlation_id = %correlation_id,
+    )
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

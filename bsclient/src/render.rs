@@ -87,7 +87,8 @@ fn rows(odata: &Value) -> Option<Vec<&serde_json::Map<String, Value>>> {
     Some(list.into_iter().filter_map(Value::as_object).collect())
 }
 
-/// Columns in first-seen order, without OData bookkeeping (`__metadata`, deferred navigation).
+/// Columns without OData bookkeeping (`__metadata`, deferred navigation): identifiers (`...ID`)
+/// first, then `Name`, then the rest in the order the JSON gives them.
 fn columns<'a>(rows: &[&'a serde_json::Map<String, Value>]) -> Vec<&'a str> {
     let mut cols: Vec<&str> = Vec::new();
     for row in rows {
@@ -98,6 +99,17 @@ fn columns<'a>(rows: &[&'a serde_json::Map<String, Value>]) -> Vec<&'a str> {
             }
         }
     }
+    let rank = |c: &str| {
+        if c.ends_with("ID") || c.ends_with("Id") {
+            0
+        } else if c == "Name" {
+            1
+        } else {
+            2
+        }
+    };
+    // Stable: equal ranks keep their order.
+    cols.sort_by_key(|c| rank(c));
     cols
 }
 
@@ -165,6 +177,12 @@ mod tests {
         ]}});
         let page = products_page("BackendServiceAPI", &body).unwrap();
         assert!(page.contains("<th>ID</th><th>Name</th><th>Price</th><th>Extra</th>"));
+        let order = products_page(
+            "d",
+            &json!({"d": {"results": [{"A": 1, "Name": "n", "ProductID": 2}]}}),
+        )
+        .unwrap();
+        assert!(order.contains("<th>ProductID</th><th>Name</th><th>A</th>"));
         assert!(page.contains("<td>&lt;b&gt;Pen&lt;/b&gt;</td>"));
         assert!(page.contains("<td>Ink &amp; Paper</td>"));
         assert!(!page.contains("__metadata"));
