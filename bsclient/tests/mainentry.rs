@@ -447,3 +447,49 @@ async fn health_answers_without_a_token() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["status"], "UP");
 }
+
+#[tokio::test]
+async fn a_lookup_is_never_cached_beyond_the_user_tokens_exp() {
+    let platform = Platform::start().await;
+    let app = App::start(platform.config(&[])).await;
+    // The exchanged token lives for hours; the user token for 3 s.
+    let token = platform
+        .mock_token(json!({"user": "alice", "expires_in": 3}))
+        .await;
+    let first = get_json(&app.url("/mainentry"), Some(&token)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(platform.count(Service::Destination, "lookups"), 1);
+
+    // Keep asking: once the user token's exp has passed, the cached lookup must not be used any
+    // more, so the Destination service sees a second lookup (bounded wait, no timing assertion).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while platform.count(Service::Destination, "lookups") < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lookup stayed cached past the user token's exp"
+        );
+        get_json(&app.url("/mainentry"), Some(&token)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_destination_service_refusing_our_credentials_gives_502() {
+    let platform = Platform::start().await;
+    let app = App::start(platform.config(&[])).await;
+    let alice = platform.user_token("alice").await;
+    platform
+        .fail(
+            Service::Destination,
+            json!({"status": 401, "count": 1, "path_prefix": "/destination-configuration"}),
+        )
+        .await;
+    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
+    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
+    assert!(
+        json.message()
+            .starts_with("Destination service rejected bsclient's credentials (HTTP 401)"),
+        "{}",
+        json.body
+    );
+}
