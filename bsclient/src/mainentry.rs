@@ -115,32 +115,38 @@ async fn products(
 /// The destination lookup for this user, from the cache when warm (single flight when cold).
 async fn target(state: &AppState, user: &UserToken) -> Result<Target, Error> {
     let name = state.config.backend_destination.clone();
-    if state.config.disable_cache {
-        // Benchmark "cold": like the tutorial's app, a fresh service token on every request.
-        let client = DestinationClient::new(&state.config.destination, state.http.clone());
-        return lookup(client, name, user.raw.clone()).await;
-    }
-    let key = user.hash;
+    // The entry's expiry is fixed when it is fetched (not a per-caller max age, which would be
+    // measured from the fetch and so shrink with every later request).
     let user_token_left = user
         .claims
         .expires_at()
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
+    if state.config.disable_cache {
+        // Benchmark "cold": like the tutorial's app, a fresh service token on every request.
+        let client = DestinationClient::new(&state.config.destination, state.http.clone());
+        return lookup(client, name, user.raw.clone(), user_token_left).await;
+    }
     let client = state.destinations.clone();
     let raw = user.raw.clone();
     state
         .lookups
-        .get_or_fetch(key, Some(user_token_left), move || {
-            lookup(client, name, raw)
+        .get_or_fetch(user.hash, None, move || {
+            lookup(client, name, raw, user_token_left)
         })
         .await
 }
 
+/// One lookup with token exchange. The result expires with the exchanged token, and never after
+/// the user token it was made with.
 async fn lookup(
     client: DestinationClient,
     name: String,
     user_token: String,
+    user_token_left: Duration,
 ) -> Result<Target, Error> {
+    // Expiries count from before the call: the exchanged token's `expires_in` started earlier.
+    let started = Instant::now();
     let found = client
         .find(&name, Some(&user_token))
         .await
@@ -183,7 +189,7 @@ async fn lookup(
     Ok(Target {
         url,
         authorization,
-        expires_at: Instant::now() + ttl,
+        expires_at: started + ttl.min(user_token_left),
     })
 }
 
