@@ -79,10 +79,17 @@ async fn products(
     ];
     match format {
         Format::Json => {
-            let content_type = backend
-                .content_type
-                .filter(|ct| ct.to_str().is_ok_and(|s| s.contains("json")))
-                .unwrap_or(HeaderValue::from_static("application/json"));
+            // We asked for JSON; anything else is passed on as what it is not.
+            let content_type = match backend.content_type {
+                None => HeaderValue::from_static("application/json"),
+                Some(ct) if ct.to_str().is_ok_and(|s| s.contains("json")) => ct,
+                Some(ct) => {
+                    return Err(Error::BackendInvalid(format!(
+                        "answered {} instead of JSON",
+                        render::clip(ct.to_str().unwrap_or("a binary content type"))
+                    )));
+                }
+            };
             Ok((
                 StatusCode::OK,
                 private,
