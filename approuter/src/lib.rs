@@ -3,6 +3,33 @@
 //!
 //! `main.rs` loads a [`Config`] from the env, builds the [`App`] and [`serve`]s it; tests do the
 //! same on `127.0.0.1:0`.
+//!
+//! # Configuration
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `XS_APP_JSON` | path of `xs-app.json` (default `./xs-app.json`); `localDir` is relative to its directory |
+//! | `destinations` | JSON array `{name, url, forwardAuthToken, timeout (ms, default 30000), strictSSL, proxyHost, proxyPort, setXForwardedHeaders, preserveHostHeader}` |
+//! | `VCAP_SERVICES` | the `xsuaa` binding (needed as soon as one route needs a login); a `redis` binding (label contains or tag is `redis`) keeps sessions in Redis |
+//! | `PORT` | listen port (default 5000); `BIND_ADDRESS` the address (default `0.0.0.0`) |
+//! | `SESSION_TIMEOUT` | idle timeout in minutes (default 15); `sessionTimeout` in `xs-app.json` takes precedence |
+//! | `REDIS_URL` | `redis://[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
+//! | `TRUSTED_PROXIES` | comma list of IPs/CIDRs (or `*`) whose `X-Forwarded-*` headers are believed; on Cloud Foundry (`CF_INSTANCE_IP` set) the private networks by default, else nobody |
+//! | `ALLOWED_REDIRECT_HOSTS` | hosts an absolute `logout.logoutPage` may point to |
+//! | `RUST_LOG`, `LOG_FORMAT=json` | log filter and format (one access-log line per request, target `access`) |
+//!
+//! `xs-app.json` keys: `welcomeFile`, `authenticationMethod` (`route`|`none`), `sessionTimeout`,
+//! `logout{logoutEndpoint, logoutPage, logoutMethod}`, `login{callbackEndpoint}` (default
+//! `/login/callback`), `responseHeaders[{name, value}]`, `routes[]{source (regex, or {path,
+//! matchCase}), target ($1...), destination | localDir, authenticationType (xsuaa|none),
+//! scope (string | array | {METHOD: ..., default: ...}; `$XSAPPNAME` expanded), csrfProtection,
+//! httpMethods, cacheControl}`. Other keys of `@sap/approuter` are reported at start-up (a
+//! warning, or an error where ignoring them would weaken security); unknown keys are errors.
+//!
+//! # Endpoints of the router itself
+//!
+//! `GET /health` (no login), the login callback (`/login/callback`), the `logoutEndpoint`; the
+//! session cookie is `JSESSIONID` (`HttpOnly; SameSite=Lax`, `Secure` behind https).
 
 pub mod app;
 pub mod config;

@@ -7,7 +7,7 @@
 use crate::app::App;
 use crate::error::Error;
 use crate::forwarded::Origin;
-use crate::session::{AuthInfo, PendingLogin, SessionData, unix_now};
+use crate::session::{AuthInfo, Interner, PendingLogin, SessionData, unix_now};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, header};
 use common::Secret;
@@ -23,6 +23,8 @@ pub struct Xsuaa {
     pub oauth: OAuthClient,
     pub validator: JwtValidator,
     pub zone_id: Option<String>,
+    /// Zone ids and scope lists are the same for many sessions: kept once.
+    interner: Interner,
 }
 
 impl Xsuaa {
@@ -32,6 +34,7 @@ impl Xsuaa {
             oauth: OAuthClient::from_xsuaa(&creds, http.clone()),
             validator: JwtValidator::from_xsuaa(&creds, http),
             zone_id: creds.zone_id().map(str::to_string),
+            interner: Interner::default(),
             creds,
         }
     }
@@ -39,7 +42,7 @@ impl Xsuaa {
     /// A session logged in to another zone is not a login here.
     pub fn accepts(&self, auth: &AuthInfo) -> bool {
         match (&self.zone_id, &auth.zid) {
-            (Some(expected), Some(zid)) => expected == zid,
+            (Some(expected), Some(zid)) => expected == zid.as_str(),
             (Some(_), None) => false,
             (None, _) => true,
         }
@@ -66,15 +69,16 @@ impl Xsuaa {
             .clone()
             .or_else(|| claims.sub.clone())
             .or_else(|| claims.user_id.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_boxed_str();
         Ok(AuthInfo {
             access_token: sessions.pack(tokens.access_token),
             refresh_token: tokens.refresh_token.or_else(|| previous_refresh.cloned()),
             expires_at: claims.exp,
             lifetime,
-            zid: claims.zid,
+            zid: claims.zid.as_deref().map(|z| self.interner.intern(z)),
             user,
-            scopes: claims.scope,
+            scopes: self.interner.intern(&claims.scope.join(" ")),
         })
     }
 }
@@ -240,7 +244,7 @@ pub async fn callback(
     let lock = app.sessions.lock(old_id).await;
     let remaining = app.sessions.reload(old_id).await?;
     let data = SessionData {
-        pending: remaining.map(|d| d.pending.clone()).unwrap_or_default(),
+        pending: remaining.and_then(|d| d.pending.clone()),
         auth: Some(auth),
         csrf: None,
     };

@@ -31,8 +31,9 @@ const REDIS_DATA_KEY: &str = "approuter";
 /// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionData {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<PendingLogin>,
+    /// Boxed: a logged-in session usually has none, and then this costs one word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Box<Vec<PendingLogin>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,10 +65,11 @@ pub struct AuthInfo {
     pub lifetime: i64,
     /// The identity zone the user logged in to; a session is never used for another zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zid: Option<String>,
+    pub zid: Option<Shared>,
     /// `user_name` (else `sub`), for the access log (masked there) and refresh consistency.
-    pub user: String,
-    pub scopes: Vec<String>,
+    pub user: Box<str>,
+    /// The token's scopes, space separated; users with the same roles share one copy.
+    pub scopes: Shared,
 }
 
 impl AuthInfo {
@@ -79,26 +81,106 @@ impl AuthInfo {
     }
 
     pub fn has_any_scope(&self, required: &[String]) -> bool {
-        required.is_empty() || required.iter().any(|r| self.scopes.iter().any(|s| s == r))
+        required.is_empty()
+            || required
+                .iter()
+                .any(|r| self.scopes.split(' ').any(|s| s == r))
     }
 }
 
 impl SessionData {
     pub fn add_pending(&mut self, login: PendingLogin, now: i64) {
-        self.pending.retain(|p| now - p.created < LOGIN_TTL_SECS);
-        if self.pending.len() >= MAX_PENDING_LOGINS {
-            self.pending.remove(0);
+        let pending = self.pending.get_or_insert_with(Default::default);
+        pending.retain(|p| now - p.created < LOGIN_TTL_SECS);
+        if pending.len() >= MAX_PENDING_LOGINS {
+            pending.remove(0);
         }
-        self.pending.push(login);
+        pending.push(login);
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.as_ref().map_or(0, |p| p.len())
     }
 
     /// Removes and returns the pending login with this `state` (compared in constant time).
     pub fn take_pending(&mut self, state: &str) -> Option<PendingLogin> {
-        let index = self
-            .pending
+        let pending = self.pending.as_mut()?;
+        let index = pending
             .iter()
             .position(|p| constant_time_eq(p.state.expose().as_bytes(), state.as_bytes()))?;
-        Some(self.pending.remove(index))
+        let login = pending.remove(index);
+        if pending.is_empty() {
+            self.pending = None;
+        }
+        Some(login)
+    }
+}
+
+/// An immutable string many sessions hold the same value of (zone id, scope list): stored once
+/// per [`Interner`], serialized as a plain string.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Shared(Arc<str>);
+
+impl Shared {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Shared {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Shared {
+    fn from(s: &str) -> Self {
+        Shared(Arc::from(s))
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shared {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|s| Shared(Arc::from(s)))
+    }
+}
+
+/// Hands out one [`Shared`] per distinct value, up to a bound (past it, values are not shared).
+#[derive(Default)]
+pub struct Interner(Mutex<std::collections::HashSet<Shared>>);
+
+const INTERNER_LIMIT: usize = 4096;
+
+impl Interner {
+    pub fn intern(&self, value: &str) -> Shared {
+        let mut set = lock(&self.0);
+        if let Some(existing) = set.get(value) {
+            return existing.clone();
+        }
+        let shared = Shared::from(value);
+        if set.len() < INTERNER_LIMIT {
+            set.insert(shared.clone());
+        }
+        shared
     }
 }
 
@@ -206,9 +288,17 @@ fn redis_record(id: Id, data: &SessionData, ttl: Duration) -> Result<Record, Err
 
 const SHARDS: usize = 16;
 
+/// 16 bytes, so a map slot with its (16-byte aligned) id is 32 bytes rather than 48.
 struct Entry {
-    expires: SystemTime,
+    /// Unix milliseconds.
+    expires: u64,
     data: Arc<SessionData>,
+}
+
+fn unix_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// In-process sessions: sharded maps of `Arc`s (a read is a hash lookup and a reference count),
@@ -240,7 +330,7 @@ impl MemoryStore {
             loop {
                 ticker.tick().await;
                 let Some(shards) = weak.upgrade() else { break };
-                let now = SystemTime::now();
+                let now = unix_millis(SystemTime::now());
                 for shard in shards.iter() {
                     lock(shard).retain(|_, e| e.expires > now);
                 }
@@ -256,9 +346,9 @@ impl MemoryStore {
     fn load(&self, id: &Id) -> Option<Loaded> {
         let shard = lock(self.shard(id));
         let entry = shard.get(id)?;
-        (entry.expires > SystemTime::now()).then(|| Loaded {
+        (entry.expires > unix_millis(SystemTime::now())).then(|| Loaded {
             data: entry.data.clone(),
-            expires: entry.expires,
+            expires: UNIX_EPOCH + Duration::from_millis(entry.expires),
         })
     }
 
@@ -272,7 +362,7 @@ impl MemoryStore {
             shard.insert(
                 id,
                 Entry {
-                    expires: SystemTime::now() + ttl,
+                    expires: unix_millis(SystemTime::now() + ttl),
                     data,
                 },
             );
@@ -283,7 +373,7 @@ impl MemoryStore {
     fn save_existing(&self, id: Id, data: Arc<SessionData>, ttl: Duration) {
         if let Some(entry) = lock(self.shard(&id)).get_mut(&id) {
             entry.data = data;
-            entry.expires = SystemTime::now() + ttl;
+            entry.expires = unix_millis(SystemTime::now() + ttl);
         }
     }
 
@@ -507,7 +597,7 @@ mod tests {
             lifetime,
             zid: None,
             user: "alice".into(),
-            scopes: vec!["a.Read".into()],
+            scopes: Shared::from("openid a.Read"),
         }
     }
 
@@ -518,6 +608,27 @@ mod tests {
         assert!(!auth(1000 + 5, 9).needs_refresh(1000));
         assert!(auth(1000 + 2, 9).needs_refresh(1000));
         assert!(auth(999, 9).needs_refresh(1000));
+    }
+
+    #[test]
+    fn shared_strings_are_stored_once_and_serialize_plainly() {
+        let interner = Interner::default();
+        let a = interner.intern("zone-1");
+        let b = interner.intern("zone-1");
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"zone-1\"");
+        let back: Shared = serde_json::from_str("\"zone-1\"").unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn a_session_stays_small() {
+        // 10,000 sessions must fit in a small process: every word here is 80 KB there.
+        assert!(
+            std::mem::size_of::<SessionData>() <= 160,
+            "{}",
+            std::mem::size_of::<SessionData>()
+        );
     }
 
     #[test]
@@ -534,7 +645,7 @@ mod tests {
         for i in 0..6 {
             data.add_pending(pending(&format!("s{i}"), 1000), 1000);
         }
-        assert_eq!(data.pending.len(), MAX_PENDING_LOGINS);
+        assert_eq!(data.pending_count(), MAX_PENDING_LOGINS);
         assert!(data.take_pending("s0").is_none(), "the oldest was dropped");
         assert!(data.take_pending("s5").is_some());
         assert!(
@@ -545,7 +656,7 @@ mod tests {
             pending("new", 1000 + LOGIN_TTL_SECS + 1),
             1000 + LOGIN_TTL_SECS + 1,
         );
-        assert_eq!(data.pending.len(), 1, "expired logins are dropped");
+        assert_eq!(data.pending_count(), 1, "expired logins are dropped");
     }
 
     #[tokio::test]

@@ -37,6 +37,11 @@ async fn rss_with_many_logged_in_sessions() {
             ),
         ],
     );
+    for passed in ["MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_"] {
+        if let Ok(value) = std::env::var(passed) {
+            env.insert(passed.into(), value);
+        }
+    }
     if let Ok(bin) = std::env::var("APPROUTER_BIN") {
         env.insert("__BIN".into(), bin);
     }
