@@ -175,7 +175,11 @@ pub async fn forward(
             } else if e.is_builder() {
                 "the forwarded URL is invalid".to_string()
             } else {
-                format!("request to the backend failed: {}", error_chain(&e))
+                // Without the URL: its query string is the user's and may hold anything.
+                format!(
+                    "request to the backend failed: {}",
+                    error_chain(&e.without_url())
+                )
             };
             return Err(Error::BadGateway {
                 destination: up.name.clone(),
@@ -243,9 +247,8 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
             continue;
         }
         let lower = name.as_str();
-        if (f.strip_authorization || up.forward_auth_token)
-            && (lower == "authorization" || lower.replace('_', "-") == "authorization")
-        {
+        let sets_own = up.forward_auth_token && f.token.is_some();
+        if (f.strip_authorization || sets_own) && lower == "authorization" {
             continue;
         }
         if f.strip_csrf_header && lower == "x-csrf-token" {
