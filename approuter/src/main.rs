@@ -2,12 +2,12 @@
 //! `SESSION_TIMEOUT`, `REDIS_URL` like `@sap/approuter` and serves until SIGTERM or Ctrl-C.
 
 use approuter::{App, Config};
+use common::logging::{self, LogTarget};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
+    let _log_guard = logging::init(LogTarget::Stdout);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -44,19 +44,6 @@ async fn main() -> ExitCode {
             eprintln!("approuter: server error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }
 

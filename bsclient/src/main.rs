@@ -2,17 +2,13 @@
 //! serves until SIGTERM, then finishes the requests in flight.
 
 use bsclient::{AppState, BsClientConfig};
+use common::logging::{self, LogTarget};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let _log_guard = logging::init(LogTarget::Stdout);
 
     let config = match BsClientConfig::from_env() {
         Ok(config) => config,

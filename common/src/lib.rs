@@ -8,6 +8,7 @@ pub mod cf;
 pub mod destination;
 pub mod http;
 pub mod jwt;
+pub mod logging;
 pub mod oauth;
 pub mod properties;
 pub mod secret;

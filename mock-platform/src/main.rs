@@ -63,13 +63,7 @@ fn load_config(cli: &Cli) -> Result<MockConfig, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log_guard = common::logging::init(common::logging::LogTarget::Stderr);
     let cli = Cli::parse();
     let config = match load_config(&cli) {
         Ok(config) => config,

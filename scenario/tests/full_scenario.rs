@@ -215,3 +215,64 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_apps_log_plain_lines_with_no_tokens_or_passwords() {
+    let stack = stack().await;
+    let alice = user(&stack, "alice");
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &alice.name,
+            &alice.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, StatusCode::OK);
+    let token = browser
+        .client()
+        .get(format!("{}/getToken", stack.approuter_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // Log lines are written in batches; the access line for /getToken must still show up soon.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !stack.approuter.log.contains("/getToken") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no access log line for /getToken:\n{}",
+            stack.approuter.log.tail(20)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    for app in [&stack.approuter, &stack.bsclient, &stack.mock] {
+        let log = app.log.tail(10_000);
+        assert!(!log.is_empty(), "{} logged nothing", app.name);
+        // The mock's start-up banner lists the demo users with their passwords, on purpose; a
+        // password must appear nowhere else, in particular not from the login form post.
+        let log: String = log
+            .lines()
+            .filter(|l| !(app.name == "mock-platform" && l.contains("role collections:")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !log.contains('\u{1b}'),
+            "{} writes colour codes into a pipe:\n{log}",
+            app.name
+        );
+        assert!(
+            !log.contains(&alice.password),
+            "{} logged a password:\n{log}",
+            app.name
+        );
+        assert!(!log.contains(&token), "{} logged a token", app.name);
+        // Every XSUAA JWT starts with the base64 of `{"alg":"RS256"...`.
+        assert!(!log.contains("eyJ"), "{} logged a JWT:\n{log}", app.name);
+    }
+}
