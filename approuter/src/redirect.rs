@@ -58,7 +58,8 @@ pub fn safe_target(target: &str, own_host: &str, allowed_hosts: &[String]) -> Op
     allowed.then(|| url.to_string())
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// Strict percent-decoding: a malformed escape or invalid UTF-8 gives `None`.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

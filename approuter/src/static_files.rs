@@ -70,24 +70,10 @@ pub async fn resolve(dir: &Path, target: &str) -> Option<PathBuf> {
 
 /// Percent-decoding; an encoded `/` is refused, as it would be a separator on disk.
 fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            let value = u8::from_str_radix(hex, 16).ok()?;
-            if value == b'/' {
-                return None;
-            }
-            out.push(value);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    if text.to_ascii_lowercase().contains("%2f") {
+        return None;
     }
-    String::from_utf8(out).ok()
+    crate::redirect::percent_decode(text)
 }
 
 #[cfg(test)]

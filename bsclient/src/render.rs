@@ -7,24 +7,7 @@ use std::fmt::Write;
 /// Upstream texts shown to users are cut here: enough to explain, not a whole error page.
 const CLIP_CHARS: usize = 300;
 
-pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    escape_into(&mut out, text);
-    out
-}
+pub use common::html::{escape, escape_into};
 
 /// One line of at most [`CLIP_CHARS`] characters from an upstream body.
 pub fn clip(text: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub mod cf;
 pub mod destination;
+pub mod html;
 pub mod http;
 pub mod jwt;
 pub mod logging;

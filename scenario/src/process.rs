@@ -96,7 +96,13 @@ impl AppProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for var in ["PATH", "HOME", "RUST_LOG", "RUST_BACKTRACE", "MALLOC_ARENA_MAX"] {
+        for var in [
+            "PATH",
+            "HOME",
+            "RUST_LOG",
+            "RUST_BACKTRACE",
+            "MALLOC_ARENA_MAX",
+        ] {
             if let Ok(value) = std::env::var(var) {
                 cmd.env(var, value);
             }

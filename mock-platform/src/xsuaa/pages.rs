@@ -1,19 +1,6 @@
 //! XSUAA's HTML pages: the login form, errors, and "logged out".
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use common::html::escape;
 
 fn page(title: &str, body: &str) -> String {
     format!(
