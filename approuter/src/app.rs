@@ -177,7 +177,7 @@ async fn access_log(req: Request, next: Next) -> Response<Body> {
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        millis = started.elapsed().as_secs_f64() * 1000.0,
+        millis = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         user = info.user.as_deref().unwrap_or("-"),
         route = info.route.map(|r| r as i64).unwrap_or(-1),
         correlation_id = correlation.as_deref().unwrap_or("-"),
