@@ -21,6 +21,27 @@ fn user<'a>(stack: &'a Stack, name: &str) -> &'a mock_platform::names::DemoUser 
         .unwrap_or_else(|| panic!("scenario.yaml has no demo user {name}"))
 }
 
+/// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
+async fn logged_in(stack: &Stack, user: &mock_platform::names::DemoUser) -> Browser {
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}/mainentry", stack.approuter_url),
+            &user.name,
+            &user.password,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}\n{}",
+        page.body,
+        stack.logs(30)
+    );
+    browser
+}
+
 #[tokio::test]
 async fn alice_logs_in_and_sees_the_products_through_the_token_exchange() {
     let stack = stack().await;
@@ -107,16 +128,7 @@ async fn bob_without_the_scope_gets_403() {
 async fn logout_ends_the_session() {
     let stack = stack().await;
     let alice = user(&stack, "alice");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.status, StatusCode::OK);
+    let browser = logged_in(&stack, alice).await;
 
     browser
         .get(&format!("{}/do/logout", stack.approuter_url))
@@ -173,16 +185,7 @@ async fn a_stopped_destination_service_gives_a_clear_502_through_the_whole_chain
 async fn get_token_through_the_approuter_returns_a_cached_token() {
     let stack = stack().await;
     let alice = user(&stack, "alice");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.status, StatusCode::OK);
+    let browser = logged_in(&stack, alice).await;
 
     let mut tokens = Vec::new();
     for _ in 0..2 {
@@ -220,16 +223,7 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
 async fn the_apps_log_plain_lines_with_no_tokens_or_passwords() {
     let stack = stack().await;
     let alice = user(&stack, "alice");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.status, StatusCode::OK);
+    let browser = logged_in(&stack, alice).await;
     let token = browser
         .client()
         .get(format!("{}/getToken", stack.approuter_url))
