@@ -47,6 +47,8 @@ pub struct Report {
     pub login_seconds: f64,
     pub ratios: Vec<(String, f64)>,
     pub targets: Vec<Target>,
+    /// Why the tutorial's Node.js app was not measured, when it was not.
+    pub node_baseline_skipped: Option<String>,
 }
 
 const BACKEND_PATH: &str = "/odata/v2/ProductService/Products";
@@ -105,12 +107,21 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
     let token = user_token(&stack, &alice.name, &alice.password).await?;
     let bearer = vec![("Authorization".to_string(), format!("Bearer {token}"))];
-    let json_accept = ("Accept".to_string(), "application/json".to_string());
 
     let (mut cold, cold_url, _) =
         stack.spawn_bsclient(&[("BSCLIENT_DISABLE_CACHE".into(), "true".into())])?;
     cold.wait_healthy(&format!("{cold_url}/health"), Duration::from_secs(30))
         .await?;
+
+    let mut node_skipped = None;
+    let node_app = match node_baseline(&stack, &options, &headers_for_mainentry(&bearer)).await {
+        Ok(app) => Some(app),
+        Err(reason) => {
+            eprintln!("the tutorial's Node.js app is not measured: {reason}");
+            node_skipped = Some(reason);
+            None
+        }
+    };
 
     let mut cases = Vec::new();
     for &c in &options.concurrencies {
@@ -135,8 +146,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             rss_kib_after: rss(&[&stack.approuter, &stack.mock]),
         });
 
-        let mut headers = bearer.clone();
-        headers.push(json_accept.clone());
+        let headers = headers_for_mainentry(&bearer);
         // Fill the caches once, so the run measures warm requests only.
         warm_up(&format!("{}/mainentry", stack.bsclient_url), &headers).await?;
         let before = rss(&[&stack.bsclient, &stack.mock]);
@@ -168,8 +178,26 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             rss_kib_before: before,
             rss_kib_after: rss(&[&cold, &stack.mock]),
         });
+
+        if let Some((node, node_url)) = &node_app {
+            let before = rss(&[node, &stack.mock]);
+            let load = measure::run_wrk(
+                &wrk,
+                &format!("{node_url}/mainentry"),
+                &headers,
+                c,
+                duration,
+            )?;
+            cases.push(Case {
+                name: format!("{NODE_CASE} c{c}"),
+                load,
+                rss_kib_before: before,
+                rss_kib_after: rss(&[node, &stack.mock]),
+            });
+        }
     }
     drop(cold);
+    drop(node_app);
 
     let mut startup_ms = Vec::new();
     for app in ["approuter", "bsclient"] {
@@ -199,7 +227,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     let login_seconds = login_started.elapsed().as_secs_f64();
     let with_sessions = router.rss_kib().unwrap_or(0);
 
-    Ok(report(
+    let mut report = report(
         options.seconds,
         cases,
         startup_ms,
@@ -207,11 +235,69 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         idle,
         with_sessions,
         login_seconds,
-    ))
+    );
+    report.node_baseline_skipped = node_skipped;
+    Ok(report)
+}
+
+const NODE_CASE: &str = "node tutorial app /mainentry";
+
+/// The user's token and `Accept: application/json`, as the App Router forwards a fetch.
+fn headers_for_mainentry(bearer: &[(String, String)]) -> Vec<(String, String)> {
+    let mut headers = bearer.to_vec();
+    headers.push(("Accept".to_string(), "application/json".to_string()));
+    headers
+}
+
+/// Installs and starts the tutorial's Node.js app and checks that it really shows the products
+/// (it answers 200 even for its errors, so the load tool alone could not tell).
+async fn node_baseline(
+    stack: &Stack,
+    options: &BenchOptions,
+    headers: &[(String, String)],
+) -> Result<(AppProcess, String), String> {
+    let node =
+        crate::node::node_binary().ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
+    let dir = options
+        .binary_dir
+        .parent()
+        .unwrap_or(&options.binary_dir)
+        .join("node-tutorial");
+    eprintln!("preparing the tutorial's Node.js app in {}", dir.display());
+    crate::node::prepare(&dir)?;
+    let (mut process, url) = stack
+        .spawn_node_tutorial(&node, &dir)
+        .map_err(|e| e.to_string())?;
+    // Without a token the app answers 200 with its own error text: it is up.
+    process
+        .wait_healthy(&format!("{url}/mainentry"), Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = reqwest::Client::new();
+    let mut request = client.get(format!("{url}/mainentry"));
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let body = match request.send().await {
+        Ok(resp) => resp.text().await.unwrap_or_default(),
+        Err(e) => return Err(format!("GET /mainentry: {e}")),
+    };
+    if !body.contains("RESULT of request to Backend service") || !body.contains("ProductID") {
+        return Err(format!(
+            "it does not show the products: {}\n{}",
+            body.chars().take(300).collect::<String>(),
+            process.log.tail(20)
+        ));
+    }
+    Ok((process, url))
 }
 
 /// A token for `user` from the mock XSUAA (password grant with the xsuaa binding's client).
-async fn user_token(stack: &Stack, user: &str, password: &str) -> Result<String, ScenarioError> {
+pub async fn user_token(
+    stack: &Stack,
+    user: &str,
+    password: &str,
+) -> Result<String, ScenarioError> {
     let creds = &stack.mock_ready.vcap_services["xsuaa"][0]["credentials"];
     let (Some(id), Some(secret)) = (creds["clientid"].as_str(), creds["clientsecret"].as_str())
     else {
@@ -318,6 +404,11 @@ fn report(
         let warm_ratio = if cold > 0.0 { warm / cold } else { 0.0 };
         ratios.push((format!("approuter/direct c{c}"), router_ratio));
         ratios.push((format!("warm/cold c{c}"), warm_ratio));
+        let node = rps(&cases, &format!("{NODE_CASE} c{c}"));
+        if node > 0.0 {
+            ratios.push((format!("bsclient warm/node tutorial app c{c}"), warm / node));
+            ratios.push((format!("bsclient cold/node tutorial app c{c}"), cold / node));
+        }
         targets.push(Target {
             what: format!("approuter path req/s vs direct, c{c}"),
             measured: router_ratio,
@@ -366,6 +457,7 @@ fn report(
         login_seconds,
         ratios,
         targets,
+        node_baseline_skipped: None,
     }
 }
 
@@ -407,6 +499,9 @@ pub fn render(report: &Report) -> String {
     ));
     for (name, ratio) in &report.ratios {
         out.push_str(&format!("ratio {name}: {ratio:.2}\n"));
+    }
+    if let Some(reason) = &report.node_baseline_skipped {
+        out.push_str(&format!("node tutorial app not measured: {reason}\n"));
     }
     out.push('\n');
     for t in &report.targets {

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod browser;
 pub mod env;
 pub mod measure;
+pub mod node;
 pub mod process;
 pub mod stack;
 

@@ -169,9 +169,40 @@ impl Stack {
         self.spawn_like("approuter", &self.approuter_env, extra_env)
     }
 
+    /// The tutorial's Node.js app (prepared in `app_dir` by [`crate::node::prepare`]) with
+    /// bsclient's env: the same bindings, on a free port.
+    pub fn spawn_node_tutorial(
+        &self,
+        node: &Path,
+        app_dir: &Path,
+    ) -> Result<(AppProcess, String), ScenarioError> {
+        let (process, url, _) = self.spawn_with(
+            "node-tutorial",
+            node,
+            &["app.js".to_string()],
+            app_dir,
+            &self.bsclient_env,
+            &[],
+        )?;
+        Ok((process, url))
+    }
+
     fn spawn_like(
         &self,
         app: &str,
+        env: &[(String, String)],
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
+        let binary = binary_path_in(self.options.binary_dir.as_deref(), app)?;
+        self.spawn_with(app, &binary, &[], &self.workdir, env, extra_env)
+    }
+
+    fn spawn_with(
+        &self,
+        app: &str,
+        binary: &Path,
+        args: &[String],
+        workdir: &Path,
         env: &[(String, String)],
         extra_env: &[(String, String)],
     ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
@@ -180,16 +211,8 @@ impl Stack {
             env.iter().filter(|(k, _)| k != "PORT").cloned().collect();
         env.push(("PORT".into(), port.to_string()));
         env.extend(extra_env.iter().cloned());
-        let binary = binary_path_in(self.options.binary_dir.as_deref(), app)?;
         let started = std::time::Instant::now();
-        let process = AppProcess::spawn(
-            app,
-            &binary,
-            &[],
-            &env,
-            &self.workdir,
-            self.options.echo_logs,
-        )?;
+        let process = AppProcess::spawn(app, binary, args, &env, workdir, self.options.echo_logs)?;
         Ok((process, format!("http://127.0.0.1:{port}"), started))
     }
 

@@ -1,0 +1,69 @@
+//! The tutorial's own Node.js client app (`scenario/node-tutorial`, seed 000's `app.js`) as the
+//! benchmark's baseline: the numbers we claim to beat, measured in the same run on the same mock.
+//!
+//! Its npm packages are installed from the registry into `target/node-tutorial` (kept between runs).
+//! Without `node`/`npm` or the registry the benchmark skips this case and says why.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SOURCES: [(&str, &str); 2] = [
+    (
+        "package.json",
+        include_str!("../node-tutorial/package.json"),
+    ),
+    ("app.js", include_str!("../node-tutorial/app.js")),
+];
+
+/// `node` on the PATH.
+pub fn node_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("node"))
+        .find(|p| p.is_file())
+}
+
+/// Writes the app into `dir` and installs its packages (bounded to five minutes) unless the
+/// same `package.json` is installed there already. Returns why it could not, for the skip message.
+pub fn prepare(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let installed_manifest = std::fs::read_to_string(dir.join("package.json")).ok();
+    let up_to_date =
+        installed_manifest.as_deref() == Some(SOURCES[0].1) && dir.join("node_modules").is_dir();
+    for (name, text) in SOURCES {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"))?;
+    }
+    if up_to_date {
+        return Ok(());
+    }
+    let mut npm = Command::new("npm");
+    npm.current_dir(dir)
+        .args(["install", "--no-audit", "--no-fund", "--omit=dev"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = npm.spawn().map_err(|e| format!("npm: {e}"))?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => {
+                let output = child.wait_with_output().map_err(|e| e.to_string())?;
+                // A half-done install must not count as installed next time.
+                let _ = std::fs::remove_dir_all(dir.join("node_modules"));
+                return Err(format!(
+                    "npm install failed ({status}): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+            Ok(None) if started.elapsed() > Duration::from_secs(300) => {
+                let _ = child.kill();
+                let _ = std::fs::remove_dir_all(dir.join("node_modules"));
+                return Err("npm install took more than 5 minutes".into());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
