@@ -1,0 +1,67 @@
+//! `cargo xtask bench` end to end, short: every case runs against the real processes, answers
+//! without errors, and the report has the numbers and ratios the README promises. The speed itself
+//! is not asserted here (shared machines are noisy); `cargo xtask bench` reports it.
+
+use scenario::bench::{BenchOptions, render, run};
+
+#[tokio::test]
+async fn a_short_bench_measures_every_case_without_errors() {
+    // The debug binaries the test build made, next to this test's executable.
+    let exe = std::env::current_exe().unwrap();
+    let binary_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let report = run(BenchOptions {
+        seconds: 1,
+        concurrencies: vec![4],
+        sessions: 50,
+        binary_dir,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the bench failed: {e}"));
+    let table = render(&report);
+
+    let mut names = vec![
+        "direct backend c4",
+        "approuter -> backend c4",
+        "bsclient /mainentry warm c4",
+        "bsclient /mainentry cold c4",
+    ];
+    if report.node_baseline_skipped.is_none() {
+        names.push("node tutorial app /mainentry c4");
+    } else {
+        eprintln!("{table}");
+    }
+    for name in names {
+        let case = report
+            .cases
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name}:\n{table}"));
+        assert!(case.load.requests > 0, "{name} sent nothing:\n{table}");
+        assert_eq!(case.load.errors, 0, "{name} had errors:\n{table}");
+        assert!(case.load.p50_ms <= case.load.p99_ms, "{table}");
+        assert!(
+            case.rss_kib_after.iter().all(|(_, kib)| *kib > 0),
+            "{name} has no RSS reading:\n{table}"
+        );
+    }
+    assert_eq!(report.approuter_sessions, 50, "every login worked:\n{table}");
+    assert!(
+        report.approuter_rss_kib_with_sessions > 0 && report.approuter_rss_kib_idle > 0,
+        "{table}"
+    );
+    for app in ["approuter", "bsclient"] {
+        assert!(
+            report.startup_ms.iter().any(|(a, ms)| a == app && *ms > 0.0),
+            "no start-up time for {app}:\n{table}"
+        );
+    }
+    for ratio in ["approuter/direct c4", "warm/cold c4"] {
+        assert!(
+            report.ratios.iter().any(|(r, v)| r == ratio && *v > 0.0),
+            "no ratio {ratio}:\n{table}"
+        );
+    }
+    // The JSON file is the same report.
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["cases"].as_array().unwrap().len(), report.cases.len());
+}
