@@ -44,14 +44,20 @@ async fn a_short_bench_measures_every_case_without_errors() {
             "{name} has no RSS reading:\n{table}"
         );
     }
-    assert_eq!(report.approuter_sessions, 50, "every login worked:\n{table}");
+    assert_eq!(
+        report.approuter_sessions, 50,
+        "every login worked:\n{table}"
+    );
     assert!(
         report.approuter_rss_kib_with_sessions > 0 && report.approuter_rss_kib_idle > 0,
         "{table}"
     );
     for app in ["approuter", "bsclient"] {
         assert!(
-            report.startup_ms.iter().any(|(a, ms)| a == app && *ms > 0.0),
+            report
+                .startup_ms
+                .iter()
+                .any(|(a, ms)| a == app && *ms > 0.0),
             "no start-up time for {app}:\n{table}"
         );
     }
