@@ -6,6 +6,10 @@ use scenario::bench::{BenchOptions, render, run};
 
 #[tokio::test]
 async fn a_short_bench_measures_every_case_without_errors() {
+    if let Err(e) = scenario::measure::ensure_wrk() {
+        eprintln!("SKIPPED: no load tool: {e}");
+        return;
+    }
     // The debug binaries the test build made, next to this test's executable.
     let exe = std::env::current_exe().unwrap();
     let binary_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
