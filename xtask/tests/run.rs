@@ -1,6 +1,6 @@
 //! `cargo xtask run` as a user meets it: the real command starts the three apps, prints the App
-//! Router's URL, serves, and stops everything on Ctrl-C; a port in use is refused with the option
-//! to change it. The app binaries are the ones `cargo test --workspace` built (`--no-build`).
+//! Router's URL, serves, and stops everything on Ctrl-C. (A port in use: `tests/manifests.rs`.)
+//! The app binaries are the ones `cargo test --workspace` built (`--no-build`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -119,22 +119,5 @@ fn run_serves_the_scenario_and_stops_on_ctrl_c() {
     assert!(
         TcpStream::connect(&addr).is_err(),
         "the App Router is stopped with it"
-    );
-}
-
-#[test]
-fn a_port_in_use_is_refused_with_the_option_to_change_it() {
-    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = busy.local_addr().unwrap().port().to_string();
-    let output = xtask_run(&["--xsuaa-port", &port]).output().unwrap();
-    assert!(!output.status.success());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        text.contains(&format!("port {port}")) && text.contains("--xsuaa-port"),
-        "names the port and the option: {text}"
     );
 }
