@@ -199,6 +199,38 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     drop(cold);
     drop(node_app);
 
+    // The same 16 clients with 4 ms of think time each: the latency of the path itself, next to the
+    // saturated c16 case above, whose latency is mostly waiting in line for the two cores.
+    if options.concurrencies.contains(&16) {
+        let paced = [
+            (
+                format!("{}{BACKEND_PATH}", stack.backend_url()),
+                bearer.clone(),
+                "direct backend",
+            ),
+            (
+                format!("{}/backend{BACKEND_PATH}", stack.approuter_url),
+                vec![("Cookie".to_string(), cookie.clone())],
+                "approuter -> backend",
+            ),
+        ];
+        for (url, headers, name) in paced {
+            let on_path: Vec<&AppProcess> = if name.starts_with("approuter") {
+                vec![&stack.approuter, &stack.mock]
+            } else {
+                vec![&stack.mock]
+            };
+            let before = rss(&on_path);
+            let load = measure::run_wrk_paced(&wrk, &url, &headers, 16, duration, PACE_MS)?;
+            cases.push(Case {
+                name: format!("{name} c16 {PACED}"),
+                load,
+                rss_kib_before: before,
+                rss_kib_after: rss(&on_path),
+            });
+        }
+    }
+
     let mut startup_ms = Vec::new();
     for app in ["approuter", "bsclient"] {
         let (mut process, url, started) = match app {
@@ -241,6 +273,8 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
 }
 
 const NODE_CASE: &str = "node tutorial app /mainentry";
+const PACE_MS: u32 = 4;
+const PACED: &str = "paced 4 ms";
 
 /// The user's token and `Accept: application/json`, as the App Router forwards a fetch.
 fn headers_for_mainentry(bearer: &[(String, String)]) -> Vec<(String, String)> {
@@ -392,7 +426,7 @@ fn report(
     let mut targets = Vec::new();
     let concurrencies: Vec<u32> = cases
         .iter()
-        .filter(|c| c.name.starts_with("direct"))
+        .filter(|c| c.name.starts_with("direct") && !c.name.ends_with(PACED))
         .map(|c| c.load.concurrency)
         .collect();
     for c in concurrencies {

@@ -70,7 +70,8 @@ pub fn which(program: &str) -> Option<PathBuf> {
     })
 }
 
-/// Runs `wrk` against `url` for `duration` at `concurrency` connections, with `headers`.
+/// Runs `wrk` against `url` for `duration` at `concurrency` connections, with `headers`, each
+/// connection sending its next request as soon as the answer is in (the server saturated).
 /// Bounded by wrk's own `-d` and a 2 s request timeout.
 pub fn run_wrk(
     wrk: &Path,
@@ -78,6 +79,42 @@ pub fn run_wrk(
     headers: &[(String, String)],
     concurrency: u32,
     duration: Duration,
+) -> Result<LoadResult, ScenarioError> {
+    run_wrk_with(wrk, url, headers, concurrency, duration, None)
+}
+
+/// Like [`run_wrk`], but each connection pauses `pause_ms` after every answer (wrk's `delay()`
+/// hook): the same 16 clients, without keeping the machine saturated, so the latency shows the
+/// path itself rather than the queue in front of it.
+pub fn run_wrk_paced(
+    wrk: &Path,
+    url: &str,
+    headers: &[(String, String)],
+    concurrency: u32,
+    duration: Duration,
+    pause_ms: u32,
+) -> Result<LoadResult, ScenarioError> {
+    let script = std::env::temp_dir().join(format!(
+        "scenario-wrk-pace-{}-{pause_ms}.lua",
+        std::process::id()
+    ));
+    std::fs::write(
+        &script,
+        format!("function delay()\n  return {pause_ms}\nend\n"),
+    )
+    .map_err(|e| ScenarioError::Io(format!("{}: {e}", script.display())))?;
+    let result = run_wrk_with(wrk, url, headers, concurrency, duration, Some(&script));
+    let _ = std::fs::remove_file(&script);
+    result
+}
+
+fn run_wrk_with(
+    wrk: &Path,
+    url: &str,
+    headers: &[(String, String)],
+    concurrency: u32,
+    duration: Duration,
+    script: Option<&Path>,
 ) -> Result<LoadResult, ScenarioError> {
     // One load thread: on a two-core machine a second one competes with the servers it measures
     // and its own scheduling delays show up as their tail latency (direct p99 at c16 went from
@@ -92,6 +129,9 @@ pub fn run_wrk(
         .arg("--latency");
     for (k, v) in headers {
         cmd.arg("-H").arg(format!("{k}: {v}"));
+    }
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
     }
     cmd.arg(url);
     let output = cmd

@@ -15,7 +15,7 @@ async fn a_short_bench_measures_every_case_without_errors() {
     let binary_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let report = run(BenchOptions {
         seconds: 1,
-        concurrencies: vec![4],
+        concurrencies: vec![16],
         sessions: 50,
         binary_dir,
     })
@@ -24,13 +24,16 @@ async fn a_short_bench_measures_every_case_without_errors() {
     let table = render(&report);
 
     let mut names = vec![
-        "direct backend c4",
-        "approuter -> backend c4",
-        "bsclient /mainentry warm c4",
-        "bsclient /mainentry cold c4",
+        "direct backend c16",
+        "approuter -> backend c16",
+        "bsclient /mainentry warm c16",
+        "bsclient /mainentry cold c16",
+        // At c16 the bench also runs the paced cases (4 ms think time per client).
+        "direct backend c16 paced 4 ms",
+        "approuter -> backend c16 paced 4 ms",
     ];
     if report.node_baseline_skipped.is_none() {
-        names.push("node tutorial app /mainentry c4");
+        names.push("node tutorial app /mainentry c16");
     } else {
         eprintln!("{table}");
     }
@@ -65,7 +68,7 @@ async fn a_short_bench_measures_every_case_without_errors() {
             "no start-up time for {app}:\n{table}"
         );
     }
-    for ratio in ["approuter/direct c4", "warm/cold c4"] {
+    for ratio in ["approuter/direct c16", "warm/cold c16"] {
         assert!(
             report.ratios.iter().any(|(r, v)| r == ratio && *v > 0.0),
             "no ratio {ratio}:\n{table}"
