@@ -60,6 +60,50 @@ fn rss(processes: &[&AppProcess]) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// How each connection sends its requests.
+#[derive(Clone, Copy)]
+enum Pace {
+    /// The next request as soon as the answer is in.
+    Saturated,
+    /// A pause of this many milliseconds after each answer.
+    ThinkMs(u32),
+}
+
+/// The load tool and the time per case.
+struct Load<'a> {
+    wrk: &'a std::path::Path,
+    duration: Duration,
+}
+
+impl Load<'_> {
+    /// One case: the RSS of the processes `on_path` idle, the load, their RSS at its end.
+    fn case(
+        &self,
+        name: String,
+        url: &str,
+        headers: &[(String, String)],
+        concurrency: u32,
+        pace: Pace,
+        on_path: &[&AppProcess],
+    ) -> Result<Case, ScenarioError> {
+        let before = rss(on_path);
+        let load = match pace {
+            Pace::Saturated => {
+                measure::run_wrk(self.wrk, url, headers, concurrency, self.duration)?
+            }
+            Pace::ThinkMs(ms) => {
+                measure::run_wrk_paced(self.wrk, url, headers, concurrency, self.duration, ms)?
+            }
+        };
+        Ok(Case {
+            name,
+            load,
+            rss_kib_before: before,
+            rss_kib_after: rss(on_path),
+        })
+    }
+}
+
 pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     let wrk = measure::ensure_wrk()?;
     let duration = Duration::from_secs(options.seconds);
@@ -114,7 +158,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         .await?;
 
     let mut node_skipped = None;
-    let node_app = match node_baseline(&stack, &options, &headers_for_mainentry(&bearer)).await {
+    let node_app = match node_baseline(&stack, &options, &bearer).await {
         Ok(app) => Some(app),
         Err(reason) => {
             eprintln!("the tutorial's Node.js app is not measured: {reason}");
@@ -123,77 +167,61 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         }
     };
 
+    let load = Load {
+        wrk: &wrk,
+        duration,
+    };
+    let direct_url = format!("{}{BACKEND_PATH}", stack.backend_url());
+    let router_url = format!("{}/backend{BACKEND_PATH}", stack.approuter_url);
+    let router_headers = vec![("Cookie".to_string(), cookie.clone())];
+    let mainentry_headers = headers_for_mainentry(&bearer);
     let mut cases = Vec::new();
     for &c in &options.concurrencies {
-        let direct_url = format!("{}{BACKEND_PATH}", stack.backend_url());
-        let before = rss(&[&stack.mock]);
-        let load = measure::run_wrk(&wrk, &direct_url, &bearer, c, duration)?;
-        cases.push(Case {
-            name: format!("direct backend c{c}"),
-            load,
-            rss_kib_before: before,
-            rss_kib_after: rss(&[&stack.mock]),
-        });
-
-        let router_url = format!("{}/backend{BACKEND_PATH}", stack.approuter_url);
-        let headers = vec![("Cookie".to_string(), cookie.clone())];
-        let before = rss(&[&stack.approuter, &stack.mock]);
-        let load = measure::run_wrk(&wrk, &router_url, &headers, c, duration)?;
-        cases.push(Case {
-            name: format!("approuter -> backend c{c}"),
-            load,
-            rss_kib_before: before,
-            rss_kib_after: rss(&[&stack.approuter, &stack.mock]),
-        });
-
-        let headers = headers_for_mainentry(&bearer);
+        let saturated = Pace::Saturated;
+        cases.push(load.case(
+            format!("direct backend c{c}"),
+            &direct_url,
+            &bearer,
+            c,
+            saturated,
+            &[&stack.mock],
+        )?);
+        cases.push(load.case(
+            format!("approuter -> backend c{c}"),
+            &router_url,
+            &router_headers,
+            c,
+            saturated,
+            &[&stack.approuter, &stack.mock],
+        )?);
+        let warm_url = format!("{}/mainentry", stack.bsclient_url);
         // Fill the caches once, so the run measures warm requests only.
-        warm_up(&format!("{}/mainentry", stack.bsclient_url), &headers).await?;
-        let before = rss(&[&stack.bsclient, &stack.mock]);
-        let load = measure::run_wrk(
-            &wrk,
-            &format!("{}/mainentry", stack.bsclient_url),
-            &headers,
+        warm_up(&warm_url, &mainentry_headers).await?;
+        cases.push(load.case(
+            format!("bsclient /mainentry warm c{c}"),
+            &warm_url,
+            &mainentry_headers,
             c,
-            duration,
-        )?;
-        cases.push(Case {
-            name: format!("bsclient /mainentry warm c{c}"),
-            load,
-            rss_kib_before: before,
-            rss_kib_after: rss(&[&stack.bsclient, &stack.mock]),
-        });
-
-        let before = rss(&[&cold, &stack.mock]);
-        let load = measure::run_wrk(
-            &wrk,
+            saturated,
+            &[&stack.bsclient, &stack.mock],
+        )?);
+        cases.push(load.case(
+            format!("bsclient /mainentry cold c{c}"),
             &format!("{cold_url}/mainentry"),
-            &headers,
+            &mainentry_headers,
             c,
-            duration,
-        )?;
-        cases.push(Case {
-            name: format!("bsclient /mainentry cold c{c}"),
-            load,
-            rss_kib_before: before,
-            rss_kib_after: rss(&[&cold, &stack.mock]),
-        });
-
+            saturated,
+            &[&cold, &stack.mock],
+        )?);
         if let Some((node, node_url)) = &node_app {
-            let before = rss(&[node, &stack.mock]);
-            let load = measure::run_wrk(
-                &wrk,
+            cases.push(load.case(
+                format!("{NODE_CASE} c{c}"),
                 &format!("{node_url}/mainentry"),
-                &headers,
+                &mainentry_headers,
                 c,
-                duration,
-            )?;
-            cases.push(Case {
-                name: format!("{NODE_CASE} c{c}"),
-                load,
-                rss_kib_before: before,
-                rss_kib_after: rss(&[node, &stack.mock]),
-            });
+                saturated,
+                &[node, &stack.mock],
+            )?);
         }
     }
     drop(cold);
@@ -202,33 +230,23 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     // The same 16 clients with 4 ms of think time each: the latency of the path itself, next to the
     // saturated c16 case above, whose latency is mostly waiting in line for the two cores.
     if options.concurrencies.contains(&16) {
-        let paced = [
-            (
-                format!("{}{BACKEND_PATH}", stack.backend_url()),
-                bearer.clone(),
-                "direct backend",
-            ),
-            (
-                format!("{}/backend{BACKEND_PATH}", stack.approuter_url),
-                vec![("Cookie".to_string(), cookie.clone())],
-                "approuter -> backend",
-            ),
-        ];
-        for (url, headers, name) in paced {
-            let on_path: Vec<&AppProcess> = if name.starts_with("approuter") {
-                vec![&stack.approuter, &stack.mock]
-            } else {
-                vec![&stack.mock]
-            };
-            let before = rss(&on_path);
-            let load = measure::run_wrk_paced(&wrk, &url, &headers, 16, duration, PACE_MS)?;
-            cases.push(Case {
-                name: format!("{name} c16 {PACED}"),
-                load,
-                rss_kib_before: before,
-                rss_kib_after: rss(&on_path),
-            });
-        }
+        let paced = Pace::ThinkMs(PACE_MS);
+        cases.push(load.case(
+            format!("direct backend c16 {PACED}"),
+            &direct_url,
+            &bearer,
+            16,
+            paced,
+            &[&stack.mock],
+        )?);
+        cases.push(load.case(
+            format!("approuter -> backend c16 {PACED}"),
+            &router_url,
+            &router_headers,
+            16,
+            paced,
+            &[&stack.approuter, &stack.mock],
+        )?);
     }
 
     let mut startup_ms = Vec::new();
@@ -260,7 +278,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     let with_sessions = router.rss_kib().unwrap_or(0);
 
     let mut report = report(
-        options.seconds,
+        &options,
         cases,
         startup_ms,
         logged_in,
@@ -288,10 +306,10 @@ fn headers_for_mainentry(bearer: &[(String, String)]) -> Vec<(String, String)> {
 async fn node_baseline(
     stack: &Stack,
     options: &BenchOptions,
-    headers: &[(String, String)],
+    bearer: &[(String, String)],
 ) -> Result<(AppProcess, String), String> {
     let node =
-        crate::node::node_binary().ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
+        measure::which("node").ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
     let dir = options
         .binary_dir
         .parent()
@@ -307,15 +325,9 @@ async fn node_baseline(
         .wait_healthy(&format!("{url}/mainentry"), Duration::from_secs(30))
         .await
         .map_err(|e| e.to_string())?;
-    let client = reqwest::Client::new();
-    let mut request = client.get(format!("{url}/mainentry"));
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let body = match request.send().await {
-        Ok(resp) => resp.text().await.unwrap_or_default(),
-        Err(e) => return Err(format!("GET /mainentry: {e}")),
-    };
+    let (_, body) = get(&format!("{url}/mainentry"), &headers_for_mainentry(bearer))
+        .await
+        .map_err(|e| format!("GET /mainentry: {e}"))?;
     if !body.contains("RESULT of request to Backend service") || !body.contains("ProductID") {
         return Err(format!(
             "it does not show the products: {}\n{}",
@@ -359,18 +371,26 @@ pub async fn user_token(
         .ok_or_else(|| ScenarioError::Login(format!("password grant for {user} failed: {resp}")))
 }
 
-async fn warm_up(url: &str, headers: &[(String, String)]) -> Result<(), ScenarioError> {
+/// `GET url` with `headers`: the status and the body.
+async fn get(
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<(reqwest::StatusCode, String), ScenarioError> {
     let client = reqwest::Client::new();
     let mut request = client.get(url);
     for (k, v) in headers {
         request = request.header(k, v);
     }
     let resp = request.send().await?;
-    if !resp.status().is_success() {
-        let status = resp.status();
+    let status = resp.status();
+    Ok((status, resp.text().await.unwrap_or_default()))
+}
+
+async fn warm_up(url: &str, headers: &[(String, String)]) -> Result<(), ScenarioError> {
+    let (status, body) = get(url, headers).await?;
+    if !status.is_success() {
         return Err(ScenarioError::Http(format!(
-            "{url} answered {status}: {}",
-            resp.text().await.unwrap_or_default()
+            "{url} answered {status}: {body}"
         )));
     }
     Ok(())
@@ -414,7 +434,7 @@ fn rps(cases: &[Case], name: &str) -> f64 {
 }
 
 fn report(
-    seconds: u64,
+    options: &BenchOptions,
     cases: Vec<Case>,
     startup_ms: Vec<(String, f64)>,
     sessions: usize,
@@ -424,12 +444,7 @@ fn report(
 ) -> Report {
     let mut ratios = Vec::new();
     let mut targets = Vec::new();
-    let concurrencies: Vec<u32> = cases
-        .iter()
-        .filter(|c| c.name.starts_with("direct") && !c.name.ends_with(PACED))
-        .map(|c| c.load.concurrency)
-        .collect();
-    for c in concurrencies {
+    for &c in &options.concurrencies {
         let direct = rps(&cases, &format!("direct backend c{c}"));
         let router = rps(&cases, &format!("approuter -> backend c{c}"));
         let warm = rps(&cases, &format!("bsclient /mainentry warm c{c}"));
@@ -482,7 +497,7 @@ fn report(
         });
     }
     Report {
-        seconds_per_case: seconds,
+        seconds_per_case: options.seconds,
         cases,
         startup_ms,
         approuter_sessions: sessions,

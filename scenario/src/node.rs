@@ -4,7 +4,7 @@
 //! Its npm packages are installed from the registry into `target/node-tutorial` (kept between runs).
 //! Without `node`/`npm` or the registry the benchmark skips this case and says why.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,14 +15,6 @@ const SOURCES: [(&str, &str); 2] = [
     ),
     ("app.js", include_str!("../node-tutorial/app.js")),
 ];
-
-/// `node` on the PATH.
-pub fn node_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("node"))
-        .find(|p| p.is_file())
-}
 
 /// Writes the app into `dir` and installs its packages (bounded to five minutes) unless the
 /// same `package.json` is installed there already. Returns why it could not, for the skip message.

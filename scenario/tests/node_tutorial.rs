@@ -6,12 +6,12 @@
 //! Needs `node`/`npm` (installed by `bash .ci/setup`) and the npm registry; without them the test
 //! says why and passes.
 
-use scenario::{Stack, StackOptions, bench::user_token, node};
+use scenario::{Stack, StackOptions, bench::user_token, measure, node};
 use std::time::Duration;
 
 #[tokio::test]
 async fn the_tutorials_node_app_shows_the_products_through_the_mock_platform() {
-    let Some(node_binary) = node::node_binary() else {
+    let Some(node_binary) = measure::which("node") else {
         eprintln!("SKIPPED: node is not on the PATH (bash .ci/setup installs it)");
         return;
     };
