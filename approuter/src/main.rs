@@ -1,13 +1,32 @@
 //! `approuter`: reads `xs-app.json` (`XS_APP_JSON`), `destinations`, `VCAP_SERVICES`, `PORT`,
 //! `SESSION_TIMEOUT`, `REDIS_URL` like `@sap/approuter` and serves until SIGTERM or Ctrl-C.
+//! `SCHED_SLICE_US` sets the worker threads' scheduler slice (see `common::runtime`).
 
 use approuter::{App, Config};
 use common::logging::{self, LogTarget};
+use common::runtime::{SchedSlice, SliceOutcome};
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _log_guard = logging::init(LogTarget::Stdout);
+    let runtime = SchedSlice::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|slice| {
+            slice
+                .runtime()
+                .map_err(|e| format!("cannot start tokio: {e}"))
+        });
+    match runtime {
+        Ok((runtime, slice)) => runtime.block_on(run(slice)),
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("approuter: configuration error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(slice: SliceOutcome) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -37,7 +56,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(port, routes, "approuter listening");
+    tracing::info!(port, routes, sched_slice = %slice, "approuter listening");
     match approuter::serve(listener, app, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

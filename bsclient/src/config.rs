@@ -9,6 +9,7 @@
 //! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin (default: none) |
 //! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys and `/getToken` stay cached |
 //! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
+//! | `SCHED_SLICE_US` | the worker threads' scheduler slice in µs (default 100, `0` = the kernel's; read by `main.rs`, see `common::runtime`) |
 
 use common::cf::{CfError, DestinationCredentials, VcapServices, XsuaaCredentials};
 use common::properties::{PropertiesError, TokenProviderCredentials};

@@ -1,15 +1,33 @@
 //! `bsclient` on Cloud Foundry: configuration from `PORT` and `VCAP_SERVICES` (see `bsclient::config`),
-//! serves until SIGTERM, then finishes the requests in flight.
+//! serves until SIGTERM, then finishes the requests in flight. `SCHED_SLICE_US` sets the worker
+//! threads' scheduler slice (see `common::runtime`).
 
 use bsclient::{AppState, BsClientConfig};
 use common::logging::{self, LogTarget};
+use common::runtime::{SchedSlice, SliceOutcome};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _log_guard = logging::init(LogTarget::Stdout);
+    let runtime = SchedSlice::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|slice| {
+            slice
+                .runtime()
+                .map_err(|e| format!("cannot start tokio: {e}"))
+        });
+    match runtime {
+        Ok((runtime, slice)) => runtime.block_on(run(slice)),
+        Err(e) => {
+            tracing::error!("configuration: {e}");
+            eprintln!("bsclient: configuration error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
 
+async fn run(slice: SliceOutcome) -> ExitCode {
     let config = match BsClientConfig::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -30,6 +48,7 @@ async fn main() -> ExitCode {
         %addr,
         destination = %config.backend_destination,
         cache = !config.disable_cache,
+        sched_slice = %slice,
         "bsclient listening"
     );
     match bsclient::serve(listener, AppState::new(config), bsclient::shutdown_signal()).await {

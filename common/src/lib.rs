@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod logging;
 pub mod oauth;
 pub mod properties;
+pub mod runtime;
 pub mod secret;
 pub mod token_cache;
 

@@ -5,15 +5,16 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Destination, DestinationInstance};
-use crate::state::{self, Service, Shared};
+use crate::state::{self, Service, Shared, VerifiedToken};
 use crate::xsuaa::tokens::{ClaimsExt, GRANT_JWT_BEARER};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub const NOT_FOUND: &str = "Configuration with the specified name was not found";
 
@@ -46,7 +47,7 @@ pub fn router(state: Shared) -> Router {
 /// and the token's claims.
 struct Caller<'a> {
     instance: &'a DestinationInstance,
-    claims: Map<String, Value>,
+    claims: Arc<VerifiedToken>,
     token: String,
 }
 

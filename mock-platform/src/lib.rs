@@ -80,6 +80,7 @@ pub mod names;
 pub mod odata;
 pub mod platform;
 pub mod redirect;
+pub mod signature_cache;
 pub mod state;
 pub mod tls;
 pub mod xs_security;

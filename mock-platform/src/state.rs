@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +55,24 @@ pub struct PlatformState {
     pub http: reqwest::Client,
     /// The ready-file JSON, served at `GET /__mock/ready` (set once by [`crate::start`]).
     pub ready: std::sync::OnceLock<Value>,
+    /// Tokens this XSUAA issued whose signature was checked, with their claims and `kid`: the
+    /// Backend API and the Destination service see the same token on every request, as real
+    /// services behind `@sap/xssec` 4 (which keeps such a cache) do.
+    pub verified: crate::signature_cache::SignatureCache<VerifiedToken>,
+}
+
+/// A token that passed [`PlatformState::verify`].
+pub struct VerifiedToken {
+    pub kid: String,
+    pub claims: Map<String, Value>,
+}
+
+impl std::ops::Deref for VerifiedToken {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        &self.claims
+    }
 }
 
 pub type Shared = Arc<PlatformState>;
@@ -98,6 +116,9 @@ impl PlatformState {
             faults: ServiceFaults::default(),
             http,
             ready: std::sync::OnceLock::new(),
+            verified: crate::signature_cache::SignatureCache::new(
+                crate::signature_cache::DEFAULT_CAPACITY,
+            ),
         }))
     }
 }

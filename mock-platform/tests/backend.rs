@@ -393,3 +393,49 @@ async fn injected_backend_failures_then_recovery() {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(p.stats(mock_platform::Service::Backend)["reads"], 2);
 }
+
+/// The Backend API remembers verified tokens (as services behind `@sap/xssec` 4 do), but a
+/// remembered token still expires, still dies with its key, and only the exact token is remembered.
+#[tokio::test]
+async fn a_remembered_token_still_expires_and_still_needs_its_key() {
+    let p = start().await;
+    let short = mock_token(&p, json!({"user": "alice", "expires_in": 2})).await;
+    for _ in 0..2 {
+        let (status, _) = get_json(&p, &short, "Products").await;
+        assert_eq!(status, StatusCode::OK, "valid, verified, then remembered");
+    }
+    // The same header and claims with another signature: not the remembered token.
+    let (head, _) = short.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", "A".repeat(342));
+    let (status, _) = get_json(&p, &forged, "Products").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a forged signature");
+
+    // `exp` is in whole seconds and the Backend API allows no leeway.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let (status, body) = get_json(&p, &short, "Products").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"]["message"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
+
+    let alice = user_token(&p, "alice").await;
+    let (status, _) = get_json(&p, &alice, "Products").await;
+    assert_eq!(status, StatusCode::OK);
+    let rotated = client()
+        .post(format!("{}/__mock/rotate-keys", p.xsuaa_url))
+        .json(&json!({"keep_old": false}))
+        .send()
+        .await
+        .unwrap();
+    assert!(rotated.status().is_success());
+    let (status, body) = get_json(&p, &alice, "Products").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "its key is no longer published: {body}"
+    );
+}

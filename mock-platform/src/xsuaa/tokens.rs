@@ -2,11 +2,12 @@
 //! XSUAA issued (for the jwt-bearer grant, `/userinfo`, the Destination service and the Backend API).
 
 use crate::model::{App, OPENID, UAA_RESOURCE, UAA_USER, User};
-use crate::state::{PlatformState, now};
+use crate::state::{PlatformState, VerifiedToken, now};
 use crate::xsuaa::store::random_id;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub const GRANT_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -222,7 +223,24 @@ impl PlatformState {
 
     /// Verifies a token this XSUAA issued: RS256 with a published `kid`, signature, `exp`/`nbf`
     /// with `leeway` seconds, issuer and zone. Returns its claims or why it is invalid.
-    pub fn verify(&self, token: &str, leeway: u64) -> Result<Map<String, Value>, String> {
+    ///
+    /// A token verified before skips the signature check while its key is still published and
+    /// its `exp` (with `leeway`) has not passed: see [`crate::signature_cache`].
+    pub fn verify(&self, token: &str, leeway: u64) -> Result<Arc<VerifiedToken>, String> {
+        let now = now();
+        if let Some(hit) = self.verified.get(token, now, leeway)
+            && self.keys.find(&hit.kid).is_some()
+        {
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_signature(token, leeway)?);
+        if let Some(exp) = verified.claims.get("exp").and_then(Value::as_i64) {
+            self.verified.insert(token, exp, verified.clone(), now);
+        }
+        Ok(verified)
+    }
+
+    fn verify_signature(&self, token: &str, leeway: u64) -> Result<VerifiedToken, String> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
         if header.alg != Algorithm::RS256 {
@@ -261,7 +279,7 @@ impl PlatformState {
         if claims.get("zid").and_then(Value::as_str) != Some(self.model.zone.id.as_str()) {
             return Err("the token is for another identity zone (zid)".into());
         }
-        Ok(claims)
+        Ok(VerifiedToken { kid, claims })
     }
 }
 
