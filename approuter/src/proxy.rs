@@ -4,14 +4,36 @@
 use crate::error::Error;
 use crate::forwarded::{Origin, is_identity_header};
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
+use bytes::Bytes;
 use common::Secret;
 use common::cf::AppRouterDestination;
-use std::time::Duration;
+use http_body::{Frame, SizeHint};
+use hyper_util::client::legacy::Client as PooledClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 /// `@sap/approuter`'s default when a destination sets no `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+type HttpsConnector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// How requests reach a destination.
+enum Transport {
+    /// hyper's pooled HTTP/1.1 client, over rustls for `https` with the webpki roots. Every
+    /// request of an ordinary destination takes this path: a proxy's own cost per request is
+    /// mostly its client, and this one has no per-request URL parsing, redirect or retry layers.
+    Pooled(Box<PooledClient<HttpsConnector, Body>>),
+    /// `proxyHost`/`proxyPort` or `strictSSL: false`: reqwest, which has HTTP proxies and can
+    /// skip the certificate check.
+    Reqwest(reqwest::Client),
+}
 
 /// One destination of the `destinations` env, with its own pooled HTTP client.
 pub struct Upstream {
@@ -23,45 +45,68 @@ pub struct Upstream {
     /// `scheme://host[:port]` as the backend would write it in a `Location`.
     backend_origin: String,
     backend_host: String,
-    client: reqwest::Client,
+    transport: Transport,
     pub timeout: Duration,
     pub forward_auth_token: bool,
     set_x_forwarded_headers: bool,
     preserve_host_header: bool,
 }
 
+fn pooled_client(connect_timeout: Duration) -> Result<PooledClient<HttpsConnector, Body>, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(PooledClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_timer(TokioTimer::new())
+        .build(https))
+}
+
+fn reqwest_client(
+    dest: &AppRouterDestination,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        // Per read, not per request: a 100 MB download may take longer than `timeout` in total,
+        // but the backend may never go silent for longer.
+        .read_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .tcp_nodelay(true)
+        .danger_accept_invalid_certs(!dest.strict_ssl);
+    builder = match (&dest.proxy_host, dest.proxy_port) {
+        (Some(host), port) => {
+            let proxy_url = format!("http://{host}:{}", port.unwrap_or(80));
+            let proxy = reqwest::Proxy::all(&proxy_url)
+                .map_err(|e| format!("proxyHost/proxyPort {proxy_url}: {e}"))?;
+            builder.proxy(proxy)
+        }
+        // Like Node's http module: the process env's HTTP_PROXY is not applied to destinations.
+        (None, _) => builder.no_proxy(),
+    };
+    builder
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
 impl Upstream {
     pub fn new(dest: &AppRouterDestination) -> Result<Self, Error> {
         let timeout = dest.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-            // Per read, not per request: a 100 MB download may take longer than `timeout` in total,
-            // but the backend may never go silent for longer.
-            .read_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .danger_accept_invalid_certs(!dest.strict_ssl);
-        builder = match (&dest.proxy_host, dest.proxy_port) {
-            (Some(host), port) => {
-                let proxy_url = format!("http://{host}:{}", port.unwrap_or(80));
-                let proxy = reqwest::Proxy::all(&proxy_url).map_err(|e| {
-                    Error::Config(format!(
-                        "destinations: {:?}: proxyHost/proxyPort {proxy_url}: {e}",
-                        dest.name
-                    ))
-                })?;
-                builder.proxy(proxy)
-            }
-            // Like Node's http module: the process env's HTTP_PROXY is not applied to destinations.
-            (None, _) => builder.no_proxy(),
-        };
-        let client = builder.build().map_err(|e| {
-            Error::Config(format!(
-                "destinations: {:?}: cannot build an HTTP client: {e}",
-                dest.name
-            ))
-        })?;
+        let transport = if dest.proxy_host.is_some() || !dest.strict_ssl {
+            reqwest_client(dest, timeout).map(Transport::Reqwest)
+        } else {
+            pooled_client(CONNECT_TIMEOUT.min(timeout)).map(|c| Transport::Pooled(Box::new(c)))
+        }
+        .map_err(|e| Error::Config(format!("destinations: {:?}: {e}", dest.name)))?;
         let url = &dest.url;
         let base = url.as_str().trim_end_matches('/').to_string();
         let base_path = url.path().trim_end_matches('/').to_string();
@@ -72,12 +117,173 @@ impl Upstream {
             base_path,
             backend_origin,
             backend_host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
-            client,
+            transport,
             timeout,
             forward_auth_token: dest.forward_auth_token,
             set_x_forwarded_headers: dest.set_x_forwarded_headers,
             preserve_host_header: dest.preserve_host_header,
         })
+    }
+
+    fn timed_out(&self) -> Error {
+        Error::GatewayTimeout {
+            destination: self.name.clone(),
+            millis: self.timeout.as_millis(),
+        }
+    }
+
+    fn bad_gateway(&self, reason: String) -> Error {
+        Error::BadGateway {
+            destination: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// Sends the request; the answer's head must come within `timeout`, and then the body may
+    /// never be silent for longer than that.
+    async fn send(
+        &self,
+        method: axum::http::Method,
+        url: String,
+        headers: HeaderMap,
+        body: Option<Body>,
+    ) -> Result<Response<Body>, Error> {
+        match &self.transport {
+            Transport::Pooled(client) => {
+                let uri = Uri::try_from(url)
+                    .map_err(|_| self.bad_gateway("the forwarded URL is invalid".into()))?;
+                let mut request = Request::new(body.unwrap_or_else(Body::empty));
+                *request.method_mut() = method;
+                *request.uri_mut() = uri;
+                *request.headers_mut() = headers;
+                let response =
+                    match tokio::time::timeout(self.timeout, client.request(request)).await {
+                        Err(_) => return Err(self.timed_out()),
+                        Ok(Err(e)) if e.is_connect() && has_timed_out(&e) => {
+                            return Err(self.timed_out());
+                        }
+                        Ok(Err(e)) if e.is_connect() => {
+                            return Err(self.bad_gateway("cannot connect to the backend".into()));
+                        }
+                        Ok(Err(e)) => {
+                            return Err(self.bad_gateway(format!(
+                                "request to the backend failed: {}",
+                                error_chain(&e)
+                            )));
+                        }
+                        Ok(Ok(response)) => response,
+                    };
+                let timeout = self.timeout;
+                Ok(response.map(|body| Body::new(IdleTimeout::new(body, timeout))))
+            }
+            Transport::Reqwest(client) => {
+                let mut request = client.request(method, &url).headers(headers);
+                if let Some(body) = body {
+                    request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+                }
+                match tokio::time::timeout(self.timeout, request.send()).await {
+                    Err(_) => Err(self.timed_out()),
+                    Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
+                    Ok(Err(e)) => Err(self.bad_gateway(if e.is_connect() {
+                        "cannot connect to the backend".to_string()
+                    } else if e.is_builder() {
+                        "the forwarded URL is invalid".to_string()
+                    } else {
+                        // Without the URL: its query string is the user's and may hold anything.
+                        format!(
+                            "request to the backend failed: {}",
+                            error_chain(&e.without_url())
+                        )
+                    })),
+                    Ok(Ok(response)) => Ok(Response::from(response).map(Body::new)),
+                }
+            }
+        }
+    }
+}
+
+/// Whether a connect error was the connect timeout (an I/O `TimedOut` somewhere in its chain).
+fn has_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// A backend's response body that fails once the backend has sent nothing for `limit`: a
+/// download may take longer than the destination's `timeout` in total, but may not stall.
+struct IdleTimeout {
+    inner: hyper::body::Incoming,
+    limit: Duration,
+    last_frame: Instant,
+    /// Created on the first wait, and moved only when it fires: a frame costs a clock read, not
+    /// a timer update.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl IdleTimeout {
+    fn new(inner: hyper::body::Incoming, limit: Duration) -> Self {
+        IdleTimeout {
+            inner,
+            limit,
+            last_frame: Instant::now(),
+            sleep: None,
+        }
+    }
+}
+
+impl http_body::Body for IdleTimeout {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.last_frame = Instant::now();
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        loop {
+            let deadline = this.last_frame + this.limit;
+            let sleep = this.sleep.get_or_insert_with(|| {
+                Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
+                    deadline,
+                )))
+            });
+            if sleep.deadline().into_std() != deadline {
+                sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+            }
+            match sleep.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) if Instant::now() >= this.last_frame + this.limit => {
+                    return Poll::Ready(Some(Err(format!(
+                        "the backend sent nothing for {} ms",
+                        this.limit.as_millis()
+                    )
+                    .into())));
+                }
+                // A frame came in after this sleep was set: wait for the new deadline.
+                Poll::Ready(()) => continue,
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -148,54 +354,16 @@ pub async fn forward(
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
-    let mut request = up
-        .client
-        .request(parts.method.clone(), &url)
-        .headers(headers);
-    if has_body {
-        request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
-    }
+    let response = up
+        .send(parts.method, url, headers, has_body.then_some(body))
+        .await?;
 
-    let response = match tokio::time::timeout(up.timeout, request.send()).await {
-        Err(_) => {
-            return Err(Error::GatewayTimeout {
-                destination: up.name.clone(),
-                millis: up.timeout.as_millis(),
-            });
-        }
-        Ok(Err(e)) if e.is_timeout() => {
-            return Err(Error::GatewayTimeout {
-                destination: up.name.clone(),
-                millis: up.timeout.as_millis(),
-            });
-        }
-        Ok(Err(e)) => {
-            let reason = if e.is_connect() {
-                "cannot connect to the backend".to_string()
-            } else if e.is_builder() {
-                "the forwarded URL is invalid".to_string()
-            } else {
-                // Without the URL: its query string is the user's and may hold anything.
-                format!(
-                    "request to the backend failed: {}",
-                    error_chain(&e.without_url())
-                )
-            };
-            return Err(Error::BadGateway {
-                destination: up.name.clone(),
-                reason,
-            });
-        }
-        Ok(Ok(response)) => response,
-    };
-
-    let status = response.status();
+    let (upstream, body) = response.into_parts();
     let mapping = PathMapping::new(&up.base_path, f.request_path, f.target_path);
-    let upstream_headers = response.headers();
-    let tokens = connection_tokens(upstream_headers);
-    let mut out = Response::builder().status(status);
+    let tokens = connection_tokens(&upstream.headers);
+    let mut out = Response::builder().status(upstream.status);
     if let Some(headers) = out.headers_mut() {
-        for (name, value) in upstream_headers {
+        for (name, value) in &upstream.headers {
             if is_hop_by_hop(name, &tokens) {
                 continue;
             }
@@ -217,7 +385,6 @@ pub async fn forward(
             headers.append(name, value.clone());
         }
     }
-    let body = Body::from_stream(response.bytes_stream());
     out.body(body)
         .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))
 }

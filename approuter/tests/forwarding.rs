@@ -170,6 +170,86 @@ async fn a_destination_timeout_gives_504_and_an_unreachable_backend_502() {
     assert!(r.text().await.unwrap().contains("dead"));
 }
 
+/// The destination's `timeout` bounds every silence of the backend, not the whole download.
+#[tokio::test]
+async fn a_backend_that_goes_silent_mid_body_is_cut_off_but_a_slow_steady_one_is_not() {
+    let backend = Backend::start().await;
+    let slow = json!({"source": "^/slow/(.*)$", "target": "$1", "destination": "impatient", "authenticationType": "none"});
+    let router = public_router(&backend, vec![slow]).await;
+    let started = std::time::Instant::now();
+    let r = client()
+        .get(format!("{}/slow/stall", router.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the head came in time");
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), r.bytes())
+        .await
+        .expect("the router must not wait for the silent backend forever");
+    assert!(
+        body.is_err(),
+        "a cut-off body is an error, not a short success"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "not before the destination's timeout: {:?}",
+        started.elapsed()
+    );
+
+    // 5 chunks 150 ms apart: 600 ms in all, twice the 300 ms timeout, but never 300 ms silent.
+    let r = client()
+        .get(format!("{}/slow/drip", router.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.text().await.unwrap(),
+        "chunk0;chunk1;chunk2;chunk3;chunk4;"
+    );
+}
+
+/// `https` destinations: the certificate is checked (a self-signed one is refused with 502) unless
+/// the destination says `strictSSL: false`.
+#[tokio::test]
+async fn https_destinations_check_the_certificate_unless_strict_ssl_is_false() {
+    let platform = mock_platform::start(
+        mock_platform::MockConfig::builtin(),
+        mock_platform::Ports::default(),
+    )
+    .await
+    .unwrap();
+    let tls_url = platform.xsuaa_tls_url.clone().expect("the mock serves TLS");
+    let router = TestRouter::start(
+        json!({"routes": [
+            {"source": "^/strict/(.*)$", "target": "$1", "destination": "strict", "authenticationType": "none"},
+            {"source": "^/lax/(.*)$", "target": "$1", "destination": "lax", "authenticationType": "none"}
+        ]}),
+        json!([
+            {"name": "strict", "url": tls_url},
+            {"name": "lax", "url": tls_url, "strictSSL": false}
+        ]),
+        &[],
+    )
+    .await;
+    let r = client()
+        .get(format!("{}/lax/token_keys", router.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let keys: serde_json::Value = r.json().await.unwrap();
+    assert!(keys["keys"].is_array(), "{keys}");
+
+    let r = client()
+        .get(format!("{}/strict/token_keys", router.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(r.text().await.unwrap().contains("strict"));
+}
+
 #[tokio::test]
 async fn request_bodies_stream_to_the_backend() {
     let backend = Backend::start().await;

@@ -1,6 +1,7 @@
 //! A small backend on 127.0.0.1:0 that records every request it gets and answers by path:
-//! `/redirect`, `/cookie`, `/big?mb=N` (streamed), `/hang` (never answers), `/upload` (counts the
-//! streamed body), anything else echoes the request as JSON.
+//! `/redirect`, `/cookie`, `/big?mb=N` (streamed), `/hang` (never answers), `/stall` (answers, sends
+//! 10 of 1000 bytes, then nothing), `/drip` (5 chunks 150 ms apart), `/upload` (counts the streamed
+//! body), anything else echoes the request as JSON.
 
 use axum::Router;
 use axum::body::Body;
@@ -117,6 +118,25 @@ async fn handle(
         "hang" => {
             std::future::pending::<()>().await;
             unreachable!()
+        }
+        "stall" => {
+            let first = futures::stream::once(async {
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"0123456789"))
+            });
+            let stream = first.chain(futures::stream::pending());
+            Response::builder()
+                .header(header::CONTENT_LENGTH, "1000")
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
+        "drip" => {
+            let stream = futures::stream::iter(0..5).then(|i| async move {
+                if i > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
+                Ok::<_, std::io::Error>(bytes::Bytes::from(format!("chunk{i};")))
+            });
+            Response::builder().body(Body::from_stream(stream)).unwrap()
         }
         "upload" => {
             let mut stream = req.into_body().into_data_stream();
