@@ -49,6 +49,9 @@ pub struct Report {
     pub targets: Vec<Target>,
     /// Why the tutorial's Node.js app was not measured, when it was not.
     pub node_baseline_skipped: Option<String>,
+    /// The scheduler slice the App Router's threads got (its start-up log's `sched_slice`): the
+    /// c16 tails depend on it, and kernels before Linux 6.12 keep their own.
+    pub approuter_sched_slice: Option<String>,
 }
 
 const BACKEND_PATH: &str = "/odata/v2/ProductService/Products";
@@ -124,6 +127,10 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         ..StackOptions::default()
     })
     .await?;
+    let sched_slice = stack.approuter.log.find("sched_slice=").and_then(|line| {
+        line.split_once("sched_slice=")
+            .map(|(_, v)| v.trim().to_string())
+    });
     let alice = stack
         .names
         .users
@@ -287,6 +294,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         login_seconds,
     );
     report.node_baseline_skipped = node_skipped;
+    report.approuter_sched_slice = sched_slice;
     Ok(report)
 }
 
@@ -507,6 +515,7 @@ fn report(
         ratios,
         targets,
         node_baseline_skipped: None,
+        approuter_sched_slice: None,
     }
 }
 
@@ -539,6 +548,13 @@ pub fn render(report: &Report) -> String {
     for (app, ms) in &report.startup_ms {
         out.push_str(&format!("start-up {app}: {ms:.1} ms\n"));
     }
+    out.push_str(&format!(
+        "approuter scheduler slice: {}\n",
+        report
+            .approuter_sched_slice
+            .as_deref()
+            .unwrap_or("not in its log")
+    ));
     out.push_str(&format!(
         "approuter RSS: {} KiB idle, {} KiB holding {} sessions (logins took {:.1} s)\n\n",
         report.approuter_rss_kib_idle,

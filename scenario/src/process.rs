@@ -70,6 +70,12 @@ impl LogBuffer {
         let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
         lines.iter().any(|l| l.contains(needle))
     }
+
+    /// The first kept line containing `needle`.
+    pub fn find(&self, needle: &str) -> Option<String> {
+        let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().find(|l| l.contains(needle)).cloned()
+    }
 }
 
 pub struct AppProcess {

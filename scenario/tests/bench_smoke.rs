@@ -74,6 +74,11 @@ async fn a_short_bench_measures_every_case_without_errors() {
             "no ratio {ratio}:\n{table}"
         );
     }
+    let slice = report.approuter_sched_slice.as_deref().unwrap_or("");
+    assert!(
+        slice.ends_with("µs") || slice.starts_with("kernel default"),
+        "the App Router reports its scheduler slice: {slice:?}\n{table}"
+    );
     // The JSON file is the same report.
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["cases"].as_array().unwrap().len(), report.cases.len());
