@@ -4,26 +4,12 @@
 
 use approuter::{App, Config};
 use common::logging::{self, LogTarget};
-use common::runtime::{SchedSlice, SliceOutcome};
+use common::runtime::SliceOutcome;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let _log_guard = logging::init(LogTarget::Stdout);
-    let runtime = SchedSlice::from_env()
-        .map_err(|e| e.to_string())
-        .and_then(|slice| {
-            slice
-                .runtime()
-                .map_err(|e| format!("cannot start tokio: {e}"))
-        });
-    match runtime {
-        Ok((runtime, slice)) => runtime.block_on(run(slice)),
-        Err(e) => {
-            tracing::error!("configuration error: {e}");
-            eprintln!("approuter: configuration error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::runtime::block_on("approuter", ExitCode::FAILURE, run)
 }
 
 async fn run(slice: SliceOutcome) -> ExitCode {

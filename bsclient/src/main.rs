@@ -4,27 +4,13 @@
 
 use bsclient::{AppState, BsClientConfig};
 use common::logging::{self, LogTarget};
-use common::runtime::{SchedSlice, SliceOutcome};
+use common::runtime::SliceOutcome;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let _log_guard = logging::init(LogTarget::Stdout);
-    let runtime = SchedSlice::from_env()
-        .map_err(|e| e.to_string())
-        .and_then(|slice| {
-            slice
-                .runtime()
-                .map_err(|e| format!("cannot start tokio: {e}"))
-        });
-    match runtime {
-        Ok((runtime, slice)) => runtime.block_on(run(slice)),
-        Err(e) => {
-            tracing::error!("configuration: {e}");
-            eprintln!("bsclient: configuration error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    common::runtime::block_on("bsclient", ExitCode::from(2), run)
 }
 
 async fn run(slice: SliceOutcome) -> ExitCode {

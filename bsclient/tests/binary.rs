@@ -85,6 +85,21 @@ async fn missing_bindings_stop_the_start_with_the_expected_name() {
     assert!(!wait_for_exit(&mut running.0).await.success());
     let stderr = stderr_of(&mut running.0);
     assert!(stderr.contains("VCAP_SERVICES is not set"), "{stderr}");
+
+    let mut running = spawn(&[
+        ("PORT".into(), free_port().to_string()),
+        (
+            "VCAP_SERVICES".into(),
+            platform.mock.vcap_services().to_string(),
+        ),
+        ("SCHED_SLICE_US".into(), "fast".into()),
+    ]);
+    assert!(!wait_for_exit(&mut running.0).await.success());
+    let stderr = stderr_of(&mut running.0);
+    assert!(
+        stderr.contains("SCHED_SLICE_US=\"fast\"") && stderr.contains("microseconds"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

@@ -133,6 +133,35 @@ impl SchedSlice {
     }
 }
 
+/// An app's `main`: the runtime for `SCHED_SLICE_US`, then `run` on it with what the kernel made
+/// of the slice (for the start-up log). A bad `SCHED_SLICE_US`, or a runtime that cannot start, is
+/// a configuration error of `app`: logged, printed to stderr, and `error_code`.
+pub fn block_on<F, Fut>(
+    app: &str,
+    error_code: std::process::ExitCode,
+    run: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(SliceOutcome) -> Fut,
+    Fut: std::future::Future<Output = std::process::ExitCode>,
+{
+    let runtime = SchedSlice::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|slice| {
+            slice
+                .runtime()
+                .map_err(|e| format!("cannot start tokio: {e}"))
+        });
+    match runtime {
+        Ok((runtime, slice)) => runtime.block_on(run(slice)),
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("{app}: configuration error: {e}");
+            error_code
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn apply(micros: u64) -> SliceOutcome {
     // SCHED_OTHER (policy 0) keeps the thread a normal, fair-share task: only its slice changes.

@@ -24,6 +24,13 @@ async fn get_json(p: &RunningPlatform, token: &str, path: &str) -> (StatusCode, 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The OData error's message text.
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"]["value"]
+        .as_str()
+        .unwrap_or_default()
+}
+
 fn names(body: &Value) -> Vec<String> {
     body["d"]["results"]
         .as_array()
@@ -51,22 +58,13 @@ async fn requests_without_a_valid_token_or_scope_are_refused_with_odata_errors()
     let expired = mock_token(&p, json!({"user": "alice", "expires_in": -1})).await;
     let (status, body) = get_json(&p, &expired, "Products").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(
-        body["error"]["message"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("expired"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("expired"), "{body}");
 
     let bob = user_token(&p, "bob").await;
     let (status, body) = get_json(&p, &bob, "Products").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
-        body["error"]["message"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("Backend-service!t6131.AllAccess"),
+        error_message(&body).contains("Backend-service!t6131.AllAccess"),
         "{body}"
     );
 
@@ -414,13 +412,7 @@ async fn a_remembered_token_still_expires_and_still_needs_its_key() {
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let (status, body) = get_json(&p, &short, "Products").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert!(
-        body["error"]["message"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("expired"),
-        "{body}"
-    );
+    assert!(error_message(&body).contains("expired"), "{body}");
 
     let alice = user_token(&p, "alice").await;
     let (status, _) = get_json(&p, &alice, "Products").await;
