@@ -13,12 +13,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub struct BackendStore {
-    entities: Mutex<Vec<Entity>>,
+    /// Read by every GET while it renders, written by the rare POST/PUT/DELETE.
+    entities: RwLock<Vec<Entity>>,
     /// CSRF token per token subject (user id, or client id for technical users).
     csrf: Mutex<HashMap<String, String>>,
 }
@@ -26,13 +29,17 @@ pub struct BackendStore {
 impl BackendStore {
     pub fn new(model: &EntityModel) -> Self {
         Self {
-            entities: Mutex::new(model.data.clone()),
+            entities: RwLock::new(model.data.clone()),
             csrf: Mutex::new(HashMap::new()),
         }
     }
 
-    fn entities(&self) -> MutexGuard<'_, Vec<Entity>> {
-        self.entities.lock().unwrap_or_else(|p| p.into_inner())
+    fn entities(&self) -> RwLockReadGuard<'_, Vec<Entity>> {
+        self.entities.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn entities_mut(&self) -> RwLockWriteGuard<'_, Vec<Entity>> {
+        self.entities.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn csrf(&self) -> MutexGuard<'_, HashMap<String, String>> {
@@ -291,26 +298,29 @@ fn read(
         _ => {}
     }
     let (key, count_only) = parse_resource(model, path)?;
+    // Read under the lock, by reference: a read copies no entity unless `$select` shapes it.
     let entities = state.backend.entities();
     if let Some(predicate) = key {
         let key = model.parse_key(predicate).map_err(bad_request)?;
         let entity = find(model, &entities, &key)?;
-        let entity = select(model, entity.clone(), options.get("$select").copied())?;
+        let entity = select(
+            model,
+            Cow::Borrowed(entity),
+            options.get("$select").copied(),
+        )?;
         return Ok(render_entity(model, root, &entity, format, StatusCode::OK));
     }
-    let mut selected: Vec<Entity> = match options.get("$filter") {
+    let mut selected: Vec<&Entity> = match options.get("$filter") {
         Some(text) => {
             let filter = Filter::parse(model, text)
                 .map_err(|e| bad_request(format!("Invalid $filter: {e}")))?;
             entities
                 .iter()
                 .filter(|e| filter.matches(model, e))
-                .cloned()
                 .collect()
         }
-        None => entities.clone(),
+        None => entities.iter().collect(),
     };
-    drop(entities);
     if count_only {
         return Ok((
             [(header::CONTENT_TYPE, "text/plain")],
@@ -362,22 +372,26 @@ fn read(
     };
     let skip = number("$skip")?.unwrap_or(0);
     let top = number("$top")?;
-    let page: Vec<Entity> = selected
+    let page: Vec<Cow<'_, Entity>> = selected
         .into_iter()
         .skip(skip)
         .take(top.unwrap_or(usize::MAX))
-        .map(|e| select(model, e, options.get("$select").copied()))
+        .map(|e| select(model, Cow::Borrowed(e), options.get("$select").copied()))
         .collect::<Result<_>>()?;
     Ok(match format {
-        Format::Json => {
-            let results: Vec<Value> = page.iter().map(|e| json_entity(model, root, e)).collect();
-            let mut d = json!({"results": results});
-            if let Some(count) = count {
-                // OData v2 JSON renders the count as a string.
-                d["__count"] = json!(count.to_string());
-            }
-            Json(json!({"d": d})).into_response()
-        }
+        Format::Json => json_response(
+            StatusCode::OK,
+            &JsonDocument {
+                d: JsonFeed {
+                    // OData v2 JSON renders the count as a string.
+                    count: count.map(|c| c.to_string()),
+                    results: JsonEntities {
+                        writer: EntityWriter::new(model, root),
+                        entities: &page,
+                    },
+                },
+            },
+        ),
         Format::Xml => xml(odata::atom_feed(
             model,
             root,
@@ -402,7 +416,11 @@ fn find<'a>(model: &EntityModel, entities: &'a [Entity], key: &Value) -> Result<
         })
 }
 
-fn select(model: &EntityModel, entity: Entity, select: Option<&str>) -> Result<Entity> {
+fn select<'a>(
+    model: &EntityModel,
+    entity: Cow<'a, Entity>,
+    select: Option<&str>,
+) -> Result<Cow<'a, Entity>> {
     let Some(select) = select.filter(|s| !s.trim().is_empty() && s.trim() != "*") else {
         return Ok(entity);
     };
@@ -417,23 +435,113 @@ fn select(model: &EntityModel, entity: Entity, select: Option<&str>) -> Result<E
     }
     // The key stays: __metadata.uri is built from it.
     let key = &model.key_property().name;
-    Ok(entity
-        .into_iter()
-        .filter(|(k, _)| names.contains(&k.as_str()) || k == key)
-        .collect())
+    Ok(Cow::Owned(
+        entity
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()) || *k == key)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    ))
 }
 
-fn json_entity(model: &EntityModel, root: &str, entity: &Entity) -> Value {
-    let uri = format!("{root}{}", model.key_segment(entity));
-    let mut out = serde_json::Map::new();
-    out.insert(
-        "__metadata".into(),
-        json!({"id": uri, "uri": uri, "type": model.qualified_type()}),
-    );
-    for (k, v) in entity {
-        out.insert(k.clone(), v.clone());
+/// What every entity's `__metadata` needs, worked out once per response.
+struct EntityWriter<'a> {
+    model: &'a EntityModel,
+    root: &'a str,
+    qualified_type: String,
+}
+
+impl<'a> EntityWriter<'a> {
+    fn new(model: &'a EntityModel, root: &'a str) -> Self {
+        EntityWriter {
+            model,
+            root,
+            qualified_type: model.qualified_type(),
+        }
     }
-    Value::Object(out)
+}
+
+/// One entity as OData v2 JSON, written straight from the store: its properties plus
+/// `__metadata`, with the keys in `serde_json::Map`'s (sorted) order, as a `Value` would give them.
+struct JsonEntity<'a> {
+    writer: &'a EntityWriter<'a>,
+    entity: &'a Entity,
+}
+
+const METADATA: &str = "__metadata";
+
+#[derive(serde::Serialize)]
+struct Metadata<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    uri: &'a str,
+}
+
+impl Serialize for JsonEntity<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let w = self.writer;
+        let uri = format!("{}{}", w.root, w.model.key_segment(self.entity));
+        let metadata = Metadata {
+            id: &uri,
+            kind: &w.qualified_type,
+            uri: &uri,
+        };
+        let mut map = serializer.serialize_map(Some(self.entity.len() + 1))?;
+        let mut metadata_written = false;
+        for (k, v) in self.entity {
+            if k == METADATA {
+                continue;
+            }
+            if !metadata_written && k.as_str() > METADATA {
+                map.serialize_entry(METADATA, &metadata)?;
+                metadata_written = true;
+            }
+            map.serialize_entry(k, v)?;
+        }
+        if !metadata_written {
+            map.serialize_entry(METADATA, &metadata)?;
+        }
+        map.end()
+    }
+}
+
+struct JsonEntities<'a> {
+    writer: EntityWriter<'a>,
+    entities: &'a [Cow<'a, Entity>],
+}
+
+impl Serialize for JsonEntities<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entities.iter().map(|entity| JsonEntity {
+            writer: &self.writer,
+            entity,
+        }))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonFeed<'a> {
+    #[serde(rename = "__count", skip_serializing_if = "Option::is_none")]
+    count: Option<String>,
+    results: JsonEntities<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDocument<T> {
+    d: T,
+}
+
+fn json_response(status: StatusCode, document: &impl Serialize) -> Response {
+    match serde_json::to_vec(document) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => odata_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("cannot render JSON: {e}"),
+        )
+        .into_response(),
+    }
 }
 
 fn render_entity(
@@ -445,7 +553,16 @@ fn render_entity(
 ) -> Response {
     match format {
         Format::Json => {
-            (status, Json(json!({"d": json_entity(model, root, entity)}))).into_response()
+            let writer = EntityWriter::new(model, root);
+            json_response(
+                status,
+                &JsonDocument {
+                    d: JsonEntity {
+                        writer: &writer,
+                        entity,
+                    },
+                },
+            )
         }
         Format::Xml => {
             let body = format!(
@@ -525,7 +642,7 @@ fn write(
         ("POST", None) => {
             let data = json_body(headers, body)?;
             let mut entity = model.entity_from_json(&data, false).map_err(bad_request)?;
-            let mut entities = state.backend.entities();
+            let mut entities = state.backend.entities_mut();
             if !entity.contains_key(&key_name) {
                 match model.key_property().kind {
                     odata::EdmType::Int32 | odata::EdmType::Int64 => {
@@ -584,7 +701,7 @@ fn write(
                     "The key in the body differs from the key in the URL",
                 ));
             }
-            let mut entities = state.backend.entities();
+            let mut entities = state.backend.entities_mut();
             let index = entities
                 .iter()
                 .position(|e| e.get(&key_name) == Some(&key))
@@ -607,7 +724,7 @@ fn write(
         }
         ("DELETE", Some(predicate)) => {
             let key = model.parse_key(predicate).map_err(bad_request)?;
-            let mut entities = state.backend.entities();
+            let mut entities = state.backend.entities_mut();
             let before = entities.len();
             entities.retain(|e| e.get(&key_name) != Some(&key));
             if entities.len() == before {

@@ -61,10 +61,16 @@ fn load_config(cli: &Cli) -> Result<MockConfig, String> {
     Ok(config)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _log_guard = common::logging::init(common::logging::LogTarget::Stderr);
+    // Parsed before the runtime starts: `--help` and usage errors need no threads.
     let cli = Cli::parse();
+    // The same short scheduler slice as the apps (`SCHED_SLICE_US`): the Backend API is on every
+    // benchmarked path, and its tail would otherwise be theirs.
+    common::runtime::block_on("mock-platform", ExitCode::from(2), |_| run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let config = match load_config(&cli) {
         Ok(config) => config,
         Err(e) => {

@@ -664,16 +664,16 @@ pub fn atom_entry(
 
 const NAMESPACES: &str = " xmlns=\"http://www.w3.org/2005/Atom\" xmlns:d=\"http://schemas.microsoft.com/ado/2007/08/dataservices\" xmlns:m=\"http://schemas.microsoft.com/ado/2007/08/dataservices/metadata\"";
 
-pub fn atom_feed(
+pub fn atom_feed<E: std::borrow::Borrow<Entity>>(
     model: &EntityModel,
     root: &str,
-    entities: &[Entity],
+    entities: &[E],
     count: Option<usize>,
     updated: &str,
 ) -> String {
     let entries: String = entities
         .iter()
-        .map(|e| atom_entry(model, root, e, updated, false))
+        .map(|e| atom_entry(model, root, e.borrow(), updated, false))
         .collect();
     let count = count
         .map(|c| format!("<m:count>{c}</m:count>"))
