@@ -16,6 +16,7 @@
 //! | `REDIS_URL` | `redis://[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
 //! | `TRUSTED_PROXIES` | comma list of IPs/CIDRs (or `*`) whose `X-Forwarded-*` headers are believed; on Cloud Foundry (`CF_INSTANCE_IP` set) the private networks by default, else nobody |
 //! | `ALLOWED_REDIRECT_HOSTS` | hosts an absolute `logout.logoutPage` may point to |
+//! | `SSL_CERT_FILE` | a PEM bundle of CA certificates trusted besides the webpki roots (https destinations, XSUAA) |
 //! | `SCHED_SLICE_US` | the worker threads' scheduler slice in µs (default 100, `0` = the kernel's; read by `main.rs`, see `common::runtime`) |
 //! | `RUST_LOG`, `LOG_FORMAT=json` | log filter and format (one access-log line per request, target `access`) |
 //!

@@ -8,28 +8,22 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, hea
 use bytes::Bytes;
 use common::Secret;
 use common::cf::AppRouterDestination;
+use common::http::{POOL_IDLE_TIMEOUT, PooledClient, pooled_client};
 use http_body::{Frame, SizeHint};
-use hyper_util::client::legacy::Client as PooledClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// `@sap/approuter`'s default when a destination sets no `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-type HttpsConnector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// How requests reach a destination.
 enum Transport {
-    /// hyper's pooled HTTP/1.1 client, over rustls for `https` with the webpki roots. Every
+    /// hyper's pooled HTTP/1.1 client, over rustls for `https` (webpki roots and `SSL_CERT_FILE`). Every
     /// request of an ordinary destination takes this path: a proxy's own cost per request is
     /// mostly its client, and this one has no per-request URL parsing, redirect or retry layers.
-    Pooled(Box<PooledClient<HttpsConnector, Body>>),
+    Pooled(Box<PooledClient<Body>>),
     /// `proxyHost`/`proxyPort` or `strictSSL: false`: reqwest, which has HTTP proxies and can
     /// skip the certificate check.
     Reqwest(reqwest::Client),
@@ -50,24 +44,6 @@ pub struct Upstream {
     pub forward_auth_token: bool,
     set_x_forwarded_headers: bool,
     preserve_host_header: bool,
-}
-
-fn pooled_client(connect_timeout: Duration) -> Result<PooledClient<HttpsConnector, Body>, String> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(connect_timeout));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .map_err(|e| format!("TLS set-up: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(PooledClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_timer(TokioTimer::new())
-        .build(https))
 }
 
 fn reqwest_client(

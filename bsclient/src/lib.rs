@@ -43,8 +43,11 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: BsClientConfig,
-    /// One pooled client for every outbound call (keys, Destination service, Backend API, tokens).
+    /// One pooled client for the calls of a cold request and the token provider (keys,
+    /// Destination service, tokens).
     pub http: reqwest::Client,
+    /// The Backend API call, the only one of a warm request.
+    pub backend: mainentry::BackendClient,
     pub auth: auth::Authenticator,
     pub destinations: DestinationClient,
     pub lookups: TokenCache<mainentry::CacheKey, mainentry::Target>,
@@ -66,9 +69,13 @@ impl AppState {
         let auth = auth::Authenticator::new(validator, !config.disable_cache);
         let destinations = DestinationClient::new(&config.destination, http.clone());
         let token_provider = TokenProvider::new(&config, http.clone());
+        // Fails only when rustls cannot set up its defaults with ring, which is a broken build.
+        let backend = common::http::pooled_client(config.connect_timeout)
+            .expect("rustls with ring and its default protocol versions");
         AppState(Arc::new(Inner {
             config,
             http,
+            backend,
             auth,
             destinations,
             lookups: TokenCache::new(LOOKUP_EXPIRY_MARGIN),

@@ -11,10 +11,11 @@ use crate::error::{Error, Format};
 use crate::{AppState, render};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use common::destination::DestinationClient;
 use common::token_cache::Expiring;
+use http_body_util::{BodyExt, Empty};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A lookup without an auth token (e.g. `NoAuthentication`) carries no expiry of its own; refreshing
@@ -24,7 +25,9 @@ const UNAUTHENTICATED_TTL: Duration = Duration::from_secs(300);
 /// What one user's destination lookup yields: where the Backend API is and how to authenticate.
 #[derive(Clone)]
 pub struct Target {
-    url: reqwest::Url,
+    uri: Uri,
+    /// The URL without query, fragment or user info, for error messages.
+    shown_url: String,
     authorization: Option<(HeaderName, HeaderValue)>,
     expires_at: Instant,
 }
@@ -34,6 +37,13 @@ impl Expiring for Target {
         self.expires_at
     }
 }
+
+/// The Backend API client: hyper's pooled client (`common::http::pooled_client`), since this is the
+/// one call of a warm request.
+pub type BackendClient = common::http::PooledClient<Empty<Bytes>>;
+
+/// What the Backend API sees, as from every other outbound call of ours (`common::http::client`).
+const USER_AGENT: &str = concat!("btp-scenario-common/", env!("CARGO_PKG_VERSION"));
 
 /// The user token's sha256 (one destination per process): one user's entry is never found with
 /// another token, and the map holds no raw tokens.
@@ -54,7 +64,7 @@ async fn products(
 ) -> Result<Response, Error> {
     let user = state.auth.authenticate(headers).await?;
     let target = target(state, &user).await?;
-    let backend = match call_backend(&state.http, &target).await {
+    let backend = match call_backend(&state.backend, state.config.upstream_timeout, &target).await {
         Ok(answer) => answer,
         Err(e) => {
             // A rejected exchanged token must not stay cached: the next request exchanges again.
@@ -173,6 +183,10 @@ async fn lookup(
             url.scheme()
         )));
     }
+    // Parsed once per lookup, not per request; `url` serializes to what `Uri` accepts.
+    let uri = Uri::try_from(url.as_str()).map_err(|e| {
+        Error::DestinationServiceInvalid(format!("destination \"{name}\" has an invalid URL: {e}"))
+    })?;
     let authorization = match found.authorization().map_err(Error::from_destination)? {
         None => None,
         Some((key, value)) => {
@@ -194,7 +208,8 @@ async fn lookup(
         UNAUTHENTICATED_TTL
     };
     Ok(Target {
-        url,
+        uri,
+        shown_url: without_query(&url),
         authorization,
         expires_at: started + ttl.min(user_token_left),
     })
@@ -205,37 +220,49 @@ struct BackendAnswer {
     content_type: Option<HeaderValue>,
 }
 
-async fn call_backend(http: &reqwest::Client, target: &Target) -> Result<BackendAnswer, Error> {
-    let shown_url = without_query(&target.url);
-    let mut request = http
-        .get(target.url.clone())
-        .header(header::ACCEPT, "application/json");
+/// `GET` the Backend API with the destination's token, within `timeout` for the whole answer.
+async fn call_backend(
+    client: &BackendClient,
+    timeout: Duration,
+    target: &Target,
+) -> Result<BackendAnswer, Error> {
+    let mut request = Request::new(Empty::new());
+    *request.uri_mut() = target.uri.clone();
+    let headers = request.headers_mut();
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     if let Some((key, value)) = &target.authorization {
-        request = request.header(key.clone(), value.clone());
+        headers.insert(key.clone(), value.clone());
     }
-    let failed = |e: reqwest::Error| {
-        if e.is_timeout() {
-            Error::BackendTimeout(shown_url.clone())
-        } else {
-            Error::BackendUnreachable {
-                url: shown_url.clone(),
-                reason: crate::error_chain(&e),
-            }
-        }
+    let call = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| crate::error_chain(&e))?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| crate::error_chain(&e))?;
+        Ok::<_, String>((parts, body.to_bytes()))
     };
-    let response = request.send().await.map_err(failed)?;
-    let status = response.status();
-    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-    let challenge = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.bytes().await.map_err(failed)?;
+    let (parts, body) = match tokio::time::timeout(timeout, call).await {
+        Err(_) => return Err(Error::BackendTimeout(target.shown_url.clone())),
+        Ok(Err(reason)) => {
+            return Err(Error::BackendUnreachable {
+                url: target.shown_url.clone(),
+                reason,
+            });
+        }
+        Ok(Ok(answer)) => answer,
+    };
+    let status = parts.status;
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     if status.is_success() {
         return Ok(BackendAnswer { body, content_type });
     }
-    let reason = reason(&body, challenge.as_deref(), status);
+    let challenge = parts
+        .headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok());
+    let reason = reason(&body, challenge, status);
     Err(match status.as_u16() {
         401 | 403 => Error::BackendForbidden {
             status: status.as_u16(),

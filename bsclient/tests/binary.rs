@@ -149,3 +149,46 @@ async fn the_binary_serves_the_scenario_from_cf_env() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<table>"));
 }
+
+/// An https Backend API is checked against the webpki roots plus `SSL_CERT_FILE`, as every other
+/// outbound call: with the mock's CA there it answers, without it the certificate is refused (502).
+#[tokio::test]
+async fn an_https_backend_is_trusted_through_ssl_cert_file() {
+    let mut config = mock_platform::MockConfig::builtin();
+    // Any JSON over the mock's TLS listener will do as the "Backend API": its token keys.
+    config.destination.instances[0]
+        .init_data
+        .as_mut()
+        .expect("the built-in destination instance has init_data")["init_data"]["subaccount"]["destinations"]
+        [0]["URL"] = json!("{{xsuaa.tls_url}}/token_keys");
+    let platform = Platform::start_with_tls(config).await;
+    let ca = platform
+        .mock
+        .ca_cert_file
+        .clone()
+        .expect("the mock writes its CA certificate");
+    let alice = platform.user_token("alice").await;
+
+    for trusted in [true, false] {
+        let port = free_port();
+        let mut env = platform.env(port);
+        if trusted {
+            env.push(("SSL_CERT_FILE".into(), ca.display().to_string()));
+        }
+        let _running = spawn(&env);
+        let base = format!("http://127.0.0.1:{port}");
+        support::wait_healthy(&base).await;
+        let answer = support::get_json(&format!("{base}/mainentry"), Some(&alice)).await;
+        if trusted {
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            assert!(answer.json()["keys"].is_array(), "{}", answer.body);
+        } else {
+            assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+            assert!(
+                answer.message().to_lowercase().contains("certificate"),
+                "{}",
+                answer.body
+            );
+        }
+    }
+}

@@ -493,3 +493,44 @@ async fn a_destination_service_refusing_our_credentials_gives_502() {
         json.body
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_backend_gives_502_naming_the_url_without_its_query() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = mock_platform::MockConfig::builtin();
+    let init_data = config.destination.instances[0]
+        .init_data
+        .as_mut()
+        .expect("the built-in destination instance has init_data");
+    init_data["init_data"]["subaccount"]["destinations"][0]["URL"] = json!(format!(
+        "http://127.0.0.1:{dead}/odata/v2/ProductService/Products?sap-client=secret"
+    ));
+    let platform = Platform::start_with(config).await;
+    let app = App::start(platform.config(&[])).await;
+    let alice = platform.user_token("alice").await;
+
+    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
+    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
+    assert_eq!(
+        json.json()["error"]["code"],
+        "backend_unreachable",
+        "{}",
+        json.body
+    );
+    let message = json.message();
+    assert!(
+        message.starts_with(&format!(
+            "Backend API unreachable (http://127.0.0.1:{dead}/odata/v2/ProductService/Products)"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "no query string: {message}");
+    assert!(
+        message.to_lowercase().contains("connect"),
+        "says why: {message}"
+    );
+}

@@ -1,6 +1,15 @@
 //! The one way to build an outbound HTTP client: rustls, a connect timeout and a total timeout on
 //! every call, so a hung upstream never hangs a request of ours.
+//!
+//! [`client`] (reqwest) is for the calls that need its conveniences (forms, JSON, proxies);
+//! [`pooled_client`] (hyper) for the hot path that calls one upstream per request, whose caller
+//! puts the timeout around each call itself.
 
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,6 +36,68 @@ pub fn client_with_timeouts(connect: Duration, total: Duration) -> reqwest::Clie
     builder
         .build()
         .expect("reqwest client with rustls must build")
+}
+
+/// hyper's pooled client over rustls (for `https` URLs), HTTP/1.1.
+pub type PooledClient<B> =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, B>;
+
+/// How long an unused pooled connection is kept.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// hyper's pooled HTTP/1.1 client, trusting the webpki roots plus `SSL_CERT_FILE` as [`client`]
+/// does, with `connect` as its connect timeout and no other: the caller bounds each call. A proxy
+/// or an app that calls one upstream per request pays mostly for its client; this one has no
+/// per-request URL parsing, redirect, retry or timeout layers.
+pub fn pooled_client<B>(connect: Duration) -> Result<PooledClient<B>, String>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra_root_certificates_der() {
+        if let Err(e) = roots.add(cert) {
+            tracing::warn!(error = %e, "SSL_CERT_FILE: a certificate rustls does not accept, ignored");
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS set-up: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    // https URLs go through the TLS layer on top, which needs the plain connector to take them.
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new())
+            .build(https),
+    )
+}
+
+fn extra_root_certificates_der() -> Vec<CertificateDer<'static>> {
+    let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
+        return Vec::new();
+    };
+    // Unreadable or malformed files are reported by `client`, which every app builds as well.
+    let Ok(pem) = std::fs::read(&path) else {
+        return Vec::new();
+    };
+    CertificateDer::pem_slice_iter(&pem)
+        .filter_map(Result::ok)
+        .collect()
 }
 
 fn extra_root_certificates() -> Vec<reqwest::Certificate> {

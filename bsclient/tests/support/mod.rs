@@ -25,10 +25,22 @@ impl Platform {
     }
 
     pub async fn start_with(config: MockConfig) -> Self {
-        let ports = Ports {
-            xsuaa_tls: None,
-            ..Ports::default()
-        };
+        Self::start_on(
+            config,
+            Ports {
+                xsuaa_tls: None,
+                ..Ports::default()
+            },
+        )
+        .await
+    }
+
+    /// With the mock XSUAA's TLS listener (`Ports::default()`) and its CA file.
+    pub async fn start_with_tls(config: MockConfig) -> Self {
+        Self::start_on(config, Ports::default()).await
+    }
+
+    async fn start_on(config: MockConfig, ports: Ports) -> Self {
         let mock = mock_platform::start(config, ports)
             .await
             .expect("mock platform starts");
