@@ -2,8 +2,8 @@
 //!
 //! A request through the App Router crosses three processes (client, router, backend), each a
 //! hand-off to a thread that has to be woken. When the cores are busy, Linux's EEVDF scheduler
-//! (6.6+) lets a woken thread wait until the running ones have used up their slices (1.5 ms each by
-//! default on two cores), and that wait is the tail latency. Since Linux 6.12 a thread may ask for a
+//! (6.6+) lets a woken thread wait until the running ones have used up their slices (1.4 ms each by
+//! default on a 2-core machine), and that wait is the tail latency. Since Linux 6.12 a thread may ask for a
 //! shorter slice (`sched_setattr`, `sched_runtime` of a normal task): it then gets earlier
 //! deadlines and runs soon after its wake-up, while its share of the CPU stays the same. A
 //! request/response server, which works in short bursts between waits, is what the short slice is
