@@ -87,34 +87,31 @@ where
     )
 }
 
+/// The certificates of `SSL_CERT_FILE`, when set; an unreadable or malformed file is reported and
+/// ignored as a whole.
 fn extra_root_certificates_der() -> Vec<CertificateDer<'static>> {
     let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
         return Vec::new();
     };
-    // Unreadable or malformed files are reported by `client`, which every app builds as well.
-    let Ok(pem) = std::fs::read(&path) else {
-        return Vec::new();
-    };
-    CertificateDer::pem_slice_iter(&pem)
-        .filter_map(Result::ok)
-        .collect()
-}
-
-fn extra_root_certificates() -> Vec<reqwest::Certificate> {
-    let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
-        return Vec::new();
-    };
-    match std::fs::read(&path) {
-        Ok(pem) => match reqwest::Certificate::from_pem_bundle(&pem) {
-            Ok(certs) => certs,
-            Err(e) => {
-                tracing::warn!(file = ?path, error = %e, "SSL_CERT_FILE: not a PEM bundle, ignored");
-                Vec::new()
-            }
-        },
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
         Err(e) => {
             tracing::warn!(file = ?path, error = %e, "SSL_CERT_FILE: cannot read, ignored");
+            return Vec::new();
+        }
+    };
+    match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
+        Ok(certs) => certs,
+        Err(e) => {
+            tracing::warn!(file = ?path, error = %e, "SSL_CERT_FILE: not a PEM bundle, ignored");
             Vec::new()
         }
     }
+}
+
+fn extra_root_certificates() -> Vec<reqwest::Certificate> {
+    extra_root_certificates_der()
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
 }
