@@ -42,9 +42,6 @@ impl Expiring for Target {
 /// one call of a warm request.
 pub type BackendClient = common::http::PooledClient<Empty<Bytes>>;
 
-/// What the Backend API sees, as from every other outbound call of ours (`common::http::client`).
-const USER_AGENT: &str = concat!("btp-scenario-common/", env!("CARGO_PKG_VERSION"));
-
 /// The user token's sha256 (one destination per process): one user's entry is never found with
 /// another token, and the map holds no raw tokens.
 pub type CacheKey = crate::auth::TokenHash;
@@ -230,7 +227,10 @@ async fn call_backend(
     *request.uri_mut() = target.uri.clone();
     let headers = request.headers_mut();
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    headers.insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(common::http::USER_AGENT),
+    );
     if let Some((key, value)) = &target.authorization {
         headers.insert(key.clone(), value.clone());
     }

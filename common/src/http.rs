@@ -14,6 +14,8 @@ use std::time::Duration;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// What upstreams see from every outbound call of ours; [`pooled_client`] callers set it themselves.
+pub const USER_AGENT: &str = concat!("btp-scenario-common/", env!("CARGO_PKG_VERSION"));
 
 /// reqwest client with rustls, connect timeout 5 s, total timeout 30 s.
 pub fn client() -> reqwest::Client {
@@ -28,7 +30,7 @@ pub fn client_with_timeouts(connect: Duration, total: Duration) -> reqwest::Clie
         .use_rustls_tls()
         .connect_timeout(connect)
         .timeout(total)
-        .user_agent(concat!("btp-scenario-common/", env!("CARGO_PKG_VERSION")));
+        .user_agent(USER_AGENT);
     for cert in extra_root_certificates() {
         builder = builder.add_root_certificate(cert);
     }

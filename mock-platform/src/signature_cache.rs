@@ -76,10 +76,6 @@ impl<T> SignatureCache<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
 }
 
 #[cfg(test)]
