@@ -34,6 +34,10 @@ pub struct App {
     pub(crate) callback_path: String,
     pub(crate) logout: Option<Logout>,
     pub(crate) response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `httpHeaders` env and `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is false.
+    pub(crate) additional_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The xsuaa binding's `identityzone`, sent to destinations as `tenantid` as SAP does.
+    pub(crate) tenant: Option<HeaderValue>,
     pub(crate) upstreams: HashMap<String, Upstream>,
     pub(crate) sessions: Sessions,
     pub(crate) xsuaa: Option<Xsuaa>,
@@ -57,7 +61,8 @@ impl App {
                 Store::Memory(store)
             }
         };
-        let sessions = Sessions::new(store, config.session_timeout, &config.cookie_name);
+        let sessions = Sessions::new(store, config.session_timeout, &config.cookie_name)
+            .with_cookie_policy(config.cookie_same_site, config.secure_session_cookie);
         let xs_app = config.xs_app;
         Ok(Arc::new(App {
             routes: xs_app.routes,
@@ -65,6 +70,12 @@ impl App {
             callback_path: xs_app.callback_endpoint,
             logout: xs_app.logout,
             response_headers: xs_app.response_headers,
+            additional_headers: config.additional_headers,
+            tenant: config
+                .xsuaa
+                .as_ref()
+                .and_then(|x| x.identityzone.as_deref())
+                .and_then(|z| HeaderValue::from_str(z).ok()),
             upstreams,
             sessions,
             xsuaa: config.xsuaa.map(Xsuaa::new),
@@ -191,8 +202,16 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
-    for (name, value) in &app.response_headers {
+    // `httpHeaders` and `x-frame-options` (SEND_XFRAMEOPTIONS) first, then xs-app.json's
+    // `responseHeaders`, which override them, as in `@sap/approuter`.
+    for (name, value) in app.additional_headers.iter().chain(&app.response_headers) {
         response.headers_mut().insert(name, value.clone());
+    }
+    // As `@sap/approuter`: every answer names its request, for support cases.
+    if !response.headers().contains_key("x-request-id")
+        && let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string())
+    {
+        response.headers_mut().insert("x-request-id", id);
     }
     response.extensions_mut().insert(info);
     response
@@ -227,7 +246,11 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         return login::redirect(welcome);
     }
 
-    let (route, target) = routes::find(&app.routes, req.method(), &path).ok_or(Error::NotFound)?;
+    let (route, target, not_allowed) = match routes::find(&app.routes, req.method(), &path) {
+        routes::Match::Route(route, target) => (route, target, None),
+        routes::Match::MethodNotAllowed { route, allow } => (route, String::new(), Some(allow)),
+        routes::Match::NotFound => return Err(Error::NotFound),
+    };
     info.route = Some(route.index);
 
     let mut token = None;
@@ -279,10 +302,11 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
 
         let required = route.scope.required(req.method());
         if !auth.has_any_scope(required) {
-            return Err(Error::Forbidden(format!(
-                "you are logged in, but you need the scope {} for this page",
-                required.join(" or ")
-            )));
+            // Which scope is missing is for the log, not for the browser (SAP's 403 names none).
+            tracing::info!(route = route.index, required = %required.join(" or "), "scope missing");
+            return Err(Error::Forbidden(
+                "you are logged in, but not authorized for this page".into(),
+            ));
         }
 
         if route.csrf_protection {
@@ -303,9 +327,18 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 csrf::check(req.headers(), data.csrf.as_ref())?;
             }
         }
+        if let Some(allow) = &not_allowed {
+            return Ok(method_not_allowed(allow));
+        }
+        if route.kind == RouteKind::UserApi {
+            return crate::user_api::answer(&target, auth);
+        }
         token = Some(auth.access_token.unpack());
     }
 
+    if let Some(allow) = &not_allowed {
+        return Ok(method_not_allowed(allow));
+    }
     let mut response = match &route.kind {
         RouteKind::Destination(name) => {
             let upstream = app.upstreams.get(name).ok_or_else(|| {
@@ -321,9 +354,12 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 strip_authorization: route.authenticated,
                 strip_csrf_header: route.csrf_protection,
                 session_cookie: app.sessions.cookie_name(),
+                tenant: app.tenant.as_ref(),
             };
             proxy::forward(upstream, req, forward).await?
         }
+        // A user API route without a login has no user to tell about.
+        RouteKind::UserApi => return Err(Error::NotFound),
         RouteKind::LocalDir(dir) => {
             static_files::serve(dir, &target, req, route.cache_control.as_ref()).await?
         }
@@ -334,4 +370,20 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         response.headers_mut().insert(csrf::HEADER, v);
     }
     Ok(response)
+}
+
+/// 405 as `@sap/approuter` answers it: the methods the matching routes allow in `Allow`, the status
+/// text as body, never cached.
+fn method_not_allowed(allow: &[String]) -> Response<Body> {
+    let mut response = Response::new(Body::from("Method Not Allowed"));
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+        headers.insert(header::ALLOW, value);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    response
 }

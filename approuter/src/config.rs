@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::forwarded::TrustedProxies;
 use crate::session::DEFAULT_COOKIE_NAME;
 use crate::xs_app::{self, XsApp};
+use axum::http::{HeaderName, HeaderValue};
 use common::cf::{AppRouterDestination, VcapServices, XsuaaCredentials, parse_destinations};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,15 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 5000;
 /// `@sap/approuter`'s default idle timeout.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The session cookie's `SameSite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    #[default]
+    Lax,
+    /// For apps embedded in another site's frame (Work Zone, iframes); needs Secure.
+    None,
+}
 
 pub struct Config {
     pub port: u16,
@@ -28,13 +38,30 @@ pub struct Config {
     /// Hosts an absolute `logoutPage` may point to.
     pub allowed_redirect_hosts: Vec<String>,
     pub cookie_name: String,
+    /// `httpHeaders` (env) plus `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is
+    /// false: added to every answer.
+    pub additional_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `COOKIES: {"SameSite": "None"|"Lax"}` for the session cookie (default Lax).
+    pub cookie_same_site: SameSite,
+    /// `SECURE_SESSION_COOKIE`: `Some(true)` always Secure (and plain-http requests refused, as
+    /// SAP does), `Some(false)` never, `None` Secure whenever the request came over https.
+    pub secure_session_cookie: Option<bool>,
+    /// `XS_BIND_ADDRESS` (else `BIND_ADDRESS`), default all interfaces.
+    pub bind_address: String,
     /// Harmless oddities found while loading, for the start-up log.
     pub warnings: Vec<String>,
 }
 
 impl Config {
+    /// From the process env, with `default-env.json` in the working directory (as
+    /// `@sap/approuter` reads it for local runs) filling in the variables the env does not set.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let defaults = default_env(Path::new("default-env.json"))?;
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| defaults.get(name).cloned())
+        })
     }
 
     /// Like [`Config::from_env`], with the variables coming from `env` (tests pass a map).
@@ -55,14 +82,23 @@ impl Config {
                 Some(VcapServices::parse(&json).map_err(|e| Error::Config(e.to_string()))?)
             }
         };
-        let xsuaa = match &vcap {
-            Some(v)
+        let xsuaa = match (&vcap, var("UAA_SERVICE_NAME")) {
+            (Some(v), Some(name)) => Some(
+                v.xsuaa_named(name.trim())
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            ),
+            (Some(v), None)
                 if v.bindings()
                     .any(|b| b.label == "xsuaa" || b.tags.iter().any(|t| t == "xsuaa")) =>
             {
                 Some(v.xsuaa().map_err(|e| Error::Config(e.to_string()))?)
             }
             _ => None,
+        };
+        // Local runs: `default-services.json` next to the app holds `{"uaa": {credentials}}`.
+        let xsuaa = match xsuaa {
+            Some(x) => Some(x),
+            None => default_services_uaa(Path::new("default-services.json"))?,
         };
 
         let destinations = match var("destinations") {
@@ -118,9 +154,9 @@ impl Config {
             }
         }
 
-        let session_timeout = match (xs_app.session_timeout, var("SESSION_TIMEOUT")) {
-            (Some(t), _) => t,
-            (None, Some(minutes)) => match minutes.trim().parse::<u64>() {
+        // `SESSION_TIMEOUT || sessionTimeout` in `@sap/approuter` (configuration.js): the env wins.
+        let session_timeout = match (var("SESSION_TIMEOUT"), xs_app.session_timeout) {
+            (Some(minutes), _) => match minutes.trim().parse::<u64>() {
                 Ok(m) if m > 0 => Duration::from_secs(m * 60),
                 _ => {
                     return Err(Error::Config(format!(
@@ -128,8 +164,48 @@ impl Config {
                     )));
                 }
             },
+            (None, Some(t)) => t,
             (None, None) => DEFAULT_SESSION_TIMEOUT,
         };
+
+        let additional_headers = additional_headers(
+            var("httpHeaders").as_deref(),
+            var("SEND_XFRAMEOPTIONS").as_deref(),
+        )?;
+        let cookie_same_site = match var("COOKIES") {
+            None => SameSite::Lax,
+            Some(json) => parse_cookies(&json)?,
+        };
+        let secure_session_cookie = match var("SECURE_SESSION_COOKIE").as_deref().map(str::trim) {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "SECURE_SESSION_COOKIE: {other:?} must be true or false"
+                )));
+            }
+        };
+        if cookie_same_site == SameSite::None && secure_session_cookie == Some(false) {
+            return Err(Error::Config(
+                "COOKIES SameSite=None needs a Secure cookie, but SECURE_SESSION_COOKIE is false: browsers drop such cookies".into(),
+            ));
+        }
+        let bind_address = var("XS_BIND_ADDRESS")
+            .or_else(|| var("BIND_ADDRESS"))
+            .unwrap_or_else(|| "0.0.0.0".into());
+        if let Some(minutes) = var("JWT_REFRESH") {
+            match minutes.trim().parse::<u64>() {
+                Ok(_) => warnings.push(
+                    "JWT_REFRESH is read but the token is refreshed on its own schedule: when a request comes in the last part of its lifetime (proportional to the lifetime), not a fixed number of minutes before it expires".into(),
+                ),
+                Err(_) => {
+                    return Err(Error::Config(format!(
+                        "JWT_REFRESH: {minutes:?} is not a number of minutes"
+                    )));
+                }
+            }
+        }
 
         let redis_url = match var("REDIS_URL") {
             Some(url) => Some(check_redis_url(&url, "REDIS_URL")?),
@@ -171,6 +247,10 @@ impl Config {
             trusted_proxies,
             allowed_redirect_hosts,
             cookie_name: DEFAULT_COOKIE_NAME.to_string(),
+            additional_headers,
+            cookie_same_site,
+            secure_session_cookie,
+            bind_address,
             warnings,
         })
     }
@@ -179,13 +259,128 @@ impl Config {
 fn check_redis_url(url: &str, origin: &str) -> Result<String, Error> {
     let parsed = url::Url::parse(url)
         .map_err(|e| Error::Config(format!("{origin}: not a valid Redis URL: {e}")))?;
-    if !matches!(parsed.scheme(), "redis") {
+    if !matches!(parsed.scheme(), "redis" | "rediss") {
         return Err(Error::Config(format!(
-            "{origin}: scheme {:?} is not supported (use redis://host:port)",
+            "{origin}: scheme {:?} is not supported (use redis://host:port or rediss:// for TLS)",
             parsed.scheme()
         )));
     }
     Ok(url.to_string())
+}
+
+/// `default-env.json`: `{"VAR": value}`; strings as they are, other values as JSON text (what
+/// `@sap/xsenv` puts into `process.env`). No file: nothing.
+fn default_env(path: &Path) -> Result<std::collections::HashMap<String, String>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+    };
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: not a JSON object: {e}", path.display())))?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
+}
+
+/// `default-services.json`'s `uaa` entry: the xsuaa credentials of a local run.
+fn default_services_uaa(path: &Path) -> Result<Option<XsuaaCredentials>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: not valid JSON: {e}", path.display())))?;
+    match value.get("uaa") {
+        None => Ok(None),
+        Some(uaa) => serde_json::from_value(uaa.clone())
+            .map(Some)
+            .map_err(|e| Error::Config(format!("{}: uaa: {e}", path.display()))),
+    }
+}
+
+/// `httpHeaders` (`[{"Name": "value"}, ...]`) and the `x-frame-options: SAMEORIGIN` that
+/// `@sap/approuter` sends unless `SEND_XFRAMEOPTIONS` is false or `httpHeaders` sets its own.
+fn additional_headers(
+    http_headers: Option<&str>,
+    send_xframeoptions: Option<&str>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {
+    let mut out = Vec::new();
+    if let Some(json) = http_headers {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::Config(format!("httpHeaders: not valid JSON: {e}")))?;
+        let items = value.as_array().ok_or_else(|| {
+            Error::Config("httpHeaders: must be an array of {\"Header-Name\": \"value\"}".into())
+        })?;
+        for (i, item) in items.iter().enumerate() {
+            let object = item.as_object().ok_or_else(|| {
+                Error::Config(format!("httpHeaders[{i}]: must be an object"))
+            })?;
+            for (name, value) in object {
+                let header = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                    .map_err(|_| {
+                        Error::Config(format!("httpHeaders[{i}]: invalid header name {name:?}"))
+                    })?;
+                let value = value
+                    .as_str()
+                    .and_then(|v| HeaderValue::from_str(v).ok())
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "httpHeaders[{i}]: the value of {name:?} must be a valid header string"
+                        ))
+                    })?;
+                out.push((header, value));
+            }
+        }
+    }
+    let send = match send_xframeoptions.map(str::trim) {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "SEND_XFRAMEOPTIONS: {other:?} must be true or false"
+            )));
+        }
+    };
+    if send && !out.iter().any(|(n, _)| n == "x-frame-options") {
+        out.insert(
+            0,
+            (
+                HeaderName::from_static("x-frame-options"),
+                HeaderValue::from_static("SAMEORIGIN"),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// `COOKIES`: `{"SameSite": "None"|"Lax"}` (SAP's `Partitioned` is accepted and ignored).
+fn parse_cookies(json: &str) -> Result<SameSite, Error> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::Config(format!("COOKIES: not valid JSON: {e}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| Error::Config("COOKIES: must be an object like {\"SameSite\": \"None\"}".into()))?;
+    let mut same_site = SameSite::Lax;
+    for (key, v) in object {
+        match (key.as_str(), v.as_str()) {
+            ("SameSite", Some("None")) => same_site = SameSite::None,
+            ("SameSite", Some("Lax")) => same_site = SameSite::Lax,
+            ("SameSite", _) => {
+                return Err(Error::Config(format!(
+                    "COOKIES: SameSite must be \"None\" or \"Lax\", not {v}"
+                )));
+            }
+            ("Partitioned", _) => {}
+            _ => return Err(Error::Config(format!("COOKIES: unknown key {key:?}"))),
+        }
+    }
+    Ok(same_site)
 }
 
 /// A Redis URL without its password, for messages.

@@ -96,7 +96,11 @@ impl IntoResponse for Error {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // `@sap/approuter`'s error handler sends exactly this.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+        );
         if matches!(self, Error::CsrfRequired) {
             headers.insert("x-csrf-token", HeaderValue::from_static("Required"));
         }

@@ -45,6 +45,7 @@ pub mod routes;
 pub mod session;
 pub mod static_files;
 pub mod token_pack;
+pub mod user_api;
 pub mod xs_app;
 
 pub use app::{App, router, serve};

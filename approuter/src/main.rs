@@ -1,5 +1,6 @@
 //! `approuter`: reads `xs-app.json` (`XS_APP_JSON`), `destinations`, `VCAP_SERVICES`, `PORT`,
-//! `SESSION_TIMEOUT`, `REDIS_URL` like `@sap/approuter` and serves until SIGTERM or Ctrl-C.
+//! `SESSION_TIMEOUT`, `REDIS_URL` like `@sap/approuter` and serves until SIGTERM or Ctrl-C on
+//! `XS_BIND_ADDRESS` (else `BIND_ADDRESS`, else all interfaces).
 //! `SCHED_SLICE_US` sets the worker threads' scheduler slice (see `common::runtime`).
 
 use approuter::{App, Config};
@@ -25,6 +26,7 @@ async fn run(slice: SliceOutcome) -> ExitCode {
         tracing::warn!("{warning}");
     }
     let port = config.port;
+    let host = config.bind_address.clone();
     let routes = config.xs_app.routes.len();
     let app = match App::new(config).await {
         Ok(app) => app,
@@ -34,7 +36,6 @@ async fn run(slice: SliceOutcome) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let host = std::env::var("BIND_ADDRESS").unwrap_or_else(|_| "0.0.0.0".into());
     let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -44,6 +44,8 @@ pub struct Upstream {
     pub forward_auth_token: bool,
     set_x_forwarded_headers: bool,
     preserve_host_header: bool,
+    /// The destination's `sap-client`, sent as the `sap-client` header.
+    sap_client: Option<HeaderValue>,
 }
 
 fn reqwest_client(
@@ -98,6 +100,15 @@ impl Upstream {
             forward_auth_token: dest.forward_auth_token,
             set_x_forwarded_headers: dest.set_x_forwarded_headers,
             preserve_host_header: dest.preserve_host_header,
+            sap_client: match &dest.sap_client {
+                Some(client) => Some(HeaderValue::from_str(client).map_err(|_| {
+                    Error::Config(format!(
+                        "destinations: {:?}: sap-client {client:?} is not a valid header value",
+                        dest.name
+                    ))
+                })?),
+                None => None,
+            },
         })
     }
 
@@ -279,6 +290,8 @@ pub struct Forward<'a> {
     /// The router checked the CSRF token itself; the backend does not know it.
     pub strip_csrf_header: bool,
     pub session_cookie: &'a str,
+    /// `tenantid` for the backend (the subaccount's subdomain), as `@sap/approuter` sends it.
+    pub tenant: Option<&'a HeaderValue>,
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -423,6 +436,21 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
             set("x-forwarded-for", chain);
         }
         set("x-forwarded-path", f.original_path);
+    }
+    if let Some(client) = &up.sap_client {
+        headers.insert("sap-client", client.clone());
+    }
+    // `@sap/approuter` gives every forwarded request a correlation id (the client's, else new),
+    // so that the backend's log lines can be matched with the router's.
+    if !headers.contains_key("x-correlationid")
+        && let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+    {
+        headers.insert("x-correlationid", v);
+    }
+    if let Some(tenant) = f.tenant
+        && !headers.contains_key("tenantid")
+    {
+        headers.insert("tenantid", tenant.clone());
     }
     if up.forward_auth_token
         && let Some(token) = f.token
@@ -592,6 +620,7 @@ mod tests {
             preserve_host_header: false,
             proxy_host: None,
             proxy_port: None,
+            sap_client: None,
         };
         Upstream::new(&dest).unwrap()
     }
@@ -707,6 +736,7 @@ mod tests {
             strip_authorization: true,
             strip_csrf_header: true,
             session_cookie: "JSESSIONID",
+            tenant: None,
         };
         let h = request_headers(&up, &incoming, &f);
         assert_eq!(h["authorization"], "Bearer user.jwt.token");

@@ -9,65 +9,218 @@ use crate::error::Error;
 use crate::xs_app::Route;
 use axum::http::Method;
 
-/// The first route whose `source` matches `path` and whose `httpMethods` (if any) has `method`.
-pub fn find<'a>(routes: &'a [Route], method: &Method, path: &str) -> Option<(&'a Route, String)> {
-    for route in routes {
-        if let Some(methods) = &route.http_methods {
-            // HEAD is a GET without body for every route that allows GET.
-            let allowed = methods.contains(method)
-                || (method == Method::HEAD && methods.contains(&Method::GET));
-            if !allowed {
-                continue;
-            }
-        }
-        if let Some(captures) = route.source.captures(path) {
-            let forwarded = match &route.target {
-                Some(target) => expand(target, &captures),
-                None => path.to_string(),
-            };
-            return Some((route, forwarded));
-        }
-    }
-    None
+/// A route's `source`: an ECMAScript regular expression, built as `@sap/approuter` builds it
+/// (`new RegExp(path, matchCase === false ? "i" : "")`), so that real files' JavaScript
+/// expressions (look-aheads such as `^/(?!api/).*$`, back-references) behave as in SAP's router.
+#[derive(Debug)]
+pub struct Source {
+    regex: regress::Regex,
+    /// Capturing groups, and the names of the named ones, for `$n` / `$<name>` in `target`.
+    groups: usize,
+    names: Vec<String>,
 }
 
-/// `$1`...`$99` in `target` replaced by the groups of `captures` (an unmatched group is empty).
-/// Done by hand because `regex`'s expansion reads `$1abc` as a group named `1abc`.
-pub fn expand(target: &str, captures: &regex::Captures<'_>) -> String {
-    let mut out = String::with_capacity(target.len() + 32);
-    let bytes = target.as_bytes();
+impl Source {
+    pub fn new(pattern: &str, match_case: bool) -> Result<Self, String> {
+        let flags = if match_case { "" } else { "i" };
+        let regex = regress::Regex::with_flags(pattern, flags).map_err(|e| e.to_string())?;
+        let (groups, names) = count_groups(pattern);
+        Ok(Self {
+            regex,
+            groups,
+            names,
+        })
+    }
+
+    pub fn group_count(&self) -> usize {
+        self.groups
+    }
+
+    pub fn is_match(&self, path: &str) -> bool {
+        self.regex.find(path).is_some()
+    }
+
+    /// JavaScript's `path.replace(source, target)`: the first match replaced by `target` with its
+    /// `$` patterns expanded, the unmatched rest kept. `None` when the source does not match.
+    pub fn replace(&self, path: &str, target: &str) -> Option<String> {
+        let m = self.regex.find(path)?;
+        let range = m.range();
+        let mut out = String::with_capacity(path.len() + target.len());
+        out.push_str(&path[..range.start]);
+        self.expand(path, &m, target, &mut out);
+        out.push_str(&path[range.end..]);
+        Some(out)
+    }
+
+    /// `$$`, `$&`, `` $` ``, `$'`, `$n`/`$nn` and `$<name>` as `String.prototype.replace` reads
+    /// them (ECMAScript GetSubstitution); anything else after `$` stays as written.
+    fn expand(&self, path: &str, m: &regress::Match, target: &str, out: &mut String) {
+        let range = m.range();
+        let bytes = target.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] != b'$' || i + 1 == bytes.len() {
+                let ch = target[i..].chars().next().unwrap_or('$');
+                out.push(ch);
+                i += ch.len_utf8();
+                continue;
+            }
+            match bytes[i + 1] {
+                b'$' => {
+                    out.push('$');
+                    i += 2;
+                }
+                b'&' => {
+                    out.push_str(&path[range.clone()]);
+                    i += 2;
+                }
+                b'`' => {
+                    out.push_str(&path[..range.start]);
+                    i += 2;
+                }
+                b'\'' => {
+                    out.push_str(&path[range.end..]);
+                    i += 2;
+                }
+                d if d.is_ascii_digit() => {
+                    let one = usize::from(d - b'0');
+                    let two = bytes
+                        .get(i + 2)
+                        .filter(|b| b.is_ascii_digit())
+                        .map(|b| one * 10 + usize::from(b - b'0'));
+                    let (n, len) = match two {
+                        Some(n) if (1..=self.groups).contains(&n) => (n, 3),
+                        _ if (1..=self.groups).contains(&one) => (one, 2),
+                        _ => (0, 0),
+                    };
+                    if len == 0 {
+                        out.push('$');
+                        i += 1;
+                    } else {
+                        if let Some(g) = m.group(n) {
+                            out.push_str(&path[g]);
+                        }
+                        i += len;
+                    }
+                }
+                b'<' if !self.names.is_empty() => match target[i + 2..].find('>') {
+                    Some(end) => {
+                        let name = &target[i + 2..i + 2 + end];
+                        if let Some(g) = m.named_group(name) {
+                            out.push_str(&path[g]);
+                        }
+                        i += 3 + end;
+                    }
+                    None => {
+                        out.push('$');
+                        i += 1;
+                    }
+                },
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Capturing groups of an ECMAScript pattern and the names of the named ones: every `(` outside
+/// a character class that is not escaped and not `(?:`, `(?=`, `(?!`, `(?<=`, `(?<!`.
+fn count_groups(pattern: &str) -> (usize, Vec<String>) {
+    let bytes = pattern.as_bytes();
+    let (mut count, mut names) = (0, Vec::new());
+    let mut in_class = false;
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'$' {
-            let digits = bytes[i + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if digits > 0 {
-                let n: usize = target[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
-                if let Some(m) = captures.get(n) {
-                    out.push_str(m.as_str());
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'[' => in_class = true,
+            b']' => in_class = false,
+            b'(' if !in_class => {
+                if bytes.get(i + 1) != Some(&b'?') {
+                    count += 1;
+                } else if bytes.get(i + 2) == Some(&b'<')
+                    && !matches!(bytes.get(i + 3), Some(b'=') | Some(b'!'))
+                {
+                    count += 1;
+                    if let Some(end) = pattern[i + 3..].find('>') {
+                        names.push(pattern[i + 3..i + 3 + end].to_string());
+                    }
                 }
-                i += 1 + digits;
-                continue;
             }
+            _ => {}
         }
-        let ch = target[i..].chars().next().unwrap_or('$');
-        out.push(ch);
-        i += ch.len_utf8();
+        i += 1;
     }
-    out
+    (count, names)
 }
 
-/// The group numbers a target refers to, for start-up validation.
+/// Which route a request takes.
+#[derive(Debug)]
+pub enum Match<'a> {
+    /// The route and the path it forwards to (`target` applied).
+    Route(&'a Route, String),
+    /// Routes match the path but none allows the method: `@sap/approuter` answers 405 with these
+    /// methods (sorted, without duplicates) in `Allow`, after the login, scope and CSRF checks of
+    /// the first route that matches the path (as its middleware order has it).
+    MethodNotAllowed {
+        route: &'a Route,
+        allow: Vec<String>,
+    },
+    NotFound,
+}
+
+/// The first route whose `source` matches `path` and whose `httpMethods` (if any) has `method`.
+/// As in `@sap/approuter`, a route that matches the path but not the method is passed over and
+/// remembered: when no later route takes the request, the answer is 405 with their methods.
+pub fn find<'a>(routes: &'a [Route], method: &Method, path: &str) -> Match<'a> {
+    let mut allowed: Vec<String> = Vec::new();
+    let mut first = None;
+    for route in routes {
+        let forwarded = match &route.target {
+            Some(target) => route.source.replace(path, target),
+            None => route.source.is_match(path).then(|| path.to_string()),
+        };
+        let Some(forwarded) = forwarded else {
+            continue;
+        };
+        match &route.http_methods {
+            Some(methods) if !methods.contains(method) => {
+                first.get_or_insert(route);
+                allowed.extend(methods.iter().map(|m| m.as_str().to_string()));
+            }
+            _ => return Match::Route(route, forwarded),
+        }
+    }
+    match first {
+        None => Match::NotFound,
+        Some(route) => {
+            allowed.sort();
+            allowed.dedup();
+            Match::MethodNotAllowed {
+                route,
+                allow: allowed,
+            }
+        }
+    }
+}
+
+/// The group numbers a target refers to (`$n`, `$nn`; not `$$`), for the start-up warning about
+/// references to groups the source does not have (SAP keeps such a `$3` as text).
 pub fn group_references(target: &str) -> Vec<usize> {
     let bytes = target.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'$' {
+            if bytes.get(i + 1) == Some(&b'$') {
+                i += 2;
+                continue;
+            }
             let digits = bytes[i + 1..]
                 .iter()
+                .take(2)
                 .take_while(|b| b.is_ascii_digit())
                 .count();
             if digits > 0 {
@@ -192,7 +345,7 @@ mod tests {
         Route {
             index,
             source_text: source.into(),
-            source: regex::Regex::new(source).unwrap(),
+            source: Source::new(source, true).unwrap(),
             target: target.map(str::to_string),
             kind: RouteKind::Destination("d".into()),
             authenticated: true,
@@ -232,42 +385,79 @@ mod tests {
         }
     }
 
+    fn forwarded<'a>(routes: &'a [Route], method: &Method, path: &str) -> (usize, String) {
+        match find(routes, method, path) {
+            Match::Route(route, path) => (route.index, path),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
     #[test]
     fn first_matching_route_wins_and_targets_expand() {
         let routes = vec![
             route(0, "^/api/(.*)$", Some("v1/$1"), None),
             route(1, "^/(.*)$", Some("$1"), None),
         ];
-        let (r, path) = find(&routes, &Method::GET, "/api/items").unwrap();
-        assert_eq!((r.index, path.as_str()), (0, "v1/items"));
-        let (r, path) = find(&routes, &Method::GET, "/mainentry").unwrap();
-        assert_eq!((r.index, path.as_str()), (1, "mainentry"));
+        assert_eq!(forwarded(&routes, &Method::GET, "/api/items"), (0, "v1/items".into()));
+        assert_eq!(forwarded(&routes, &Method::GET, "/mainentry"), (1, "mainentry".into()));
+    }
+
+    #[test]
+    fn target_replaces_the_match_and_keeps_the_rest_as_javascript_does() {
+        let routes = vec![route(0, "^/api/", Some("/"), None)];
+        assert_eq!(forwarded(&routes, &Method::GET, "/api/x/y"), (0, "/x/y".into()));
+        let routes = vec![route(0, "/v1/", Some("/v2/"), None)];
+        assert_eq!(forwarded(&routes, &Method::GET, "/a/v1/b"), (0, "/a/v2/b".into()));
     }
 
     #[test]
     fn the_query_string_takes_no_part_in_matching() {
         let routes = vec![route(0, "^/api/.*/status", None, None)];
         let path = normalize_path("/api/private/x").unwrap();
-        assert!(find(&routes, &Method::GET, &path).is_none());
+        assert!(matches!(find(&routes, &Method::GET, &path), Match::NotFound));
     }
 
     #[test]
-    fn http_methods_restrict_a_route() {
+    fn ecmascript_look_aheads_and_back_references_work() {
+        let routes = vec![route(0, "^/(?!api/).*$", None, None)];
+        assert!(matches!(find(&routes, &Method::GET, "/api/x"), Match::NotFound));
+        assert_eq!(forwarded(&routes, &Method::GET, "/web/x"), (0, "/web/x".into()));
+        let source = Source::new("^/(?<first>[a-z]+)/(\\w)\\2$", true).unwrap();
+        assert_eq!(source.group_count(), 2);
+        assert_eq!(source.replace("/ab/cc", "$<first>-$2").as_deref(), Some("ab-c"));
+        let source = Source::new("^/API/", false).unwrap();
+        assert_eq!(source.replace("/api/x", "/").as_deref(), Some("/x"));
+    }
+
+    #[test]
+    fn a_method_no_matching_route_allows_is_405_with_the_allowed_methods() {
         let routes = vec![
-            route(0, "^/(.*)$", Some("ro/$1"), Some(vec![Method::GET])),
-            route(1, "^/(.*)$", Some("rw/$1"), None),
+            route(0, "^/(.*)$", Some("ro/$1"), Some(vec![Method::POST, Method::GET])),
+            route(1, "^/rw/(.*)$", Some("rw/$1"), None),
+            route(2, "^/(.*)$", None, Some(vec![Method::GET, Method::PUT])),
         ];
-        assert_eq!(find(&routes, &Method::GET, "/x").unwrap().1, "ro/x");
-        assert_eq!(find(&routes, &Method::HEAD, "/x").unwrap().1, "ro/x");
-        assert_eq!(find(&routes, &Method::POST, "/x").unwrap().1, "rw/x");
+        assert_eq!(forwarded(&routes, &Method::GET, "/x").1, "ro/x");
+        assert_eq!(forwarded(&routes, &Method::DELETE, "/rw/x").1, "rw/x");
+        match find(&routes, &Method::DELETE, "/x") {
+            Match::MethodNotAllowed { route, allow } => {
+                assert_eq!(route.index, 0);
+                assert_eq!(allow, ["GET", "POST", "PUT"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
-    fn expansion_reads_whole_numbers_and_keeps_other_dollars() {
-        let re = regex::Regex::new("^/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)$").unwrap();
-        let caps = re.captures("/abcdefghijk").unwrap();
-        assert_eq!(expand("$1-$11-$1x-$$-$", &caps), "a-k-ax-$$-$");
-        assert_eq!(expand("$12", &caps), "");
-        assert_eq!(group_references("x/$1/$23$"), vec![1, 23]);
+    fn expansion_follows_ecmascript_get_substitution() {
+        let source = Source::new("^/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)$", true).unwrap();
+        let path = "/abcdefghijk";
+        let expand = |t: &str| source.replace(path, t).unwrap();
+        assert_eq!(expand("$1-$11-$1x-$$-$"), "a-k-ax-$-$");
+        // $12 is group 1 followed by "2" (there are 11 groups); $0 is text.
+        assert_eq!(expand("$12|$0"), "a2|$0");
+        assert_eq!(expand("[$&]"), "[/abcdefghijk]");
+        let source = Source::new("b", true).unwrap();
+        assert_eq!(source.replace("abc", "[$`|$'|$<x>]").as_deref(), Some("a[a|c|$<x>]c"));
+        assert_eq!(group_references("x/$1/$23$/$$4"), vec![1, 23]);
     }
 }

@@ -438,9 +438,34 @@ pub struct Sessions {
     locks: Locks,
     timeout: Duration,
     cookie_name: String,
+    /// `COOKIES: {"SameSite": "None"}` (implies Secure).
+    same_site_none: bool,
+    /// `SECURE_SESSION_COOKIE`: forced on or off; `None` follows the request's scheme.
+    force_secure: Option<bool>,
 }
 
 impl Sessions {
+    /// The session cookie's attributes from `COOKIES` and `SECURE_SESSION_COOKIE`.
+    pub fn with_cookie_policy(
+        mut self,
+        same_site: crate::config::SameSite,
+        secure: Option<bool>,
+    ) -> Self {
+        self.same_site_none = same_site == crate::config::SameSite::None;
+        self.force_secure = secure;
+        self
+    }
+
+    /// `; SameSite=...` and `; Secure` for a request that came over https or not.
+    fn cookie_attributes(&self, https: bool) -> &'static str {
+        let secure = self.same_site_none || self.force_secure.unwrap_or(https);
+        match (self.same_site_none, secure) {
+            (true, _) => "; SameSite=None; Secure",
+            (false, true) => "; SameSite=Lax; Secure",
+            (false, false) => "; SameSite=Lax",
+        }
+    }
+
     pub fn new(store: Store, timeout: Duration, cookie_name: &str) -> Self {
         let packer = matches!(store, Store::Memory(_)).then(Packer::default);
         Self {
@@ -449,6 +474,8 @@ impl Sessions {
             locks: Locks::default(),
             timeout,
             cookie_name: cookie_name.to_string(),
+            same_site_none: false,
+            force_secure: None,
         }
     }
 
@@ -557,19 +584,19 @@ impl Sessions {
 
     pub fn set_cookie(&self, id: Id, secure: bool) -> HeaderValue {
         let value = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax{}",
+            "{}={}; Path=/; HttpOnly{}",
             self.cookie_name,
             id,
-            if secure { "; Secure" } else { "" }
+            self.cookie_attributes(secure)
         );
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
     pub fn clear_cookie(&self, secure: bool) -> HeaderValue {
         let value = format!(
-            "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{}",
+            "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly{}",
             self.cookie_name,
-            if secure { "; Secure" } else { "" }
+            self.cookie_attributes(secure)
         );
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }

@@ -30,6 +30,7 @@ pub async fn serve(
         .await
         .map_err(|e| Error::Internal(format!("static file: {e}")))?;
     let mut response = response.map(Body::new);
+    add_charset(response.headers_mut());
     if let Some(value) = cache_control
         && (response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED)
     {
@@ -38,6 +39,26 @@ pub async fn serve(
             .insert(header::CACHE_CONTROL, value.clone());
     }
     Ok(response)
+}
+
+/// `; charset=UTF-8` on text types, as `@sap/approuter`'s static handler (`send`) declares them:
+/// the files of a UI5 app are UTF-8, and a browser must not guess.
+fn add_charset(headers: &mut axum::http::HeaderMap) {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let textual = value.starts_with("text/")
+        || value.starts_with("application/javascript")
+        || value.starts_with("application/json");
+    if textual
+        && !value.contains("charset")
+        && let Ok(v) = HeaderValue::from_str(&format!("{value}; charset=UTF-8"))
+    {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
 }
 
 /// The file under `dir` that `target` names, if it exists and stays inside `dir` (which is

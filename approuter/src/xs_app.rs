@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use axum::http::{HeaderName, HeaderValue, Method};
-use regex::{Regex, RegexBuilder};
+use crate::routes::Source;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ pub struct Logout {
 pub struct Route {
     pub index: usize,
     pub source_text: String,
-    pub source: Regex,
+    pub source: Source,
     pub target: Option<String>,
     pub kind: RouteKind,
     /// `authenticationType: xsuaa` (the default) under `authenticationMethod: route`.
@@ -62,6 +62,8 @@ pub struct Route {
 pub enum RouteKind {
     Destination(String),
     LocalDir(PathBuf),
+    /// `"service": "sap-approuter-userapi"`: the logged-in user's details.
+    UserApi,
 }
 
 /// `scope`: a string, an array (any one of them suffices), or an object per HTTP method with an
@@ -101,7 +103,7 @@ impl Route {
     pub fn destination(&self) -> Option<&str> {
         match &self.kind {
             RouteKind::Destination(name) => Some(name),
-            RouteKind::LocalDir(_) => None,
+            RouteKind::LocalDir(_) | RouteKind::UserApi => None,
         }
     }
 
@@ -123,6 +125,7 @@ pub struct Context<'a> {
 }
 
 const TOP_KEYS: &[&str] = &[
+    "stateProtection",
     "welcomeFile",
     "authenticationMethod",
     "sessionTimeout",
@@ -172,6 +175,8 @@ const ROUTE_KEYS: &[&str] = &[
     "csrfProtection",
     "httpMethods",
     "cacheControl",
+    "service",
+    "endpoint",
 ];
 const ROUTE_IGNORED: &[(&str, &str)] = &[
     ("replace", "placeholders in static files are not replaced"),
@@ -184,6 +189,10 @@ const ROUTE_IGNORED: &[(&str, &str)] = &[
         "destinations always come from the `destinations` env",
     ),
     ("stripLeadingSlash", "not supported"),
+    (
+        "setBackendSessionCookies",
+        "the backend's Set-Cookie headers go to the browser as they are instead of being kept in the router's session",
+    ),
 ];
 /// Known keys whose absence of support would open the route wider than configured, or make it
 /// route somewhere else: refused.
@@ -192,11 +201,6 @@ const ROUTE_REFUSED: &[(&str, &str)] = &[
         "identityProvider",
         "restricting a route to one identity provider is not supported; ignoring it would let users of any identity provider in",
     ),
-    (
-        "service",
-        "routes to bound services (e.g. html5-apps-repo-rt) are not supported",
-    ),
-    ("endpoint", "service endpoints are not supported"),
 ];
 
 pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
@@ -218,6 +222,14 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
             continue;
         }
         return Err(Error::Config(format!("{origin}: unknown key {key:?}")));
+    }
+
+    match top.get("stateProtection") {
+        None | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => warnings.push(format!(
+            "{origin}: stateProtection false is ignored: the login always checks its state parameter (and PKCE), as it must"
+        )),
+        Some(_) => return Err(type_error(origin, "stateProtection", "true or false")),
     }
 
     let welcome_file = match top.get("welcomeFile") {
@@ -474,7 +486,7 @@ fn parse_route(
     }
 
     let source = match obj.get("source") {
-        Some(Value::String(s)) => compile(s, true),
+        Some(Value::String(s)) => Source::new(s, true),
         Some(Value::Object(o)) => {
             if let Some(extra) = o.keys().find(|k| *k != "path" && *k != "matchCase") {
                 return Err(err(format!("source: unknown key {extra:?}")));
@@ -487,7 +499,7 @@ fn parse_route(
                 Some(Value::Bool(b)) => *b,
                 Some(_) => return Err(err("source.matchCase must be true or false".into())),
             };
-            compile(path, match_case)
+            Source::new(path, match_case)
         }
         None => return Err(err("source is missing".into())),
         Some(_) => return Err(err("source must be a regular expression string".into())),
@@ -500,12 +512,14 @@ fn parse_route(
         Some(_) => return Err(err("target must be a string".into())),
     };
     if let Some(target) = &target {
-        let groups = source.captures_len() - 1;
+        let groups = source.group_count();
         for n in crate::routes::group_references(target) {
-            if n > groups {
-                return Err(err(format!(
-                    "target {target:?} refers to ${n}, but source has {groups} group(s)"
-                )));
+            if n > groups && (n < 10 || n / 10 > groups) {
+                // JavaScript's replace keeps such a reference as text; so do we, but it is
+                // most likely a mistake in the file.
+                warnings.push(format!(
+                    "{here}: target {target:?} refers to ${n}, but source has {groups} group(s); it is forwarded as the text \"${n}\", as @sap/approuter does"
+                ));
             }
         }
     }
@@ -520,10 +534,42 @@ fn parse_route(
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(err("localDir must be a string".into())),
     };
-    let kind = match (destination, local_dir) {
-        (Some(_), Some(_)) => return Err(err("has both destination and localDir".into())),
-        (None, None) => return Err(err("needs a destination or a localDir".into())),
-        (Some(name), None) => {
+    let service = match obj.get("service") {
+        None => None,
+        Some(Value::String(s)) if s == crate::user_api::SERVICE => Some(s.clone()),
+        Some(Value::String(s)) => {
+            return Err(err(format!(
+                "service {s:?} is not supported (only {:?}): routes to bound services such as html5-apps-repo-rt would go nowhere",
+                crate::user_api::SERVICE
+            )));
+        }
+        Some(_) => return Err(err("service must be a string".into())),
+    };
+    match (obj.get("endpoint"), &service) {
+        (None, _) => {}
+        (Some(Value::String(_)), Some(_)) => warnings.push(format!(
+            "{here}: endpoint is ignored: the user API answers currentUser and attributes"
+        )),
+        (Some(_), _) => {
+            return Err(err(
+                "endpoint belongs to a service route, and this route has no service".into(),
+            ));
+        }
+    }
+    let kind = match (destination, local_dir, service) {
+        (_, _, Some(_)) if obj.contains_key("destination") || obj.contains_key("localDir") => {
+            return Err(err(
+                "has a service and a destination or localDir: only one of them".into(),
+            ));
+        }
+        (_, _, Some(_)) => RouteKind::UserApi,
+        (Some(_), Some(_), None) => {
+            return Err(err("has both destination and localDir".into()));
+        }
+        (None, None, None) => {
+            return Err(err("needs a destination, a localDir or a service".into()));
+        }
+        (Some(name), None, None) => {
             if !ctx.destinations.contains(&name) {
                 let mut known: Vec<&str> = ctx.destinations.iter().map(String::as_str).collect();
                 known.sort_unstable();
@@ -538,7 +584,7 @@ fn parse_route(
             }
             RouteKind::Destination(name)
         }
-        (None, Some(dir)) => {
+        (None, Some(dir), None) => {
             let path = ctx.base_dir.join(&dir);
             let canonical = path
                 .canonicalize()
@@ -645,13 +691,6 @@ fn parse_route(
         http_methods,
         cache_control,
     })
-}
-
-fn compile(pattern: &str, match_case: bool) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(!match_case)
-        .size_limit(1 << 20)
-        .build()
 }
 
 const METHODS: &[&str] = &[

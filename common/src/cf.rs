@@ -186,6 +186,34 @@ impl VcapServices {
         )
     }
 
+    /// The xsuaa binding named `name` (`UAA_SERVICE_NAME` of `@sap/approuter`): for apps bound
+    /// to more than one xsuaa instance.
+    pub fn xsuaa_named(&self, name: &str) -> Result<XsuaaCredentials, CfError> {
+        let binding = self
+            .bindings()
+            .find(|b| b.name == name || b.instance_name.as_deref() == Some(name))
+            .ok_or_else(|| CfError::Invalid {
+                var: "UAA_SERVICE_NAME".into(),
+                reason: format!(
+                    "no binding named {name:?} in VCAP_SERVICES (bound: {})",
+                    self.describe_all()
+                ),
+            })?;
+        typed_credentials(
+            binding,
+            &["clientid", "clientsecret", "url", "uaadomain", "xsappname"],
+            &[
+                "identityzone",
+                "identityzoneid",
+                "tenantid",
+                "zoneid",
+                "verificationkey",
+                "tenantmode",
+            ],
+            &["url"],
+        )
+    }
+
     /// The Destination service binding (label or tag `destination`).
     pub fn destination(&self) -> Result<DestinationCredentials, CfError> {
         let binding = self.find_unique("destination")?;

@@ -89,26 +89,38 @@ where
     )
 }
 
-/// The certificates of `SSL_CERT_FILE`, when set; an unreadable or malformed file is reported and
-/// ignored as a whole.
+/// The certificates of `SSL_CERT_FILE`, plus `NODE_EXTRA_CA_CERTS` and `XS_CACERT_PATH` (the
+/// names `@sap/approuter` users set; the latter may list several files separated by `:`). An
+/// unreadable or malformed file is reported and ignored as a whole.
 fn extra_root_certificates_der() -> Vec<CertificateDer<'static>> {
-    let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
-        return Vec::new();
-    };
-    let pem = match std::fs::read(&path) {
-        Ok(pem) => pem,
-        Err(e) => {
-            tracing::warn!(file = ?path, error = %e, "SSL_CERT_FILE: cannot read, ignored");
-            return Vec::new();
-        }
-    };
-    match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
-        Ok(certs) => certs,
-        Err(e) => {
-            tracing::warn!(file = ?path, error = %e, "SSL_CERT_FILE: not a PEM bundle, ignored");
-            Vec::new()
+    let mut files: Vec<(&str, std::ffi::OsString)> = Vec::new();
+    for var in ["SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"] {
+        if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            files.push((var, path));
         }
     }
+    if let Some(list) = std::env::var_os("XS_CACERT_PATH") {
+        for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
+            files.push(("XS_CACERT_PATH", path.into_os_string()));
+        }
+    }
+    let mut out = Vec::new();
+    for (var, path) in files {
+        let pem = match std::fs::read(&path) {
+            Ok(pem) => pem,
+            Err(e) => {
+                tracing::warn!(file = ?path, error = %e, "{var}: cannot read, ignored");
+                continue;
+            }
+        };
+        match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
+            Ok(certs) => out.extend(certs),
+            Err(e) => {
+                tracing::warn!(file = ?path, error = %e, "{var}: not a PEM bundle, ignored");
+            }
+        }
+    }
+    out
 }
 
 fn extra_root_certificates() -> Vec<reqwest::Certificate> {

@@ -69,6 +69,11 @@ impl Browser {
             .and_then(|v| v.to_str().ok().map(str::to_string))
     }
 
+    /// Sets a cookie as a page's script would (`document.cookie = "..."`) for `url`.
+    pub fn add_cookie(&self, cookie: &str, url: &Url) {
+        self.jar.add_cookie_str(cookie, url);
+    }
+
     /// The underlying client (shares the cookie jar), for requests a test shapes itself.
     pub fn client(&self) -> &reqwest::Client {
         &self.client

@@ -6,10 +6,12 @@
 
 pub mod bench;
 pub mod browser;
+pub mod differential;
 pub mod env;
 pub mod measure;
 pub mod node;
 pub mod process;
+pub mod sap_approuter;
 pub mod stack;
 
 pub use browser::{Browser, Page};

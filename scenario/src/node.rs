@@ -19,11 +19,17 @@ const SOURCES: [(&str, &str); 2] = [
 /// Writes the app into `dir` and installs its packages (bounded to five minutes) unless the
 /// same `package.json` is installed there already. Returns why it could not, for the skip message.
 pub fn prepare(dir: &Path) -> Result<(), String> {
+    install(dir, &SOURCES)
+}
+
+/// Writes `files` (the first one is `package.json`) into `dir` and runs `npm install` there unless
+/// the same `package.json` is installed already.
+pub fn install(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let installed_manifest = std::fs::read_to_string(dir.join("package.json")).ok();
     let up_to_date =
-        installed_manifest.as_deref() == Some(SOURCES[0].1) && dir.join("node_modules").is_dir();
-    for (name, text) in SOURCES {
+        installed_manifest.as_deref() == Some(files[0].1) && dir.join("node_modules").is_dir();
+    for &(name, text) in files {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"))?;
     }
     if up_to_date {

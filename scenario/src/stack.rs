@@ -253,7 +253,7 @@ fn pick(port: u16) -> Result<u16, ScenarioError> {
     if port == 0 { free_port() } else { Ok(port) }
 }
 
-fn make_workdir() -> Result<PathBuf, ScenarioError> {
+pub(crate) fn make_workdir() -> Result<PathBuf, ScenarioError> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -266,7 +266,7 @@ fn make_workdir() -> Result<PathBuf, ScenarioError> {
     Ok(dir)
 }
 
-async fn start_mock(
+pub(crate) async fn start_mock(
     options: &StackOptions,
     workdir: &Path,
 ) -> Result<(AppProcess, MockReady), ScenarioError> {

@@ -24,6 +24,7 @@ const KNOWN_KEYS: &[&str] = &[
     "authentication",
     "type",
     "IPDirectForwarding",
+    "sap-client",
 ];
 
 /// One entry of the App Router's `destinations` env var.
@@ -39,6 +40,8 @@ pub struct AppRouterDestination {
     pub preserve_host_header: bool,
     pub proxy_host: Option<String>,
     pub proxy_port: Option<u16>,
+    /// `sap-client`: sent to the backend as the `sap-client` header, as `@sap/approuter` does.
+    pub sap_client: Option<String>,
 }
 
 /// Env `destinations`; absent or blank -> no destinations.
@@ -157,6 +160,18 @@ fn parse_entry(index: usize, entry: &Value) -> Result<AppRouterDestination, CfEr
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(err("\"proxyHost\" must be a string".into())),
     };
+    let sap_client = match map.get("sap-client") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() && s.bytes().all(|b| b.is_ascii_graphic()) => {
+            Some(s.trim().to_string())
+        }
+        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+        Some(other) => {
+            return Err(err(format!(
+                "\"sap-client\" must be a client number like \"100\", got {other}"
+            )));
+        }
+    };
     for key in ["proxyType", "authentication", "type"] {
         if let Some(v) = map.get(key)
             && !v.is_string()
@@ -183,5 +198,6 @@ fn parse_entry(index: usize, entry: &Value) -> Result<AppRouterDestination, CfEr
         preserve_host_header,
         proxy_host,
         proxy_port,
+        sap_client,
     })
 }

@@ -1,0 +1,936 @@
+//! The side-by-side harness: SAP's `@sap/approuter` and our App Router, started on the same mock
+//! platform with the same `xs-app.json`, the same `destinations` and the same recording backend,
+//! get the same requests; what a client and the backend see is normalised (ports, tokens, session
+//! ids) and compared.
+//!
+//! One [`RouterPair`] per distinct configuration; requests run one at a time so that what the
+//! recording backend saw belongs to the request just sent.
+
+use crate::env::{MockReady, vcap_application, vcap_services_with};
+use crate::process::{AppProcess, binary_path};
+use crate::stack::{make_workdir, start_mock};
+use crate::{Browser, ScenarioError, StackOptions, free_port, sap_approuter};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The response headers a client relies on, compared for every case.
+pub const COMPARED_HEADERS: &[&str] = &[
+    "location",
+    "set-cookie",
+    "x-csrf-token",
+    "cache-control",
+    "allow",
+    "www-authenticate",
+    "content-type",
+    "x-frame-options",
+    "x-request-id",
+];
+
+/// The request headers the backend's behaviour depends on, compared for every forwarded request.
+pub const BACKEND_HEADERS: &[&str] = &[
+    "authorization",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-for",
+    "x-forwarded-path",
+    "x-correlationid",
+    "x-request-id",
+    "tenantid",
+    "cookie",
+    "x-csrf-token",
+    "content-type",
+    "x-custom",
+    "sap-client",
+    "x-http-header-from-env",
+];
+
+/// One request as the recording backend saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// A backend that records every request and answers something fixed: `{"ok":true}` as JSON, except
+/// under a few paths that let cases see how the routers treat backend answers:
+/// `.../backend-redirect` (302 to an absolute backend URL), `.../backend-cookie` (a `Set-Cookie`),
+/// `.../backend-404` (404 with a text body), `.../backend-nocache` (`Cache-Control: no-store`).
+pub struct RecordingBackend {
+    pub url: String,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct BackendState {
+    log: Arc<Mutex<Vec<Recorded>>>,
+    url: String,
+}
+
+impl RecordingBackend {
+    pub async fn start() -> Result<Self, ScenarioError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| ScenarioError::Io(e.to_string()))?;
+        let url = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map_err(|e| ScenarioError::Io(e.to_string()))?
+        );
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let state = BackendState {
+            log: log.clone(),
+            url: url.clone(),
+        };
+        let app = axum::Router::new().fallback(record).with_state(state);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { url, log, task })
+    }
+
+    /// Everything recorded since the last call.
+    pub fn take(&self) -> Vec<Recorded> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Drop for RecordingBackend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn record(
+    State(state): State<BackendState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    state
+        .log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            query: uri.query().map(str::to_string),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        });
+    let json = [("content-type", "application/json")];
+    if path.ends_with("/backend-redirect") {
+        (
+            StatusCode::FOUND,
+            [("location", format!("{}/elsewhere", state.url))],
+        )
+            .into_response()
+    } else if path.ends_with("/backend-cookie") {
+        (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("set-cookie", "backend_cookie=b1; Path=/; HttpOnly"),
+            ],
+            "{\"ok\":true}",
+        )
+            .into_response()
+    } else if path.ends_with("/backend-404") {
+        (
+            StatusCode::NOT_FOUND,
+            [("content-type", "text/plain")],
+            "no such thing",
+        )
+            .into_response()
+    } else if path.ends_with("/backend-nocache") {
+        (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("cache-control", "no-store"),
+            ],
+            "{\"ok\":true}",
+        )
+            .into_response()
+    } else {
+        (StatusCode::OK, json, "{\"ok\":true}").into_response()
+    }
+}
+
+/// The mock platform and the recording backend, shared by every [`RouterPair`] of a run.
+pub struct Platform {
+    pub mock: AppProcess,
+    pub ready: MockReady,
+    pub backend: RecordingBackend,
+    pub workdir: PathBuf,
+    /// Where `@sap/approuter` is installed.
+    pub sap_dir: PathBuf,
+    pub node: PathBuf,
+}
+
+impl Platform {
+    pub async fn start(sap_dir: &Path, node: &Path) -> Result<Self, ScenarioError> {
+        let workdir = make_workdir()?;
+        let (mut mock, ready) = start_mock(&StackOptions::default(), &workdir).await?;
+        mock.wait_healthy(&format!("{}/health", ready.xsuaa.url), START_TIMEOUT)
+            .await?;
+        let backend = RecordingBackend::start().await?;
+        Ok(Self {
+            mock,
+            ready,
+            backend,
+            workdir,
+            sap_dir: sap_dir.to_path_buf(),
+            node: node.to_path_buf(),
+        })
+    }
+
+    pub fn user_password(&self, user: &str) -> Option<String> {
+        self.ready_users()
+            .into_iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, p)| p)
+    }
+
+    fn ready_users(&self) -> Vec<(String, String)> {
+        // The ready file lists the demo users; MockReady keeps only what the stack needs, so
+        // read it again from the workdir.
+        let text =
+            std::fs::read_to_string(self.workdir.join("mock-ready.json")).unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        value["users"]
+            .as_array()
+            .map(|users| {
+                users
+                    .iter()
+                    .filter_map(|u| {
+                        Some((
+                            u["name"].as_str()?.to_string(),
+                            u["password"].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `destinations` env both routers get: `backend` (token forwarded), `plain` (no token)
+    /// and whatever `extra` adds, all pointing at the recording backend.
+    pub fn destinations(&self, extra: &[Value]) -> Value {
+        let mut list = vec![
+            json!({"name": "backend", "url": self.backend.url, "forwardAuthToken": true}),
+            json!({"name": "plain", "url": self.backend.url}),
+        ];
+        for e in extra {
+            let text = e.to_string().replace("{backend}", &self.backend.url);
+            list.push(serde_json::from_str(&text).unwrap_or_else(|_| e.clone()));
+        }
+        Value::Array(list)
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
+
+/// One configuration both routers run with.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    pub name: &'static str,
+    pub xs_app: Value,
+    /// More `destinations` entries (`{backend}` is the recording backend's URL).
+    pub destinations: Vec<Value>,
+    /// Env both routers get on top of the bindings.
+    pub env: Vec<(String, String)>,
+    /// Files next to `xs-app.json` (e.g. `resources/index.html` for `localDir` routes).
+    pub files: Vec<(String, String)>,
+}
+
+/// Which router a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Sap,
+    Ours,
+}
+
+impl Side {
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Sap => "@sap/approuter",
+            Side::Ours => "ours",
+        }
+    }
+}
+
+/// Both routers for one configuration, plus one logged-in browser per user and router.
+pub struct RouterPair {
+    pub sap: AppProcess,
+    pub sap_url: String,
+    pub ours: AppProcess,
+    pub ours_url: String,
+    browsers: HashMap<(Side, String), Browser>,
+    _dirs: (PathBuf, PathBuf),
+}
+
+impl RouterPair {
+    pub async fn start(platform: &Platform, config: &RouterConfig) -> Result<Self, ScenarioError> {
+        let destinations = platform.destinations(&config.destinations).to_string();
+        let vcap = vcap_services_with(&platform.ready, &["xsuaa"]).to_string();
+        let mut dirs = Vec::new();
+        for side in ["sap", "ours"] {
+            let dir = platform.workdir.join(format!("{}-{side}", config.name));
+            std::fs::create_dir_all(&dir).map_err(|e| ScenarioError::Io(e.to_string()))?;
+            std::fs::write(dir.join("xs-app.json"), config.xs_app.to_string())
+                .map_err(|e| ScenarioError::Io(e.to_string()))?;
+            for (name, text) in &config.files {
+                let path = dir.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| ScenarioError::Io(e.to_string()))?;
+                }
+                std::fs::write(&path, text).map_err(|e| ScenarioError::Io(e.to_string()))?;
+            }
+            dirs.push(dir);
+        }
+        let env_for = |port: u16| {
+            let mut env = vec![
+                ("PORT".to_string(), port.to_string()),
+                ("VCAP_SERVICES".to_string(), vcap.clone()),
+                (
+                    "VCAP_APPLICATION".to_string(),
+                    vcap_application("approuter", port).to_string(),
+                ),
+                ("destinations".to_string(), destinations.clone()),
+            ];
+            for (k, v) in &config.env {
+                env.retain(|(name, _)| name != k);
+                env.push((k.clone(), v.clone()));
+            }
+            env
+        };
+
+        let sap_port = free_port()?;
+        let mut sap_env = env_for(sap_port);
+        if let Some(ca) = &platform.ready.xsuaa.ca_cert_file {
+            // SAP's token validation fetches the keys from https://{uaadomain}.
+            sap_env.push(("NODE_EXTRA_CA_CERTS".into(), ca.clone()));
+        }
+        let echo = std::env::var_os("DIFFERENTIAL_ECHO").is_some();
+        let mut sap =
+            sap_approuter::spawn(&platform.node, &platform.sap_dir, &dirs[0], &sap_env, echo)?;
+        let ours_port = free_port()?;
+        let mut ours_env = env_for(ours_port);
+        ours_env.push((
+            "XS_APP_JSON".into(),
+            dirs[1].join("xs-app.json").display().to_string(),
+        ));
+        // DIFFERENTIAL_APPROUTER: another build of ours, e.g. to record what differed before a change.
+        let binary = match std::env::var_os("DIFFERENTIAL_APPROUTER") {
+            Some(path) => PathBuf::from(path),
+            None => binary_path("approuter")?,
+        };
+        let mut ours = AppProcess::spawn(
+            "approuter",
+            &binary,
+            &[],
+            &ours_env,
+            &dirs[1],
+            echo,
+        )?;
+        let sap_url = format!("http://127.0.0.1:{sap_port}");
+        let ours_url = format!("http://127.0.0.1:{ours_port}");
+        ours.wait_healthy(&format!("{ours_url}/health"), START_TIMEOUT)
+            .await?;
+        // SAP's router has no health endpoint of its own; any answer on its port means it listens.
+        wait_answers(&mut sap, &sap_url).await?;
+        let mut dirs = dirs.into_iter();
+        Ok(Self {
+            sap,
+            sap_url,
+            ours,
+            ours_url,
+            browsers: HashMap::new(),
+            _dirs: (dirs.next().unwrap_or_default(), dirs.next().unwrap_or_default()),
+        })
+    }
+
+    pub fn url(&self, side: Side) -> &str {
+        match side {
+            Side::Sap => &self.sap_url,
+            Side::Ours => &self.ours_url,
+        }
+    }
+
+    fn process(&self, side: Side) -> &AppProcess {
+        match side {
+            Side::Sap => &self.sap,
+            Side::Ours => &self.ours,
+        }
+    }
+
+    /// The last log lines of both routers, for failure messages.
+    pub fn logs(&self, lines: usize) -> String {
+        format!(
+            "--- @sap/approuter\n{}\n--- ours\n{}",
+            self.sap.log.tail(lines),
+            self.ours.log.tail(lines)
+        )
+    }
+
+    /// A browser logged in as `user` on `side` through the mock XSUAA's login form, opened at
+    /// `path` (a route that needs a login).
+    async fn browser(
+        &mut self,
+        platform: &Platform,
+        side: Side,
+        user: &str,
+        login_path: &str,
+    ) -> Result<&Browser, ScenarioError> {
+        let key = (side, user.to_string());
+        if !self.browsers.contains_key(&key) {
+            let password = platform
+                .user_password(user)
+                .ok_or_else(|| ScenarioError::Login(format!("no demo user {user}")))?;
+            let browser = Browser::new();
+            let start = format!("{}{login_path}", self.url(side));
+            let mut page = browser.get(&start).await?;
+            if page.status.is_success()
+                && let Some((cookies, location)) =
+                    sap_approuter::script_redirect(&page.body, login_path)
+            {
+                for cookie in cookies {
+                    browser.add_cookie(&cookie, &page.url);
+                }
+                page = browser.get(&location).await?;
+            }
+            if !page.is_login_form() {
+                return Err(ScenarioError::Login(format!(
+                    "{}: {start} did not lead to the login form ({} at {}): {}\n{}",
+                    side.label(),
+                    page.status,
+                    page.url,
+                    page.body.chars().take(300).collect::<String>(),
+                    self.process(side).log.tail(20)
+                )));
+            }
+            let landed = browser.submit_login(&page, user, &password).await?;
+            if !landed.url.as_str().starts_with(self.url(side)) {
+                return Err(ScenarioError::Login(format!(
+                    "{}: after the login form the browser is at {} ({}): {}\n{}",
+                    side.label(),
+                    landed.url,
+                    landed.status,
+                    landed.body.chars().take(300).collect::<String>(),
+                    self.process(side).log.tail(20)
+                )));
+            }
+            self.browsers.insert(key.clone(), browser);
+        }
+        Ok(&self.browsers[&key])
+    }
+
+    /// Sends `request` to `side` and returns what the client and the backend saw, normalised.
+    pub async fn observe(
+        &mut self,
+        platform: &Platform,
+        side: Side,
+        request: &Request,
+    ) -> Result<Observed, ScenarioError> {
+        let base = self.url(side).to_string();
+        let fresh;
+        let browser = match request.user {
+            Some(user) => {
+                self.browser(platform, side, user, request.login_path)
+                    .await?
+            }
+            None => {
+                fresh = Browser::new();
+                &fresh
+            }
+        };
+        if let Some(cookie) = request.cookie
+            && let Ok(url) = url::Url::parse(&base)
+        {
+            browser.add_cookie(&format!("{cookie}; Path=/"), &url);
+        }
+        let client = browser.client().clone();
+        let url = format!("{base}{}", request.path);
+        let mut csrf_token = None;
+        if request.csrf {
+            let answer = client
+                .get(&url)
+                .header("x-csrf-token", "fetch")
+                .send()
+                .await?;
+            csrf_token = answer
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+        }
+        platform.backend.take();
+        let method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| ScenarioError::Http(e.to_string()))?;
+        let mut builder = client.request(method, &url);
+        for (name, value) in request.headers {
+            builder = builder.header(*name, *value);
+        }
+        if let Some(token) = &csrf_token {
+            builder = builder.header("x-csrf-token", token);
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body.to_string());
+        }
+        let response = builder.send().await?;
+        let status = response.status().as_u16();
+        let mut headers = BTreeMap::new();
+        let norm = Normaliser {
+            router: base.clone(),
+            xsuaa: platform.ready.xsuaa.url.clone(),
+            backend: platform.backend.url.clone(),
+            sent_correlation: request
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-correlationid"))
+                .map(|(_, v)| v.to_string()),
+        };
+        for name in COMPARED_HEADERS.iter().chain(request.extra_headers) {
+            let values: Vec<String> = response
+                .headers()
+                .get_all(*name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            headers.insert(name.to_string(), norm.response_header(name, &values));
+        }
+        let all_headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.text().await.unwrap_or_default();
+        let backend = platform.backend.take();
+        Ok(Observed {
+            compare_body: request.compare_body,
+            status,
+            headers,
+            all_headers,
+            body,
+            backend: backend.iter().map(|r| norm.recorded(r)).collect(),
+            csrf_fetched: csrf_token.is_some(),
+        })
+    }
+}
+
+async fn wait_answers(process: &mut AppProcess, url: &str) -> Result<(), ScenarioError> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let start = std::time::Instant::now();
+    loop {
+        process.check_alive()?;
+        if client.get(format!("{url}/")).send().await.is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > START_TIMEOUT {
+            return Err(ScenarioError::NotHealthy {
+                app: process.name.clone(),
+                seconds: START_TIMEOUT.as_secs(),
+                log: process.log.tail(40),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One request of a case.
+#[derive(Debug, Clone, Copy)]
+pub struct Request {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub headers: &'static [(&'static str, &'static str)],
+    pub body: Option<&'static str>,
+    /// Logged in as this demo user (through the login form, once per router and user).
+    pub user: Option<&'static str>,
+    /// Where the login starts (a path that needs a login in this configuration).
+    pub login_path: &'static str,
+    /// Fetch a CSRF token first (`GET` the same path with `x-csrf-token: fetch`) and send it.
+    pub csrf: bool,
+    /// Response headers compared on top of [`COMPARED_HEADERS`].
+    pub extra_headers: &'static [&'static str],
+    /// A cookie (`name=value`) put into the browser's jar before the request, so that it goes
+    /// along with the session cookie (it stays there for later cases of the same user).
+    pub cookie: Option<&'static str>,
+    /// Compare the bodies too (answers the router makes itself, e.g. the user API).
+    pub compare_body: bool,
+}
+
+impl Request {
+    pub const fn get(path: &'static str) -> Self {
+        Self {
+            method: "GET",
+            path,
+            headers: &[],
+            body: None,
+            user: None,
+            login_path: "/",
+            csrf: false,
+            extra_headers: &[],
+            cookie: None,
+            compare_body: false,
+        }
+    }
+    pub const fn cookie(mut self, cookie: &'static str) -> Self {
+        self.cookie = Some(cookie);
+        self
+    }
+    pub const fn compare_body(mut self) -> Self {
+        self.compare_body = true;
+        self
+    }
+    pub const fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
+    }
+    pub const fn headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+    pub const fn body(mut self, body: &'static str) -> Self {
+        self.body = Some(body);
+        self
+    }
+    pub const fn user(mut self, user: &'static str, login_path: &'static str) -> Self {
+        self.user = Some(user);
+        self.login_path = login_path;
+        self
+    }
+    pub const fn csrf(mut self) -> Self {
+        self.csrf = true;
+        self
+    }
+    pub const fn extra(mut self, headers: &'static [&'static str]) -> Self {
+        self.extra_headers = headers;
+        self
+    }
+}
+
+/// What one router's answer looked like, normalised.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub status: u16,
+    /// The compared response headers, normalised.
+    pub headers: BTreeMap<String, String>,
+    /// Every response header as sent, for cases that look further.
+    pub all_headers: Vec<(String, String)>,
+    pub body: String,
+    /// What the backend received, normalised (empty: nothing was forwarded).
+    pub backend: Vec<BTreeMap<String, String>>,
+    pub csrf_fetched: bool,
+    pub compare_body: bool,
+}
+
+impl Observed {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn raw_header(&self, name: &str) -> Option<&str> {
+        self.all_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// What the backend received, the one request of this case (`None`: nothing was forwarded).
+    pub fn received(&self, field: &str) -> Option<&str> {
+        self.backend
+            .first()
+            .and_then(|r| r.get(field))
+            .map(String::as_str)
+    }
+
+    /// A one-line summary for the report.
+    pub fn summary(&self) -> String {
+        let forwarded = match self.backend.first() {
+            Some(r) => format!(
+                "-> {} {}",
+                r.get("method").map(String::as_str).unwrap_or("?"),
+                r.get("path").map(String::as_str).unwrap_or("?")
+            ),
+            None => "-> (not forwarded)".into(),
+        };
+        format!("{} {forwarded}", self.status)
+    }
+}
+
+/// Differences every router-made error answer has, deliberately: SAP's error handler sends the
+/// bare status text without a `Content-Type` (or `text/plain`), ours a small HTML page declared
+/// `text/html; charset=utf-8` (so no browser has to sniff it). Listed in the README; not counted
+/// per case.
+pub const ERROR_PAGE_DIFFERENCE: &str = "router-made errors: SAP sends the status text without Content-Type, ours a declared text/html page";
+
+fn is_error_page_difference(sap: &Observed, ours: &Observed) -> bool {
+    sap.status == ours.status
+        && sap.status >= 400
+        && sap.backend.is_empty()
+        && ours.backend.is_empty()
+        && matches!(sap.header("content-type"), None | Some("text/plain"))
+        && ours.header("content-type") == Some("text/html;charset=utf-8")
+}
+
+/// The differences between SAP's answer and ours, one line each (empty: the same).
+pub fn differences(sap: &Observed, ours: &Observed) -> Vec<String> {
+    let mut out = Vec::new();
+    let error_page = is_error_page_difference(sap, ours);
+    if sap.status != ours.status {
+        out.push(format!("status: SAP {} / ours {}", sap.status, ours.status));
+    }
+    let names: std::collections::BTreeSet<&String> =
+        sap.headers.keys().chain(ours.headers.keys()).collect();
+    for name in names {
+        let (a, b) = (sap.headers.get(name), ours.headers.get(name));
+        if a != b && !(error_page && name == "content-type") {
+            out.push(format!("{name}: SAP {a:?} / ours {b:?}"));
+        }
+    }
+    if sap.compare_body && sap.body != ours.body {
+        out.push(format!("body: SAP {:?} / ours {:?}", sap.body, ours.body));
+    }
+    if sap.backend.len() != ours.backend.len() {
+        out.push(format!(
+            "backend requests: SAP {} / ours {}",
+            sap.backend.len(),
+            ours.backend.len()
+        ));
+    }
+    for (a, b) in sap.backend.iter().zip(&ours.backend) {
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            let (x, y) = (a.get(key), b.get(key));
+            if x != y {
+                out.push(format!("backend {key}: SAP {x:?} / ours {y:?}"));
+            }
+        }
+    }
+    out
+}
+
+/// Turns what differs only by port, token, id or random value into the same text.
+struct Normaliser {
+    router: String,
+    xsuaa: String,
+    backend: String,
+    sent_correlation: Option<String>,
+}
+
+impl Normaliser {
+    fn urls(&self, text: &str) -> String {
+        let router_host = self.router.trim_start_matches("http://");
+        // Node listens dual-stack and reports IPv4 peers as IPv4-mapped IPv6 addresses.
+        text.replace("::ffff:127.0.0.1", "127.0.0.1")
+            .replace(&self.router, "{router}")
+            .replace(&self.xsuaa, "{xsuaa}")
+            .replace(&self.backend, "{backend}")
+            .replace(&encode(&self.router), "{router}")
+            .replace(router_host, "{router-host}")
+    }
+
+    fn response_header(&self, name: &str, values: &[String]) -> String {
+        match name {
+            // `!` and `%21` mean the same in a query; SAP leaves it raw, we encode it.
+            "location" => self.location(&values[0].replace("%21", "!")),
+            "set-cookie" => {
+                let mut cookies: Vec<String> = values.iter().map(|c| normalise_cookie(c)).collect();
+                cookies.sort();
+                cookies.join(" | ")
+            }
+            "x-csrf-token" => {
+                let v = &values[0];
+                if v.eq_ignore_ascii_case("required") || v.eq_ignore_ascii_case("fetch") {
+                    v.to_ascii_lowercase()
+                } else {
+                    "<token>".into()
+                }
+            }
+            "content-type" => values[0].to_ascii_lowercase().replace(' ', ""),
+            "x-request-id" => "<id>".into(),
+            _ => self.urls(&values.join(", ")),
+        }
+    }
+
+    /// Authorize URLs keep their parameter names and the values that are the same for both
+    /// routers; state, PKCE challenge and nonce are random.
+    fn location(&self, location: &str) -> String {
+        let text = self.urls(location);
+        let Some((base, query)) = text.split_once('?') else {
+            return text;
+        };
+        if !base.ends_with("/oauth/authorize") {
+            return text;
+        }
+        let mut params: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                match k {
+                    "state" | "code_challenge" | "nonce" => format!("{k}=*"),
+                    _ => format!("{k}={v}"),
+                }
+            })
+            .collect();
+        params.sort();
+        format!("{base}?{}", params.join("&"))
+    }
+
+    fn recorded(&self, r: &Recorded) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        out.insert("method".into(), r.method.clone());
+        out.insert("path".into(), r.path.clone());
+        out.insert("query".into(), r.query.clone().unwrap_or_default());
+        out.insert("body".into(), r.body.clone());
+        for name in BACKEND_HEADERS {
+            let values: Vec<&str> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let joined = values.join(", ");
+            let value = match *name {
+                "authorization" => describe_authorization(&joined),
+                "x-correlationid" => {
+                    if Some(&joined) == self.sent_correlation.as_ref() {
+                        joined
+                    } else {
+                        "<generated>".into()
+                    }
+                }
+                "x-request-id" => "<generated>".into(),
+                "cookie" => {
+                    // The browser's jar is per host, not per port: the mock XSUAA's login cookie
+                    // reaches both routers, and each passes it on. Only the other cookies tell.
+                    let mut cookies: Vec<&str> = joined
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|c| !c.starts_with("mock_xsuaa_session="))
+                        .collect();
+                    if cookies.is_empty() {
+                        continue;
+                    }
+                    cookies.sort();
+                    cookies.join("; ")
+                }
+                "x-csrf-token" => "<token>".into(),
+                _ => self.urls(&joined),
+            };
+            out.insert(format!("header {name}"), value);
+        }
+        out
+    }
+}
+
+fn encode(url: &str) -> String {
+    url.replace(':', "%3A").replace('/', "%2F")
+}
+
+/// `Name=<value>; attributes`, attributes lower-cased and sorted, the value replaced unless empty.
+fn normalise_cookie(cookie: &str) -> String {
+    let mut parts = cookie.split(';').map(str::trim);
+    let first = parts.next().unwrap_or_default();
+    let (name, value) = first.split_once('=').unwrap_or((first, ""));
+    let mut attributes: Vec<String> = parts
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let k = k.to_ascii_lowercase();
+            match k.as_str() {
+                "expires" => "expires".to_string(),
+                _ if v.is_empty() => k,
+                _ => format!("{k}={}", v.to_ascii_lowercase()),
+            }
+        })
+        .collect();
+    attributes.sort();
+    let value = if value.is_empty() { "" } else { "<value>" };
+    format!("{name}={value}; {}", attributes.join("; "))
+}
+
+/// `Bearer <user>` from the token's claims (both routers hold different tokens of the same user).
+fn describe_authorization(value: &str) -> String {
+    let Some(token) = value.strip_prefix("Bearer ") else {
+        return value.split(' ').next().unwrap_or("?").to_string() + " ...";
+    };
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    match claims {
+        Some(c) => format!(
+            "Bearer JWT(user_name={}, grant_type={})",
+            c["user_name"].as_str().unwrap_or("-"),
+            c["grant_type"].as_str().unwrap_or("-")
+        ),
+        None => "Bearer <not a JWT>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_compare_by_name_and_attributes() {
+        assert_eq!(
+            normalise_cookie("JSESSIONID=abc; Path=/; HttpOnly; SameSite=Lax; Secure"),
+            "JSESSIONID=<value>; httponly; path=/; samesite=lax; secure"
+        );
+        assert_eq!(
+            normalise_cookie("a=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+            "a=; expires; max-age=0"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! Our App Router side by side with SAP's `@sap/approuter` (pinned, installed from npm into
+//! `target/`): the same mock platform, the same `xs-app.json`, the same `destinations`, the same
+//! recording backend, the same requests, logins through the mock XSUAA's real login form. Each case
+//! is one line of the table below: the `xs-app.json` fragment (or env) it exercises, the request,
+//! and the expectation: `Same` (status, the headers a client relies on and what the backend
+//! received all match after normalising ports, tokens and ids), or `Differs(why, check)` where we
+//! deliberately differ because SAP's behaviour is unsafe (the check asserts ours).
+//!
+//! Needs `node`/`npm` (`bash .ci/setup`) and the npm registry; without them it prints why and
+//! passes. `DIFFERENTIAL_ECHO=1` prints both routers' logs; `DIFFERENTIAL_ONLY=<text>` runs the
+//! cases whose name contains the text.
+
+use scenario::differential::{
+    Observed, Platform, Request, RouterConfig, RouterPair, Side, differences,
+};
+use scenario::{measure, sap_approuter};
+use serde_json::json;
+
+type Check = fn(&Observed) -> Result<(), String>;
+
+enum Expect {
+    /// Client and backend see the same from both routers.
+    Same,
+    /// We deliberately differ from SAP; the reason, and what ours must do.
+    Differs(&'static str, Check),
+}
+use Expect::*;
+
+struct Case {
+    config: &'static str,
+    name: &'static str,
+    /// The `xs-app.json` key, route property or env variable the case covers.
+    covers: &'static str,
+    request: Request,
+    expect: Expect,
+}
+
+const ALICE: &str = "alice";
+const BOB: &str = "bob";
+/// The scope alice has and bob has not (scenario.yaml's backend scope).
+const BACKEND_SCOPE: &str = "Backend-service!t6131.AllAccess";
+
+fn configs() -> Vec<RouterConfig> {
+    let index = ("resources/index.html".to_string(), "<html>index</html>".to_string());
+    let sub = (
+        "resources/web2/page.html".to_string(),
+        "<html>web2</html>".to_string(),
+    );
+    vec![
+        RouterConfig {
+            name: "route",
+            xs_app: json!({
+                "welcomeFile": "/web/index.html",
+                "authenticationMethod": "route",
+                "sessionTimeout": 20,
+                "login": {"callbackEndpoint": "/login/callback"},
+                "logout": {"logoutEndpoint": "/do/logout", "logoutPage": "/web/index.html"},
+                "responseHeaders": [{"name": "x-custom-response", "value": "from-xs-app"}],
+                "routes": [
+                    {"source": "^/web/(.*)$", "target": "$1", "localDir": "resources", "authenticationType": "none", "cacheControl": "public, max-age=60"},
+                    {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
+                    {"source": "^/api/", "target": "/", "destination": "backend"},
+                    {"source": "^/full/(.*)$", "target": "/base/$1", "destination": "backend"},
+                    {"source": "^/notarget/", "destination": "backend"},
+                    {"source": "^/scoped/(.*)$", "target": "/$1", "destination": "backend", "scope": BACKEND_SCOPE},
+                    {"source": "^/xsappname/(.*)$", "target": "/$1", "destination": "backend", "scope": "$XSAPPNAME.Admin"},
+                    {"source": "^/anyof/(.*)$", "target": "/$1", "destination": "backend", "scope": ["nope.scope", "uaa.user"]},
+                    {"source": "^/permethod/(.*)$", "target": "/$1", "destination": "backend", "scope": {"GET": "uaa.user", "POST": BACKEND_SCOPE, "default": "nope.scope"}},
+                    {"source": "^/methods/(.*)$", "target": "/$1", "destination": "backend", "httpMethods": ["GET", "POST"]},
+                    {"source": "^/nocsrf/(.*)$", "target": "/$1", "destination": "backend", "csrfProtection": false},
+                    {"source": {"path": "^/case/(.*)$", "matchCase": false}, "target": "/case/$1", "destination": "backend"},
+                    {"source": "^/dollar/(.*)$", "target": "/a$$b/$1", "destination": "backend"},
+                    {"source": "^/two/([^/]+)/(.*)$", "target": "/$2/$1", "destination": "backend"},
+                    {"source": "^/web2/", "localDir": "resources", "authenticationType": "none"},
+                    {"source": "^/static/(.*)$", "target": "$1", "localDir": "resources"},
+                    {"source": "^/exact$", "destination": "plain", "authenticationType": "none"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![],
+            files: vec![index.clone(), sub.clone()],
+        },
+        RouterConfig {
+            name: "none",
+            xs_app: json!({
+                "welcomeFile": "index.html",
+                "authenticationMethod": "none",
+                "routes": [
+                    {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
+                    {"source": "^/(.*)$", "target": "$1", "localDir": "resources"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![],
+            files: vec![
+                index.clone(),
+                (
+                    "default-env.json".into(),
+                    json!({"httpHeaders": [{"x-from-default-env": "yes"}]}).to_string(),
+                ),
+            ],
+        },
+        RouterConfig {
+            name: "env",
+            xs_app: json!({
+                "sessionTimeout": 30,
+                "routes": [
+                    {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
+                    {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![
+                (
+                    "httpHeaders".into(),
+                    json!([{"x-http-header-from-env": "yes"}]).to_string(),
+                ),
+                ("SEND_XFRAMEOPTIONS".into(), "false".into()),
+                ("COOKIES".into(), json!({"SameSite": "None"}).to_string()),
+                ("SESSION_TIMEOUT".into(), "5".into()),
+                ("JWT_REFRESH".into(), "10".into()),
+                ("XS_BIND_ADDRESS".into(), "127.0.0.1".into()),
+                ("UAA_SERVICE_NAME".into(), "XsuaaForScenario".into()),
+            ],
+            files: vec![],
+        },
+        RouterConfig {
+            name: "secure",
+            xs_app: json!({
+                "routes": [
+                    {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![("SECURE_SESSION_COOKIE".into(), "true".into())],
+            files: vec![],
+        },
+        RouterConfig {
+            name: "compat",
+            xs_app: json!({
+                "stateProtection": true,
+                "routes": [
+                    {"source": "^/user-api(.*)", "target": "$1", "service": "sap-approuter-userapi"},
+                    {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend", "setBackendSessionCookies": true},
+                    {"source": "^/back/(\\w+)/\\1$", "target": "/same/$1", "destination": "backend"},
+                    {"source": "^/(?!api/|user-api|back/).*$", "destination": "plain", "authenticationType": "none"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![],
+            files: vec![],
+        },
+    ]
+}
+
+const LOGIN: &str = "a browser without a session: SAP answers 200 with a script that keeps the page in cookies and navigates to XSUAA (and gives every anonymous visitor a session); ours answers 302 to XSUAA's authorize endpoint with state and PKCE, which needs no script (works under a strict Content-Security-Policy)";
+const JSON_401: &str = "a client that does not accept HTML cannot run SAP's login script: ours answers 401 (SAP does so only for X-Requested-With: XMLHttpRequest)";
+const QUERY: &str = "routes match the normalised path without the query: SAP matches source against path and query, so a query can steer a request to another route (or, as here, away from its route)";
+const CALLBACK: &str = "a login callback without state and code is refused with 400 naming the reason; SAP starts a new login from it";
+const NO_STORE: &str = "our redirects carry Cache-Control: no-store (SAP sends none), so no cache replays a redirect";
+const COOKIE: &str = "session cookie: SAP sets HttpOnly; Secure even over plain http and no SameSite; ours HttpOnly; SameSite=Lax (a CSRF defence), Secure whenever the browser talks https (always on Cloud Foundry), so a local http run works in every browser";
+const SECURE: &str = "SECURE_SESSION_COOKIE=true: SAP refuses every plain-http request with 403; ours serves it with a Secure session cookie (which the browser never sends back over plain http)";
+
+fn status(expected: u16) -> Check {
+    match expected {
+        200 => |o| check_status(o, 200),
+        400 => |o| check_status(o, 400),
+        _ => |o| check_status(o, 401),
+    }
+}
+
+fn check_status(o: &Observed, expected: u16) -> Result<(), String> {
+    if o.status == expected {
+        Ok(())
+    } else {
+        Err(format!("status {} instead of {expected}", o.status))
+    }
+}
+
+fn login_redirect(o: &Observed) -> Result<(), String> {
+    let location = o.header("location").unwrap_or_default();
+    if o.status == 302
+        && location.starts_with("{xsuaa}/oauth/authorize?")
+        && location.contains("code_challenge=*")
+        && location.contains("code_challenge_method=S256")
+        && location.contains("state=*")
+        && location.contains("redirect_uri={router}%2Flogin%2Fcallback")
+        && o.header("cache-control") == Some("no-store")
+    {
+        Ok(())
+    } else {
+        Err(format!("not a 302 to the authorize endpoint with state and PKCE: {} {location}", o.status))
+    }
+}
+
+fn same_site_none_login(o: &Observed) -> Result<(), String> {
+    login_redirect(o)?;
+    match o.header("set-cookie") {
+        Some(c) if c.contains("samesite=none") && c.contains("secure") => Ok(()),
+        other => Err(format!("the session cookie is not SameSite=None; Secure: {other:?}")),
+    }
+}
+
+fn redirect_to(location: &'static str) -> Check {
+    match location {
+        "{router}/web/index.html" => |o| check_redirect(o, "{router}/web/index.html"),
+        _ => |o| check_redirect(o, "{router}/index.html"),
+    }
+}
+
+fn check_redirect(o: &Observed, location: &str) -> Result<(), String> {
+    let got = o.header("location").unwrap_or_default();
+    // A relative Location is what the browser resolves against the router.
+    let got = if got.starts_with('/') { format!("{{router}}{got}") } else { got.to_string() };
+    if (o.status == 302 || o.status == 301) && got == location && o.header("cache-control") == Some("no-store") {
+        Ok(())
+    } else {
+        Err(format!("{} to {got:?} (cache-control {:?})", o.status, o.header("cache-control")))
+    }
+}
+
+fn logout_redirect(o: &Observed) -> Result<(), String> {
+    let location = o.header("location").unwrap_or_default();
+    let cookie = o.header("set-cookie").unwrap_or_default();
+    if o.status == 302
+        && location.starts_with("{xsuaa}/logout.do?redirect={router}%2Fweb%2Findex.html")
+        && cookie.starts_with("JSESSIONID=; expires; httponly; max-age=0; path=/; samesite=lax")
+    {
+        Ok(())
+    } else {
+        Err(format!("{} {location} {cookie}", o.status))
+    }
+}
+
+fn forwarded_exact(o: &Observed) -> Result<(), String> {
+    match o.received("path") {
+        Some("/exact") if o.status == 200 => Ok(()),
+        other => Err(format!("{} forwarded to {other:?}", o.status)),
+    }
+}
+
+const LOCATION: &str = "a backend's redirect to its own URL is mapped back to the router's URL (the route it came through): SAP passes the backend's internal URL to the browser";
+const BACKEND_COOKIE: &str = "a backend's cookies reach the browser scoped to the route's path (the router keeps no per-backend state); SAP keeps them in the user's server-side session";
+const ERROR_NO_STORE: &str = "every error the router makes is marked Cache-Control: no-cache, no-store, must-revalidate; SAP leaves its login-callback errors without";
+
+fn backend_redirect_mapped(o: &Observed) -> Result<(), String> {
+    match o.header("location") {
+        Some("{router}/api/elsewhere") if o.status == 302 => Ok(()),
+        other => Err(format!("{} to {other:?}", o.status)),
+    }
+}
+
+fn backend_cookie_scoped(o: &Observed) -> Result<(), String> {
+    match o.header("set-cookie") {
+        Some(c) if c.starts_with("backend_cookie=<value>;") && c.contains("path=/api/") => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+const SESSION_COOKIE: &str = "setBackendSessionCookies: SAP passes the router's own session cookie to the backend, which could then act as the user; ours never forwards the router's session cookie (the key is accepted with a start-up warning)";
+
+fn no_session_cookie_to_backend(o: &Observed) -> Result<(), String> {
+    match (o.status, o.received("path"), o.received("header cookie")) {
+        (200, Some("/x"), None) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
+const JSON_ACCEPT: &[(&str, &str)] = &[("accept", "application/json")];
+const CUSTOM_RESPONSE: &[&str] = &["x-custom-response"];
+
+fn cases() -> Vec<Case> {
+    let r = Request::get;
+    let mut c = Vec::new();
+    let mut add = |config, name, covers, request, expect| {
+        c.push(Case {
+            config,
+            name,
+            covers,
+            request,
+            expect,
+        })
+    };
+    // ---- authenticationMethod "route": the main configuration.
+    add("route", "welcome file", "welcomeFile", r("/"), Differs(NO_STORE, redirect_to("{router}/web/index.html")));
+    add("route", "static file without login", "localDir, target, authenticationType none, cacheControl", r("/web/index.html").extra(CUSTOM_RESPONSE), Same);
+    add("route", "static file missing", "localDir", r("/web/missing.html"), Same);
+    add("route", "static file HEAD", "localDir", r("/web/index.html").method("HEAD"), Same);
+    add("route", "localDir without target", "localDir", r("/web2/page.html"), Same);
+    add("route", "open destination with query", "destination, authenticationType none", r("/open/x?a=1&b=two"), Same);
+    add("route", "open destination POST body", "destination, csrfProtection default without login", r("/open/x").method("POST").headers(&[("content-type", "application/json")]).body("{\"a\":1}"), Same);
+    add("route", "login needed, browser", "authenticationType xsuaa", r("/api/x"), Differs(LOGIN, login_redirect));
+    add("route", "login needed, XHR", "authenticationType xsuaa", r("/api/x").headers(XHR), Same);
+    add("route", "login needed, JSON client", "authenticationType xsuaa", r("/api/x").headers(JSON_ACCEPT), Differs(JSON_401, status(401)));
+    add("route", "logged in, token forwarded", "destination forwardAuthToken", r("/api/x").user(ALICE, "/api/x"), Same);
+    add("route", "target replaces the match, keeps the rest", "target", r("/api/deep/path?q=1").user(ALICE, "/api/x"), Same);
+    add("route", "target with a group", "target $1", r("/full/a/b").user(ALICE, "/api/x"), Same);
+    add("route", "no target: path as is", "route without target", r("/notarget/x").user(ALICE, "/api/x"), Same);
+    add("route", "scope string, user has it", "scope (string)", r("/scoped/x").user(ALICE, "/api/x"), Same);
+    add("route", "scope string, user lacks it", "scope (string)", r("/scoped/x").user(BOB, "/api/x"), Same);
+    add("route", "$XSAPPNAME scope", "scope $XSAPPNAME", r("/xsappname/x").user(ALICE, "/api/x"), Same);
+    add("route", "scope array: any one", "scope (array)", r("/anyof/x").user(BOB, "/api/x"), Same);
+    add("route", "per-method scope GET", "scope (per method)", r("/permethod/x").user(BOB, "/api/x"), Same);
+    add("route", "per-method scope POST lacking", "scope (per method)", r("/permethod/x").method("POST").csrf().user(BOB, "/api/x"), Same);
+    add("route", "per-method scope POST held", "scope (per method)", r("/permethod/x").method("POST").csrf().user(ALICE, "/api/x"), Same);
+    add("route", "per-method scope default", "scope (per method, default)", r("/permethod/x").method("DELETE").csrf().user(ALICE, "/api/x"), Same);
+    add("route", "httpMethods allowed", "httpMethods", r("/methods/x").user(ALICE, "/api/x"), Same);
+    add("route", "httpMethods not allowed", "httpMethods", r("/methods/x").method("DELETE").csrf().user(ALICE, "/api/x"), Same);
+    add("route", "httpMethods not allowed, no token", "httpMethods", r("/methods/x").method("PUT").user(ALICE, "/api/x"), Same);
+    add("route", "CSRF token missing", "csrfProtection (default)", r("/api/x").method("POST").body("a").user(ALICE, "/api/x"), Same);
+    add("route", "CSRF token sent", "csrfProtection (default)", r("/api/x").method("POST").body("a").csrf().user(ALICE, "/api/x"), Same);
+    add("route", "CSRF fetch", "csrfProtection (default)", r("/api/x").headers(&[("x-csrf-token", "fetch")]).user(ALICE, "/api/x"), Same);
+    add("route", "CSRF wrong token", "csrfProtection (default)", r("/api/x").method("PUT").headers(&[("x-csrf-token", "wrong")]).user(ALICE, "/api/x"), Same);
+    add("route", "csrfProtection false", "csrfProtection false", r("/nocsrf/x").method("POST").body("b").user(ALICE, "/api/x"), Same);
+    add("route", "matchCase false", "source {path, matchCase}", r("/CASE/Abc").user(ALICE, "/api/x"), Same);
+    add("route", "$$ in target", "target $$", r("/dollar/x").user(ALICE, "/api/x"), Same);
+    add("route", "two groups swapped", "target $1 $2", r("/two/one/two").user(ALICE, "/api/x"), Same);
+    add("route", "authenticated localDir", "localDir with login", r("/static/index.html").user(ALICE, "/api/x"), Same);
+    add("route", "authenticated localDir anonymous", "localDir with login", r("/static/index.html"), Differs(LOGIN, login_redirect));
+    add("route", "no route, logged in", "routes", r("/nothing").user(ALICE, "/api/x"), Same);
+    add("route", "no route, anonymous", "routes", r("/nothing"), Same);
+    add("route", "correlation id kept", "x-correlationid", r("/api/x").headers(&[("x-correlationid", "abc-123")]).user(ALICE, "/api/x"), Same);
+    add("route", "client cookies forwarded, session cookie not", "cookies", r("/api/x").cookie("mine=1").user(ALICE, "/api/x"), Same);
+    add("route", "backend redirect", "destination", r("/api/backend-redirect").user(ALICE, "/api/x"), Differs(LOCATION, backend_redirect_mapped));
+    add("route", "backend cookie", "destination", r("/api/backend-cookie").user(ALICE, "/api/x"), Differs(BACKEND_COOKIE, backend_cookie_scoped));
+    add("route", "backend 404", "destination", r("/api/backend-404").user(ALICE, "/api/x"), Same);
+    add("route", "backend cache-control", "destination", r("/api/backend-nocache").user(ALICE, "/api/x"), Same);
+    add("route", "client Authorization replaced", "forwardAuthToken", r("/api/x").headers(&[("authorization", "Bearer forged")]).user(ALICE, "/api/x"), Same);
+    add("route", "encoded query kept", "target", r("/api/x?q=%2Fpath&r=a%20b").user(ALICE, "/api/x"), Same);
+    add("route", "custom request header passes", "destination", r("/api/x").headers(&[("x-custom", "v")]).user(ALICE, "/api/x"), Same);
+    add("route", "dot segments", "source", r("/open/%2e%2e/api/x"), Differs(LOGIN, login_redirect));
+    add("route", "source anchored at $ with a query", "source", r("/exact?x=1"), Differs(QUERY, forwarded_exact));
+    add("route", "logout", "logout.logoutEndpoint, logoutPage", r("/do/logout").user(BOB, "/api/x"), Differs(COOKIE, logout_redirect));
+    add("route", "login callback without code", "login.callbackEndpoint", r("/login/callback"), Differs(CALLBACK, status(400)));
+    add("route", "login callback with a bad state", "login.callbackEndpoint", r("/login/callback?code=x&state=y"), Differs(ERROR_NO_STORE, status(400)));
+    add("route", "responseHeaders", "responseHeaders", r("/open/x").extra(CUSTOM_RESPONSE), Same);
+    add("route", "OPTIONS anonymous", "authenticationType xsuaa", r("/api/x").method("OPTIONS"), Same);
+    add("route", "HEAD logged in", "destination", r("/api/x").method("HEAD").user(ALICE, "/api/x"), Same);
+    // ---- authenticationMethod "none".
+    add("none", "forwarded without token", "authenticationMethod none", r("/api/x"), Same);
+    add("none", "POST without session", "authenticationMethod none, csrfProtection", r("/api/x").method("POST").body("c"), Same);
+    add("none", "welcome file without slash", "welcomeFile", r("/"), Differs(NO_STORE, redirect_to("{router}/index.html")));
+    add("none", "static file", "localDir", r("/index.html"), Same);
+    add("none", "default-env.json", "default-env.json", r("/index.html").extra(&["x-from-default-env"]), Same);
+    add("none", "missing file", "localDir", r("/missing"), Same);
+    // ---- env variables.
+    add("env", "httpHeaders, SEND_XFRAMEOPTIONS=false", "httpHeaders, SEND_XFRAMEOPTIONS", r("/open/x").extra(&["x-http-header-from-env"]), Same);
+    add("env", "COOKIES SameSite=None", "COOKIES, UAA_SERVICE_NAME, XS_BIND_ADDRESS", r("/api/x"), Differs(LOGIN, same_site_none_login));
+    add("secure", "SECURE_SESSION_COOKIE=true over plain http", "SECURE_SESSION_COOKIE", r("/open/x"), Differs(SECURE, status(200)));
+    add("env", "logged in with env", "SESSION_TIMEOUT, JWT_REFRESH", r("/api/x").user(ALICE, "/api/x"), Same);
+    // ---- keys ours refused before issue 13.
+    add("compat", "user API", "service sap-approuter-userapi", r("/user-api/currentUser").user(ALICE, "/api/x").compare_body(), Same);
+    add("compat", "user API attributes", "service sap-approuter-userapi, endpoint", r("/user-api/attributes").user(BOB, "/api/x"), Same);
+    add("compat", "look-ahead source", "source (ECMAScript look-ahead), stateProtection", r("/other"), Same);
+    add("compat", "setBackendSessionCookies", "setBackendSessionCookies", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
+    add("compat", "back-reference in source", "source (ECMAScript back-reference)", r("/back/ab/ab").user(ALICE, "/api/x"), Same);
+    add("compat", "back-reference not met", "source (ECMAScript back-reference)", r("/back/ab/cd").user(ALICE, "/api/x"), Same);
+    add("compat", "look-ahead excludes", "source (ECMAScript look-ahead)", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_app_router_behaves_like_sap_approuter() {
+    let Some(node) = measure::which("node") else {
+        eprintln!("SKIPPED: node is not on the PATH (bash .ci/setup installs it)");
+        return;
+    };
+    let sap_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sap-approuter");
+    if let Err(reason) = sap_approuter::prepare(&sap_dir) {
+        eprintln!(
+            "SKIPPED: cannot install @sap/approuter {} from npm: {reason}",
+            sap_approuter::VERSION
+        );
+        return;
+    }
+    let platform = Platform::start(&sap_dir, &node)
+        .await
+        .unwrap_or_else(|e| panic!("the mock platform did not start: {e}"));
+    let only = std::env::var("DIFFERENTIAL_ONLY").ok();
+    let cases = cases();
+    assert!(cases.len() >= 60, "the table has {} cases", cases.len());
+
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for config in configs() {
+        let selected: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.config == config.name)
+            .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let mut pair = match RouterPair::start(&platform, &config).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                for case in selected {
+                    failures.push(format!("[{}] {}: routers did not start: {e}", config.name, case.name));
+                }
+                continue;
+            }
+        };
+        for case in selected {
+            let line = run_case(&platform, &mut pair, case).await;
+            match line {
+                Ok(text) => report.push(text),
+                Err(text) => {
+                    report.push(text.clone());
+                    failures.push(format!("{text}\n{}", pair.logs(15)));
+                }
+            }
+        }
+    }
+    println!("\n{:-<100}\nDIFFERENTIAL REPORT (@sap/approuter {} vs ours)", "", sap_approuter::VERSION);
+    for line in &report {
+        println!("{line}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+async fn run_case(platform: &Platform, pair: &mut RouterPair, case: &Case) -> Result<String, String> {
+    let head = format!(
+        "[{}] {} ({}): {} {}{}",
+        case.config,
+        case.name,
+        case.covers,
+        case.request.method,
+        case.request.path,
+        case.request
+            .user
+            .map(|u| format!(" as {u}"))
+            .unwrap_or_default()
+    );
+    let sap = pair
+        .observe(platform, Side::Sap, &case.request)
+        .await
+        .map_err(|e| format!("FAIL {head}: @sap/approuter: {e}"))?;
+    let ours = pair
+        .observe(platform, Side::Ours, &case.request)
+        .await
+        .map_err(|e| format!("FAIL {head}: ours: {e}"))?;
+    let diffs = differences(&sap, &ours);
+    match &case.expect {
+        Same if diffs.is_empty() => Ok(format!("same    {head}: {}", ours.summary())),
+        Same => Err(format!(
+            "FAIL    {head}: expected the same, differs:\n        {}\n        SAP body: {}\n        our body: {}",
+            diffs.join("\n        "),
+            snippet(&sap.body),
+            snippet(&ours.body)
+        )),
+        Differs(why, check) => {
+            if diffs.is_empty() {
+                return Err(format!("FAIL    {head}: expected a deliberate difference ({why}), but both answer the same"));
+            }
+            check(&ours).map_err(|e| {
+                format!("FAIL    {head}: ours does not do what it should ({why}): {e}\n        {}", diffs.join("\n        "))
+            })?;
+            Ok(format!("differs {head}: {why}\n        {}", diffs.join("\n        ")))
+        }
+    }
+}
+
+fn snippet(body: &str) -> String {
+    body.chars().take(200).collect::<String>().replace('\n', " ")
+}
