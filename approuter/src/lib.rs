@@ -9,24 +9,30 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `XS_APP_JSON` | path of `xs-app.json` (default `./xs-app.json`); `localDir` is relative to its directory |
-//! | `destinations` | JSON array `{name, url, forwardAuthToken, timeout (ms, default 30000), strictSSL, proxyHost, proxyPort, setXForwardedHeaders, preserveHostHeader}` |
+//! | `destinations` | JSON array `{name, url, forwardAuthToken, timeout (ms, default 30000), strictSSL, proxyHost, proxyPort, setXForwardedHeaders, preserveHostHeader, sap-client}` |
 //! | `VCAP_SERVICES` | the `xsuaa` binding (needed as soon as one route needs a login); a `redis` binding (label contains or tag is `redis`) keeps sessions in Redis |
-//! | `PORT` | listen port (default 5000); `BIND_ADDRESS` the address (default `0.0.0.0`) |
-//! | `SESSION_TIMEOUT` | idle timeout in minutes (default 15); `sessionTimeout` in `xs-app.json` takes precedence |
-//! | `REDIS_URL` | `redis://[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
+//! | `PORT` | listen port (default 5000); `XS_BIND_ADDRESS` (or `BIND_ADDRESS`) the address (default `0.0.0.0`) |
+//! | `SESSION_TIMEOUT` | idle timeout in minutes (default 15); wins over `sessionTimeout` in `xs-app.json`, as in `@sap/approuter` |
+//! | `UAA_SERVICE_NAME` | the xsuaa binding to use, by name (when more than one is bound) |
+//! | `httpHeaders`, `SEND_XFRAMEOPTIONS` | headers added to every answer (`[{"Name": "value"}]`); `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is `false` |
+//! | `COOKIES`, `SECURE_SESSION_COOKIE` | `{"SameSite": "None"}` for embedding in other sites' frames (implies `Secure`); `true`/`false` force `Secure` on or off |
+//! | `JWT_REFRESH` | read and validated; refresh happens in the last part of the token's lifetime |
+//! | `REDIS_URL` | `redis://` or `rediss://` (TLS) `[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
 //! | `TRUSTED_PROXIES` | comma list of IPs/CIDRs (or `*`) whose `X-Forwarded-*` headers are believed; on Cloud Foundry (`CF_INSTANCE_IP` set) the private networks by default, else nobody |
 //! | `ALLOWED_REDIRECT_HOSTS` | hosts an absolute `logout.logoutPage` may point to |
-//! | `SSL_CERT_FILE` | a PEM bundle of CA certificates trusted besides the webpki roots (https destinations, XSUAA) |
+//! | `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, `XS_CACERT_PATH` | PEM bundles of CA certificates trusted besides the webpki roots (https destinations, XSUAA) |
+//! | `default-env.json`, `default-services.json` | in the working directory, for local runs: variables the env does not set, and `{"uaa": credentials}` when no xsuaa is bound |
 //! | `SCHED_SLICE_US` | the worker threads' scheduler slice in µs (default 100, `0` = the kernel's; read by `main.rs`, see `common::runtime`) |
 //! | `RUST_LOG`, `LOG_FORMAT=json` | log filter and format (one access-log line per request, target `access`) |
 //!
 //! `xs-app.json` keys: `welcomeFile`, `authenticationMethod` (`route`|`none`), `sessionTimeout`,
 //! `logout{logoutEndpoint, logoutPage, logoutMethod}`, `login{callbackEndpoint}` (default
-//! `/login/callback`), `responseHeaders[{name, value}]`, `routes[]{source (regex, or {path,
-//! matchCase}), target ($1...), destination | localDir, authenticationType (xsuaa|none),
-//! scope (string | array | {METHOD: ..., default: ...}; `$XSAPPNAME` expanded), csrfProtection,
-//! httpMethods, cacheControl}`. Other keys of `@sap/approuter` are reported at start-up (a
-//! warning, or an error where ignoring them would weaken security); unknown keys are errors.
+//! `/login/callback`), `responseHeaders[{name, value}]`, `routes[]{source (ECMAScript regex, or
+//! {path, matchCase}), target (JavaScript `replace`: $1, $$...), destination | localDir | service
+//! sap-approuter-userapi, authenticationType (xsuaa|none), scope (string | array | {METHOD: ...,
+//! default: ...}; `$XSAPPNAME` expanded), csrfProtection, httpMethods (else 405 with `Allow`),
+//! cacheControl}`. Other keys of `@sap/approuter` are reported at start-up (a warning, or an
+//! error where ignoring them would weaken security); unknown keys are errors.
 //!
 //! # Endpoints of the router itself
 //!

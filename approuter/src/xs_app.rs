@@ -400,6 +400,9 @@ fn parse_logout(
             "csrfProtection" => warnings.push(format!(
                 "{origin}: logout.csrfProtection is not supported and ignored: the logout endpoint needs no CSRF token"
             )),
+            "backChannelLogoutEndpoint" => warnings.push(format!(
+                "{origin}: logout.backChannelLogoutEndpoint is not supported and ignored: sessions end by logout or timeout only"
+            )),
             _ => return Err(Error::Config(format!("{origin}: logout: unknown key {key:?}"))),
         }
     }

@@ -325,7 +325,8 @@ async fn static_files_from_local_dir_without_traversal() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["content-type"], "text/css");
+    // UTF-8 declared, as @sap/approuter (send) declares text types.
+    assert_eq!(r.headers()["content-type"], "text/css; charset=UTF-8");
     assert_eq!(r.headers()["cache-control"], "public, max-age=60");
     assert_eq!(r.text().await.unwrap(), "body{}");
     let r = client()

@@ -266,6 +266,15 @@ fn no_session_cookie_to_backend(o: &Observed) -> Result<(), String> {
     }
 }
 
+const FORWARDED: &str = "X-Forwarded-* are trusted only from TRUSTED_PROXIES (on Cloud Foundry the platform's network): SAP believes any client's, which then decide the URLs the backend builds";
+
+fn own_forwarded_host(o: &Observed) -> Result<(), String> {
+    match (o.received("header x-forwarded-host"), o.received("header x-forwarded-proto")) {
+        (Some("{router-host}"), Some("http")) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
 const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
 const JSON_ACCEPT: &[(&str, &str)] = &[("accept", "application/json")];
 const CUSTOM_RESPONSE: &[&str] = &["x-custom-response"];
@@ -329,6 +338,7 @@ fn cases() -> Vec<Case> {
     add("route", "client Authorization replaced", "forwardAuthToken", r("/api/x").headers(&[("authorization", "Bearer forged")]).user(ALICE, "/api/x"), Same);
     add("route", "encoded query kept", "target", r("/api/x?q=%2Fpath&r=a%20b").user(ALICE, "/api/x"), Same);
     add("route", "custom request header passes", "destination", r("/api/x").headers(&[("x-custom", "v")]).user(ALICE, "/api/x"), Same);
+    add("route", "X-Forwarded-Host from a client", "destination (x-forwarded-*)", r("/open/x").headers(&[("x-forwarded-host", "evil.example"), ("x-forwarded-proto", "https")]), Differs(FORWARDED, own_forwarded_host));
     add("route", "dot segments", "source", r("/open/%2e%2e/api/x"), Differs(LOGIN, login_redirect));
     add("route", "source anchored at $ with a query", "source", r("/exact?x=1"), Differs(QUERY, forwarded_exact));
     add("route", "logout", "logout.logoutEndpoint, logoutPage", r("/do/logout").user(BOB, "/api/x"), Differs(COOKIE, logout_redirect));

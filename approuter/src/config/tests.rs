@@ -98,12 +98,88 @@ fn env_settings() {
 
     let mut xs = tutorial();
     xs["sessionTimeout"] = json!(45);
-    let config = Env::new(xs).set("SESSION_TIMEOUT", "5").load().unwrap();
+    let config = Env::new(xs.clone()).set("SESSION_TIMEOUT", "5").load().unwrap();
     assert_eq!(
         config.session_timeout,
-        Duration::from_secs(45 * 60),
-        "xs-app.json wins"
+        Duration::from_secs(5 * 60),
+        "SESSION_TIMEOUT wins, as in @sap/approuter's configuration.js"
     );
+    let config = Env::new(xs).load().unwrap();
+    assert_eq!(config.session_timeout, Duration::from_secs(45 * 60));
+}
+
+#[test]
+fn sap_approuter_env_names() {
+    let config = Env::new(tutorial()).load().unwrap();
+    let headers: Vec<(String, String)> = config
+        .additional_headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(headers, [("x-frame-options".into(), "SAMEORIGIN".into())]);
+    assert_eq!(config.cookie_same_site, SameSite::Lax);
+    assert_eq!(config.secure_session_cookie, None);
+    assert_eq!(config.bind_address, "0.0.0.0");
+
+    let config = Env::new(tutorial())
+        .set("httpHeaders", r#"[{"Content-Security-Policy": "frame-ancestors 'self'"}, {"X-Frame-Options": "DENY"}]"#)
+        .set("COOKIES", r#"{"SameSite": "None"}"#)
+        .set("SECURE_SESSION_COOKIE", "true")
+        .set("XS_BIND_ADDRESS", "127.0.0.1")
+        .set("JWT_REFRESH", "10")
+        .load()
+        .unwrap();
+    let names: Vec<&str> = config.additional_headers.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["content-security-policy", "x-frame-options"], "httpHeaders' own x-frame-options replaces SAMEORIGIN");
+    assert_eq!(config.additional_headers[1].1, "DENY");
+    assert_eq!(config.cookie_same_site, SameSite::None);
+    assert_eq!(config.secure_session_cookie, Some(true));
+    assert_eq!(config.bind_address, "127.0.0.1");
+    assert!(config.warnings.iter().any(|w| w.contains("JWT_REFRESH")));
+
+    let config = Env::new(tutorial()).set("SEND_XFRAMEOPTIONS", "false").load().unwrap();
+    assert!(config.additional_headers.is_empty());
+
+    let config = Env::new(tutorial())
+        .set("REDIS_URL", "rediss://:pw@127.0.0.1:6390")
+        .load()
+        .unwrap();
+    assert_eq!(config.redis_url.as_deref(), Some("rediss://:pw@127.0.0.1:6390"));
+
+    for (var, value, expected) in [
+        ("httpHeaders", r#"{"a": "b"}"#, "httpHeaders"),
+        ("httpHeaders", r#"[{"bad header": "b"}]"#, "invalid header name"),
+        ("COOKIES", r#"{"SameSite": "Strict"}"#, "SameSite"),
+        ("COOKIES", r#"{"Samesite": "None"}"#, "unknown key"),
+        ("SECURE_SESSION_COOKIE", "yes", "SECURE_SESSION_COOKIE"),
+        ("SEND_XFRAMEOPTIONS", "no", "SEND_XFRAMEOPTIONS"),
+        ("JWT_REFRESH", "soon", "JWT_REFRESH"),
+        ("UAA_SERVICE_NAME", "other-xsuaa", "other-xsuaa"),
+    ] {
+        let message = Env::new(tutorial()).set(var, value).error();
+        assert!(message.contains(expected), "{var}={value}: {message}");
+    }
+    let message = Env::new(tutorial())
+        .set("COOKIES", r#"{"SameSite": "None"}"#)
+        .set("SECURE_SESSION_COOKIE", "false")
+        .error();
+    assert!(message.contains("Secure"), "{message}");
+}
+
+#[test]
+fn uaa_service_name_picks_the_binding() {
+    let two = json!({"xsuaa": [
+        serde_json::from_str::<serde_json::Value>(&xsuaa_vcap()).unwrap()["xsuaa"][0],
+        {"name": "second", "label": "xsuaa", "tags": ["xsuaa"], "credentials": {
+            "clientid": "sb-two!t2", "clientsecret": "s", "url": "http://127.0.0.1:2",
+            "uaadomain": "localhost", "xsappname": "two!t2"}}
+    ]});
+    let config = Env::new(tutorial())
+        .set("VCAP_SERVICES", &two.to_string())
+        .set("UAA_SERVICE_NAME", "second")
+        .load()
+        .unwrap();
+    assert_eq!(config.xsuaa.unwrap().xsappname, "two!t2");
 }
 
 #[test]

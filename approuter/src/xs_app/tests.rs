@@ -87,7 +87,7 @@ fn security_relevant_unsupported_keys_are_errors_others_warnings() {
     );
     assert!(m.contains("identityProvider"), "{m}");
     let m = message(json!({"routes": [{"source": "^/", "service": "html5-apps-repo-rt"}]}));
-    assert!(m.contains("\"service\""), "{m}");
+    assert!(m.contains("html5-apps-repo-rt") && m.contains("not supported"), "{m}");
     let m = message(
         json!({"routes": [{"source": "^/", "destination": "backend", "authenticationType": "basic"}]}),
     );
@@ -165,11 +165,14 @@ fn csrf_defaults_follow_authentication() {
 }
 
 #[test]
-fn targets_must_refer_to_existing_groups() {
-    let m = message(
+fn a_target_referring_to_a_missing_group_is_kept_as_text_with_a_warning() {
+    // JavaScript's replace leaves such a `$2` as it is, and so does @sap/approuter.
+    let app = ctx_parse(
         json!({"routes": [{"source": "^/(a)$", "target": "$2", "destination": "backend"}]}),
-    );
-    assert!(m.contains("$2"), "{m}");
+    )
+    .unwrap();
+    assert!(app.warnings.iter().any(|w| w.contains("$2")), "{:?}", app.warnings);
+    assert_eq!(app.routes[0].source.replace("/a", "$2").as_deref(), Some("$2"));
 }
 
 #[test]
@@ -206,4 +209,31 @@ fn local_dir_must_exist() {
     let m =
         message(json!({"routes": [{"source": "^/", "localDir": ".", "destination": "backend"}]}));
     assert!(m.contains("both"), "{m}");
+}
+
+#[test]
+fn keys_of_real_files_are_accepted_with_what_is_not_done() {
+    let app = ctx_parse(json!({
+        "stateProtection": false,
+        "logout": {"logoutEndpoint": "/logout", "backChannelLogoutEndpoint": "/bc"},
+        "routes": [
+            {"source": "^/user-api(.*)", "target": "$1", "service": "sap-approuter-userapi", "endpoint": "x"},
+            {"source": "^/(?!api/).*$", "destination": "backend", "setBackendSessionCookies": true},
+            {"source": "^/api/(a)$", "target": "/$3", "destination": "backend"}
+        ]
+    }))
+    .unwrap();
+    assert_eq!(app.routes[0].kind, RouteKind::UserApi);
+    assert!(app.routes[1].source.is_match("/web/x") && !app.routes[1].source.is_match("/api/x"));
+    for expected in ["stateProtection", "backChannelLogoutEndpoint", "endpoint", "setBackendSessionCookies", "$3"] {
+        assert!(
+            app.warnings.iter().any(|w| w.contains(expected)),
+            "no warning about {expected}: {:?}",
+            app.warnings
+        );
+    }
+    let m = message(json!({"routes": [{"source": "^/u", "service": "sap-approuter-userapi", "destination": "backend"}]}));
+    assert!(m.contains("only one"), "{m}");
+    let m = message(json!({"routes": [{"source": "^/u", "destination": "backend", "endpoint": "e"}]}));
+    assert!(m.contains("no service"), "{m}");
 }
