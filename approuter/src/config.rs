@@ -318,12 +318,12 @@ fn additional_headers(
             Error::Config("httpHeaders: must be an array of {\"Header-Name\": \"value\"}".into())
         })?;
         for (i, item) in items.iter().enumerate() {
-            let object = item.as_object().ok_or_else(|| {
-                Error::Config(format!("httpHeaders[{i}]: must be an object"))
-            })?;
+            let object = item
+                .as_object()
+                .ok_or_else(|| Error::Config(format!("httpHeaders[{i}]: must be an object")))?;
             for (name, value) in object {
-                let header = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                    .map_err(|_| {
+                let header =
+                    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| {
                         Error::Config(format!("httpHeaders[{i}]: invalid header name {name:?}"))
                     })?;
                 let value = value
@@ -363,9 +363,9 @@ fn additional_headers(
 fn parse_cookies(json: &str) -> Result<SameSite, Error> {
     let value: serde_json::Value = serde_json::from_str(json)
         .map_err(|e| Error::Config(format!("COOKIES: not valid JSON: {e}")))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| Error::Config("COOKIES: must be an object like {\"SameSite\": \"None\"}".into()))?;
+    let object = value.as_object().ok_or_else(|| {
+        Error::Config("COOKIES: must be an object like {\"SameSite\": \"None\"}".into())
+    })?;
     let mut same_site = SameSite::Lax;
     for (key, v) in object {
         match (key.as_str(), v.as_str()) {

@@ -398,33 +398,57 @@ mod tests {
             route(0, "^/api/(.*)$", Some("v1/$1"), None),
             route(1, "^/(.*)$", Some("$1"), None),
         ];
-        assert_eq!(forwarded(&routes, &Method::GET, "/api/items"), (0, "v1/items".into()));
-        assert_eq!(forwarded(&routes, &Method::GET, "/mainentry"), (1, "mainentry".into()));
+        assert_eq!(
+            forwarded(&routes, &Method::GET, "/api/items"),
+            (0, "v1/items".into())
+        );
+        assert_eq!(
+            forwarded(&routes, &Method::GET, "/mainentry"),
+            (1, "mainentry".into())
+        );
     }
 
     #[test]
     fn target_replaces_the_match_and_keeps_the_rest_as_javascript_does() {
         let routes = vec![route(0, "^/api/", Some("/"), None)];
-        assert_eq!(forwarded(&routes, &Method::GET, "/api/x/y"), (0, "/x/y".into()));
+        assert_eq!(
+            forwarded(&routes, &Method::GET, "/api/x/y"),
+            (0, "/x/y".into())
+        );
         let routes = vec![route(0, "/v1/", Some("/v2/"), None)];
-        assert_eq!(forwarded(&routes, &Method::GET, "/a/v1/b"), (0, "/a/v2/b".into()));
+        assert_eq!(
+            forwarded(&routes, &Method::GET, "/a/v1/b"),
+            (0, "/a/v2/b".into())
+        );
     }
 
     #[test]
     fn the_query_string_takes_no_part_in_matching() {
         let routes = vec![route(0, "^/api/.*/status", None, None)];
         let path = normalize_path("/api/private/x").unwrap();
-        assert!(matches!(find(&routes, &Method::GET, &path), Match::NotFound));
+        assert!(matches!(
+            find(&routes, &Method::GET, &path),
+            Match::NotFound
+        ));
     }
 
     #[test]
     fn ecmascript_look_aheads_and_back_references_work() {
         let routes = vec![route(0, "^/(?!api/).*$", None, None)];
-        assert!(matches!(find(&routes, &Method::GET, "/api/x"), Match::NotFound));
-        assert_eq!(forwarded(&routes, &Method::GET, "/web/x"), (0, "/web/x".into()));
+        assert!(matches!(
+            find(&routes, &Method::GET, "/api/x"),
+            Match::NotFound
+        ));
+        assert_eq!(
+            forwarded(&routes, &Method::GET, "/web/x"),
+            (0, "/web/x".into())
+        );
         let source = Source::new("^/(?<first>[a-z]+)/(\\w)\\2$", true).unwrap();
         assert_eq!(source.group_count(), 2);
-        assert_eq!(source.replace("/ab/cc", "$<first>-$2").as_deref(), Some("ab-c"));
+        assert_eq!(
+            source.replace("/ab/cc", "$<first>-$2").as_deref(),
+            Some("ab-c")
+        );
         let source = Source::new("^/API/", false).unwrap();
         assert_eq!(source.replace("/api/x", "/").as_deref(), Some("/x"));
     }
@@ -432,7 +456,12 @@ mod tests {
     #[test]
     fn a_method_no_matching_route_allows_is_405_with_the_allowed_methods() {
         let routes = vec![
-            route(0, "^/(.*)$", Some("ro/$1"), Some(vec![Method::POST, Method::GET])),
+            route(
+                0,
+                "^/(.*)$",
+                Some("ro/$1"),
+                Some(vec![Method::POST, Method::GET]),
+            ),
             route(1, "^/rw/(.*)$", Some("rw/$1"), None),
             route(2, "^/(.*)$", None, Some(vec![Method::GET, Method::PUT])),
         ];
@@ -457,7 +486,10 @@ mod tests {
         assert_eq!(expand("$12|$0"), "a2|$0");
         assert_eq!(expand("[$&]"), "[/abcdefghijk]");
         let source = Source::new("b", true).unwrap();
-        assert_eq!(source.replace("abc", "[$`|$'|$<x>]").as_deref(), Some("a[a|c|$<x>]c"));
+        assert_eq!(
+            source.replace("abc", "[$`|$'|$<x>]").as_deref(),
+            Some("a[a|c|$<x>]c")
+        );
         assert_eq!(group_references("x/$1/$23$/$$4"), vec![1, 23]);
     }
 }

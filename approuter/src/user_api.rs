@@ -68,7 +68,12 @@ pub fn answer(path: &str, auth: &AuthInfo) -> Result<Response<Body>, Error> {
         lastname: claim("family_name"),
         email: claim("email").or(claim("name")),
         name,
-        scopes: auth.scopes.as_str().split(' ').filter(|s| !s.is_empty()).collect(),
+        scopes: auth
+            .scopes
+            .as_str()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect(),
         display_name: None,
     };
     if current_user {

@@ -5,8 +5,8 @@
 //! error when ignoring them would weaken security or break the route), anything else is an error.
 
 use crate::error::Error;
-use axum::http::{HeaderName, HeaderValue, Method};
 use crate::routes::Source;
+use axum::http::{HeaderName, HeaderValue, Method};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -196,12 +196,10 @@ const ROUTE_IGNORED: &[(&str, &str)] = &[
 ];
 /// Known keys whose absence of support would open the route wider than configured, or make it
 /// route somewhere else: refused.
-const ROUTE_REFUSED: &[(&str, &str)] = &[
-    (
-        "identityProvider",
-        "restricting a route to one identity provider is not supported; ignoring it would let users of any identity provider in",
-    ),
-];
+const ROUTE_REFUSED: &[(&str, &str)] = &[(
+    "identityProvider",
+    "restricting a route to one identity provider is not supported; ignoring it would let users of any identity provider in",
+)];
 
 pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
     let origin = ctx.origin;

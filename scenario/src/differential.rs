@@ -355,14 +355,7 @@ impl RouterPair {
             Some(path) => PathBuf::from(path),
             None => binary_path("approuter")?,
         };
-        let mut ours = AppProcess::spawn(
-            "approuter",
-            &binary,
-            &[],
-            &ours_env,
-            &dirs[1],
-            echo,
-        )?;
+        let mut ours = AppProcess::spawn("approuter", &binary, &[], &ours_env, &dirs[1], echo)?;
         let sap_url = format!("http://127.0.0.1:{sap_port}");
         let ours_url = format!("http://127.0.0.1:{ours_port}");
         ours.wait_healthy(&format!("{ours_url}/health"), START_TIMEOUT)
@@ -376,7 +369,10 @@ impl RouterPair {
             ours,
             ours_url,
             browsers: HashMap::new(),
-            _dirs: (dirs.next().unwrap_or_default(), dirs.next().unwrap_or_default()),
+            _dirs: (
+                dirs.next().unwrap_or_default(),
+                dirs.next().unwrap_or_default(),
+            ),
         })
     }
 

@@ -41,7 +41,10 @@ const BOB: &str = "bob";
 const BACKEND_SCOPE: &str = "Backend-service!t6131.AllAccess";
 
 fn configs() -> Vec<RouterConfig> {
-    let index = ("resources/index.html".to_string(), "<html>index</html>".to_string());
+    let index = (
+        "resources/index.html".to_string(),
+        "<html>index</html>".to_string(),
+    );
     let sub = (
         "resources/web2/page.html".to_string(),
         "<html>web2</html>".to_string(),
@@ -157,7 +160,8 @@ const LOGIN: &str = "a browser without a session: SAP answers 200 with a script 
 const JSON_401: &str = "a client that does not accept HTML cannot run SAP's login script: ours answers 401 (SAP does so only for X-Requested-With: XMLHttpRequest)";
 const QUERY: &str = "routes match the normalised path without the query: SAP matches source against path and query, so a query can steer a request to another route (or, as here, away from its route)";
 const CALLBACK: &str = "a login callback without state and code is refused with 400 naming the reason; SAP starts a new login from it";
-const NO_STORE: &str = "our redirects carry Cache-Control: no-store (SAP sends none), so no cache replays a redirect";
+const NO_STORE: &str =
+    "our redirects carry Cache-Control: no-store (SAP sends none), so no cache replays a redirect";
 const COOKIE: &str = "session cookie: SAP sets HttpOnly; Secure even over plain http and no SameSite; ours HttpOnly; SameSite=Lax (a CSRF defence), Secure whenever the browser talks https (always on Cloud Foundry), so a local http run works in every browser";
 const SECURE: &str = "SECURE_SESSION_COOKIE=true: SAP refuses every plain-http request with 403; ours serves it with a Secure session cookie (which the browser never sends back over plain http)";
 
@@ -189,7 +193,10 @@ fn login_redirect(o: &Observed) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!("not a 302 to the authorize endpoint with state and PKCE: {} {location}", o.status))
+        Err(format!(
+            "not a 302 to the authorize endpoint with state and PKCE: {} {location}",
+            o.status
+        ))
     }
 }
 
@@ -197,7 +204,9 @@ fn same_site_none_login(o: &Observed) -> Result<(), String> {
     login_redirect(o)?;
     match o.header("set-cookie") {
         Some(c) if c.contains("samesite=none") && c.contains("secure") => Ok(()),
-        other => Err(format!("the session cookie is not SameSite=None; Secure: {other:?}")),
+        other => Err(format!(
+            "the session cookie is not SameSite=None; Secure: {other:?}"
+        )),
     }
 }
 
@@ -211,11 +220,22 @@ fn redirect_to(location: &'static str) -> Check {
 fn check_redirect(o: &Observed, location: &str) -> Result<(), String> {
     let got = o.header("location").unwrap_or_default();
     // A relative Location is what the browser resolves against the router.
-    let got = if got.starts_with('/') { format!("{{router}}{got}") } else { got.to_string() };
-    if (o.status == 302 || o.status == 301) && got == location && o.header("cache-control") == Some("no-store") {
+    let got = if got.starts_with('/') {
+        format!("{{router}}{got}")
+    } else {
+        got.to_string()
+    };
+    if (o.status == 302 || o.status == 301)
+        && got == location
+        && o.header("cache-control") == Some("no-store")
+    {
         Ok(())
     } else {
-        Err(format!("{} to {got:?} (cache-control {:?})", o.status, o.header("cache-control")))
+        Err(format!(
+            "{} to {got:?} (cache-control {:?})",
+            o.status,
+            o.header("cache-control")
+        ))
     }
 }
 
@@ -269,7 +289,10 @@ fn no_session_cookie_to_backend(o: &Observed) -> Result<(), String> {
 const FORWARDED: &str = "X-Forwarded-* are trusted only from TRUSTED_PROXIES (on Cloud Foundry the platform's network): SAP believes any client's, which then decide the URLs the backend builds";
 
 fn own_forwarded_host(o: &Observed) -> Result<(), String> {
-    match (o.received("header x-forwarded-host"), o.received("header x-forwarded-proto")) {
+    match (
+        o.received("header x-forwarded-host"),
+        o.received("header x-forwarded-proto"),
+    ) {
         (Some("{router-host}"), Some("http")) => Ok(()),
         other => Err(format!("{other:?}")),
     }
@@ -279,6 +302,8 @@ const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
 const JSON_ACCEPT: &[(&str, &str)] = &[("accept", "application/json")];
 const CUSTOM_RESPONSE: &[&str] = &["x-custom-response"];
 
+// One line per case, as a table: rustfmt would break each into ten.
+#[rustfmt::skip]
 fn cases() -> Vec<Case> {
     let r = Request::get;
     let mut c = Vec::new();
@@ -406,7 +431,10 @@ async fn our_app_router_behaves_like_sap_approuter() {
             Ok(pair) => pair,
             Err(e) => {
                 for case in selected {
-                    failures.push(format!("[{}] {}: routers did not start: {e}", config.name, case.name));
+                    failures.push(format!(
+                        "[{}] {}: routers did not start: {e}",
+                        config.name, case.name
+                    ));
                 }
                 continue;
             }
@@ -422,7 +450,11 @@ async fn our_app_router_behaves_like_sap_approuter() {
             }
         }
     }
-    println!("\n{:-<100}\nDIFFERENTIAL REPORT (@sap/approuter {} vs ours)", "", sap_approuter::VERSION);
+    println!(
+        "\n{:-<100}\nDIFFERENTIAL REPORT (@sap/approuter {} vs ours)",
+        "",
+        sap_approuter::VERSION
+    );
     for line in &report {
         println!("{line}");
     }
@@ -435,7 +467,11 @@ async fn our_app_router_behaves_like_sap_approuter() {
     );
 }
 
-async fn run_case(platform: &Platform, pair: &mut RouterPair, case: &Case) -> Result<String, String> {
+async fn run_case(
+    platform: &Platform,
+    pair: &mut RouterPair,
+    case: &Case,
+) -> Result<String, String> {
     let head = format!(
         "[{}] {} ({}): {} {}{}",
         case.config,
@@ -467,16 +503,27 @@ async fn run_case(platform: &Platform, pair: &mut RouterPair, case: &Case) -> Re
         )),
         Differs(why, check) => {
             if diffs.is_empty() {
-                return Err(format!("FAIL    {head}: expected a deliberate difference ({why}), but both answer the same"));
+                return Err(format!(
+                    "FAIL    {head}: expected a deliberate difference ({why}), but both answer the same"
+                ));
             }
             check(&ours).map_err(|e| {
-                format!("FAIL    {head}: ours does not do what it should ({why}): {e}\n        {}", diffs.join("\n        "))
+                format!(
+                    "FAIL    {head}: ours does not do what it should ({why}): {e}\n        {}",
+                    diffs.join("\n        ")
+                )
             })?;
-            Ok(format!("differs {head}: {why}\n        {}", diffs.join("\n        ")))
+            Ok(format!(
+                "differs {head}: {why}\n        {}",
+                diffs.join("\n        ")
+            ))
         }
     }
 }
 
 fn snippet(body: &str) -> String {
-    body.chars().take(200).collect::<String>().replace('\n', " ")
+    body.chars()
+        .take(200)
+        .collect::<String>()
+        .replace('\n', " ")
 }

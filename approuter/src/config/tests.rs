@@ -98,7 +98,10 @@ fn env_settings() {
 
     let mut xs = tutorial();
     xs["sessionTimeout"] = json!(45);
-    let config = Env::new(xs.clone()).set("SESSION_TIMEOUT", "5").load().unwrap();
+    let config = Env::new(xs.clone())
+        .set("SESSION_TIMEOUT", "5")
+        .load()
+        .unwrap();
     assert_eq!(
         config.session_timeout,
         Duration::from_secs(5 * 60),
@@ -129,26 +132,44 @@ fn sap_approuter_env_names() {
         .set("JWT_REFRESH", "10")
         .load()
         .unwrap();
-    let names: Vec<&str> = config.additional_headers.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["content-security-policy", "x-frame-options"], "httpHeaders' own x-frame-options replaces SAMEORIGIN");
+    let names: Vec<&str> = config
+        .additional_headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["content-security-policy", "x-frame-options"],
+        "httpHeaders' own x-frame-options replaces SAMEORIGIN"
+    );
     assert_eq!(config.additional_headers[1].1, "DENY");
     assert_eq!(config.cookie_same_site, SameSite::None);
     assert_eq!(config.secure_session_cookie, Some(true));
     assert_eq!(config.bind_address, "127.0.0.1");
     assert!(config.warnings.iter().any(|w| w.contains("JWT_REFRESH")));
 
-    let config = Env::new(tutorial()).set("SEND_XFRAMEOPTIONS", "false").load().unwrap();
+    let config = Env::new(tutorial())
+        .set("SEND_XFRAMEOPTIONS", "false")
+        .load()
+        .unwrap();
     assert!(config.additional_headers.is_empty());
 
     let config = Env::new(tutorial())
         .set("REDIS_URL", "rediss://:pw@127.0.0.1:6390")
         .load()
         .unwrap();
-    assert_eq!(config.redis_url.as_deref(), Some("rediss://:pw@127.0.0.1:6390"));
+    assert_eq!(
+        config.redis_url.as_deref(),
+        Some("rediss://:pw@127.0.0.1:6390")
+    );
 
     for (var, value, expected) in [
         ("httpHeaders", r#"{"a": "b"}"#, "httpHeaders"),
-        ("httpHeaders", r#"[{"bad header": "b"}]"#, "invalid header name"),
+        (
+            "httpHeaders",
+            r#"[{"bad header": "b"}]"#,
+            "invalid header name",
+        ),
         ("COOKIES", r#"{"SameSite": "Strict"}"#, "SameSite"),
         ("COOKIES", r#"{"Samesite": "None"}"#, "unknown key"),
         ("SECURE_SESSION_COOKIE", "yes", "SECURE_SESSION_COOKIE"),

@@ -87,7 +87,10 @@ fn security_relevant_unsupported_keys_are_errors_others_warnings() {
     );
     assert!(m.contains("identityProvider"), "{m}");
     let m = message(json!({"routes": [{"source": "^/", "service": "html5-apps-repo-rt"}]}));
-    assert!(m.contains("html5-apps-repo-rt") && m.contains("not supported"), "{m}");
+    assert!(
+        m.contains("html5-apps-repo-rt") && m.contains("not supported"),
+        "{m}"
+    );
     let m = message(
         json!({"routes": [{"source": "^/", "destination": "backend", "authenticationType": "basic"}]}),
     );
@@ -171,8 +174,15 @@ fn a_target_referring_to_a_missing_group_is_kept_as_text_with_a_warning() {
         json!({"routes": [{"source": "^/(a)$", "target": "$2", "destination": "backend"}]}),
     )
     .unwrap();
-    assert!(app.warnings.iter().any(|w| w.contains("$2")), "{:?}", app.warnings);
-    assert_eq!(app.routes[0].source.replace("/a", "$2").as_deref(), Some("$2"));
+    assert!(
+        app.warnings.iter().any(|w| w.contains("$2")),
+        "{:?}",
+        app.warnings
+    );
+    assert_eq!(
+        app.routes[0].source.replace("/a", "$2").as_deref(),
+        Some("$2")
+    );
 }
 
 #[test]
@@ -225,15 +235,24 @@ fn keys_of_real_files_are_accepted_with_what_is_not_done() {
     .unwrap();
     assert_eq!(app.routes[0].kind, RouteKind::UserApi);
     assert!(app.routes[1].source.is_match("/web/x") && !app.routes[1].source.is_match("/api/x"));
-    for expected in ["stateProtection", "backChannelLogoutEndpoint", "endpoint", "setBackendSessionCookies", "$3"] {
+    for expected in [
+        "stateProtection",
+        "backChannelLogoutEndpoint",
+        "endpoint",
+        "setBackendSessionCookies",
+        "$3",
+    ] {
         assert!(
             app.warnings.iter().any(|w| w.contains(expected)),
             "no warning about {expected}: {:?}",
             app.warnings
         );
     }
-    let m = message(json!({"routes": [{"source": "^/u", "service": "sap-approuter-userapi", "destination": "backend"}]}));
+    let m = message(
+        json!({"routes": [{"source": "^/u", "service": "sap-approuter-userapi", "destination": "backend"}]}),
+    );
     assert!(m.contains("only one"), "{m}");
-    let m = message(json!({"routes": [{"source": "^/u", "destination": "backend", "endpoint": "e"}]}));
+    let m =
+        message(json!({"routes": [{"source": "^/u", "destination": "backend", "endpoint": "e"}]}));
     assert!(m.contains("no service"), "{m}");
 }

@@ -162,7 +162,9 @@ fn parse_entry(index: usize, entry: &Value) -> Result<AppRouterDestination, CfEr
     };
     let sap_client = match map.get("sap-client") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.bytes().all(|b| b.is_ascii_graphic()) => {
+        Some(Value::String(s))
+            if !s.trim().is_empty() && s.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             Some(s.trim().to_string())
         }
         Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
