@@ -385,7 +385,7 @@ mod tests {
         }
     }
 
-    fn forwarded<'a>(routes: &'a [Route], method: &Method, path: &str) -> (usize, String) {
+    fn forwarded(routes: &[Route], method: &Method, path: &str) -> (usize, String) {
         match find(routes, method, path) {
             Match::Route(route, path) => (route.index, path),
             other => panic!("{path}: {other:?}"),
