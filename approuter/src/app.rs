@@ -9,7 +9,7 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{MemoryStore, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{csrf, static_files};
+use crate::{correlation, csrf, static_files};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{
     Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
@@ -67,7 +68,7 @@ impl App {
             response_headers: xs_app.response_headers,
             upstreams,
             sessions,
-            xsuaa: config.xsuaa.map(Xsuaa::new),
+            xsuaa: config.xsuaa.map(|creds| Xsuaa::new(creds, &config.cookie_name)),
             trusted_proxies: config.trusted_proxies,
             allowed_redirect_hosts: config.allowed_redirect_hosts,
         }))
@@ -156,22 +157,27 @@ struct AccessInfo {
     route: Option<usize>,
 }
 
-async fn access_log(req: Request, next: Next) -> Response<Body> {
+async fn access_log(mut req: Request, next: Next) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let correlation = req
-        .headers()
-        .get("x-correlationid")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .map(str::to_string);
-    let response = next.run(req).await;
+    let correlation = correlation::adopt(req.headers_mut());
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = correlation.to_str().unwrap_or("-")
+    );
+    let mut response = correlation::scope(correlation.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+    response
+        .headers_mut()
+        .insert(correlation::HEADER, correlation);
     let info = response
         .extensions()
         .get::<AccessInfo>()
         .cloned()
         .unwrap_or_default();
+    let _entered = span.enter();
     tracing::info!(
         target: "access",
         method = %method,
@@ -180,7 +186,6 @@ async fn access_log(req: Request, next: Next) -> Response<Body> {
         millis = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         user = info.user.as_deref().unwrap_or("-"),
         route = info.route.map(|r| r as i64).unwrap_or(-1),
-        correlation_id = correlation.as_deref().unwrap_or("-"),
     );
     response
 }
@@ -229,6 +234,15 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
 
     let (route, target) = routes::find(&app.routes, req.method(), &path).ok_or(Error::NotFound)?;
     info.route = Some(route.index);
+    // A method override counts as a second method of the request (see `csrf`).
+    let named = csrf::override_method(req.headers())?.filter(|m| m != req.method());
+    if let (Some(named), Some(allowed)) = (&named, &route.http_methods)
+        && !allowed.contains(named)
+    {
+        return Err(Error::Forbidden(format!(
+            "this route does not allow the method {named} that the request names in a method-override header"
+        )));
+    }
 
     let mut token = None;
     let mut csrf_answer = None;
@@ -242,7 +256,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
             Some(id) => app.sessions.load(id).await?.map(|data| (id, data)),
             None => None,
         };
-        let existing = loaded.as_ref().map(|(id, _)| *id);
         let logged_in = loaded.filter(|(_, d)| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)));
         let Some((id, data)) = logged_in else {
             return login::require_login(
@@ -252,7 +265,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 req.uri(),
                 req.headers(),
                 &origin,
-                existing,
             )
             .await;
         };
@@ -266,7 +278,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                     req.uri(),
                     req.headers(),
                     &origin,
-                    Some(id),
                 )
                 .await;
             }
@@ -277,16 +288,23 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         };
         info.user = Some(mask_user(&auth.user));
 
-        let required = route.scope.required(req.method());
-        if !auth.has_any_scope(required) {
-            return Err(Error::Forbidden(format!(
-                "you are logged in, but you need the scope {} for this page",
-                required.join(" or ")
-            )));
+        for method in std::iter::once(req.method()).chain(named.as_ref()) {
+            let required = route.scope.required(method);
+            if !auth.has_any_scope(required) {
+                return Err(Error::Forbidden(format!(
+                    "you are logged in, but you need the scope {} for this page",
+                    required.join(" or ")
+                )));
+            }
         }
 
         if route.csrf_protection {
-            if csrf::is_fetch(req.headers()) {
+            // The token check comes first: `fetch` on a modifying request is no token at all.
+            let modifying =
+                csrf::needs_token(req.method()) || named.as_ref().is_some_and(csrf::needs_token);
+            if modifying {
+                csrf::check(req.headers(), data.csrf.as_ref())?;
+            } else if csrf::is_fetch(req.headers()) {
                 csrf_answer = Some(match &data.csrf {
                     Some(token) => token.clone(),
                     None => {
@@ -299,8 +317,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                         issued.ok_or(Error::Unauthorized)?
                     }
                 });
-            } else if csrf::needs_token(req.method()) {
-                csrf::check(req.headers(), data.csrf.as_ref())?;
             }
         }
         token = Some(auth.access_token.unpack());

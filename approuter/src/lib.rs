@@ -34,11 +34,13 @@
 //! session cookie is `JSESSIONID` (`HttpOnly; SameSite=Lax`, `Secure` behind https).
 
 pub mod app;
+pub mod correlation;
 pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod forwarded;
 pub mod login;
+pub mod login_state;
 pub mod proxy;
 pub mod redirect;
 pub mod routes;

@@ -454,6 +454,7 @@ fn parse_route(
             .to_string(),
         _ => String::from("?"),
     };
+    let source_label = crate::error::excerpt(&source_label, crate::error::ECHO_LIMIT).into_owned();
     let here = format!("{origin}: routes[{index}] (source {source_label:?})");
     let err = |reason: String| Error::Config(format!("{here}: {reason}"));
 
@@ -492,7 +493,7 @@ fn parse_route(
         None => return Err(err("source is missing".into())),
         Some(_) => return Err(err("source must be a regular expression string".into())),
     }
-    .map_err(|e| err(format!("source is not a valid regular expression: {e}")))?;
+    .map_err(|e| err(format!("source is not a valid regular expression: {}", regex_reason(&e))))?;
 
     let target = match obj.get("target") {
         None => None,
@@ -645,6 +646,17 @@ fn parse_route(
         http_methods,
         cache_control,
     })
+}
+
+/// A syntax error's text repeats the whole pattern with a caret under the fault: for a long
+/// pattern only its last line (the reason) is kept.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    if text.len() <= 4 * crate::error::ECHO_LIMIT {
+        return text;
+    }
+    let reason = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    crate::error::excerpt(reason.trim(), 2 * crate::error::ECHO_LIMIT).into_owned()
 }
 
 fn compile(pattern: &str, match_case: bool) -> Result<Regex, regex::Error> {
