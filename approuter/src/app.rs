@@ -21,11 +21,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::Instrument;
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{
     Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
 };
+use tracing::Instrument;
 
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -68,7 +68,9 @@ impl App {
             response_headers: xs_app.response_headers,
             upstreams,
             sessions,
-            xsuaa: config.xsuaa.map(|creds| Xsuaa::new(creds, &config.cookie_name)),
+            xsuaa: config
+                .xsuaa
+                .map(|creds| Xsuaa::new(creds, &config.cookie_name)),
             trusted_proxies: config.trusted_proxies,
             allowed_redirect_hosts: config.allowed_redirect_hosts,
         }))

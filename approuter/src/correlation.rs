@@ -49,8 +49,7 @@ pub fn adopt(headers: &mut HeaderMap) -> HeaderValue {
 fn is_plain(v: &[u8]) -> bool {
     !v.is_empty()
         && v.len() <= 64
-        && v
-            .iter()
+        && v.iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 

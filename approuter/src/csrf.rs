@@ -40,9 +40,7 @@ pub fn override_method(headers: &HeaderMap) -> Result<Option<Method>, Error> {
             let method = (!text.is_empty() && text.len() <= 16)
                 .then(|| Method::from_bytes(text.to_ascii_uppercase().as_bytes()).ok())
                 .flatten()
-                .ok_or_else(|| {
-                    Error::BadRequest(format!("{name} does not name an HTTP method"))
-                })?;
+                .ok_or_else(|| Error::BadRequest(format!("{name} does not name an HTTP method")))?;
             match &named {
                 Some(m) if *m != method => {
                     return Err(Error::BadRequest(
@@ -106,7 +104,10 @@ mod tests {
         h.insert("x-http-method-override", HeaderValue::from_static("PUT"));
         assert!(override_method(&h).is_err());
         let mut bad = HeaderMap::new();
-        bad.insert("x-http-method-override", HeaderValue::from_static("DE LETE"));
+        bad.insert(
+            "x-http-method-override",
+            HeaderValue::from_static("DE LETE"),
+        );
         assert!(override_method(&bad).is_err());
     }
 }

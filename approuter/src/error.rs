@@ -86,7 +86,9 @@ impl Error {
             Error::CsrfRequired => "CSRF token validation failed.".into(),
             Error::NotFound => "Not found.".into(),
             Error::BadGateway { destination, .. } => {
-                format!("The destination {destination} could not be reached or gave no valid answer.")
+                format!(
+                    "The destination {destination} could not be reached or gave no valid answer."
+                )
             }
             Error::GatewayTimeout {
                 destination,
@@ -170,7 +172,10 @@ mod tests {
         assert_eq!(excerpt("short", 10), "short");
         let long = "é".repeat(300);
         let cut = excerpt(&long, ECHO_LIMIT);
-        assert!(cut.starts_with(&"é".repeat(ECHO_LIMIT)) && cut.ends_with("… (600 bytes)"), "{cut}");
+        assert!(
+            cut.starts_with(&"é".repeat(ECHO_LIMIT)) && cut.ends_with("… (600 bytes)"),
+            "{cut}"
+        );
     }
 
     #[test]

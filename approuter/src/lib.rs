@@ -34,8 +34,8 @@
 //! session cookie is `JSESSIONID` (`HttpOnly; SameSite=Lax`, `Secure` behind https).
 
 pub mod app;
-pub mod correlation;
 pub mod config;
+pub mod correlation;
 pub mod csrf;
 pub mod error;
 pub mod forwarded;

@@ -11,12 +11,12 @@ use crate::login_state::{LoginCookies, Lookup, PendingLogin};
 use crate::session::{AuthInfo, Interner, SessionData, unix_now};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, header};
+use axum::response::IntoResponse;
 use common::Secret;
 use common::cf::XsuaaCredentials;
 use common::jwt::JwtValidator;
 use common::oauth::{OAuthClient, OAuthError, TokenResponse};
 use std::sync::Arc;
-use axum::response::IntoResponse;
 use tower_sessions::session::Id;
 
 /// The xsuaa binding and what talks to it.
@@ -138,9 +138,10 @@ pub async fn require_login(
     let cookie = xsuaa.login_cookies.set_cookie(pending, secure)?;
     let mut response = redirect(&request.url)?;
     for old in xsuaa.login_cookies.to_evict(headers, now) {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, xsuaa.login_cookies.clear_cookie(&old, secure));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            xsuaa.login_cookies.clear_cookie(&old, secure),
+        );
     }
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
@@ -189,10 +190,23 @@ pub async fn callback(
             ));
         }
     };
-    let clear = xsuaa
-        .login_cookies
-        .clear_cookie(&xsuaa.login_cookies.cookie_name(&state), origin.https_to_browser);
-    let outcome = complete_login(app, xsuaa, pending, &state, now, code, error, error_description, headers, origin).await;
+    let clear = xsuaa.login_cookies.clear_cookie(
+        &xsuaa.login_cookies.cookie_name(&state),
+        origin.https_to_browser,
+    );
+    let outcome = complete_login(
+        app,
+        xsuaa,
+        pending,
+        &state,
+        now,
+        code,
+        error,
+        error_description,
+        headers,
+        origin,
+    )
+    .await;
     let mut response = match outcome {
         Ok(response) => response,
         Err(e) => e.into_response(),

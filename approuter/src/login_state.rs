@@ -108,7 +108,11 @@ impl LoginCookies {
     /// The cookie that carries the login with this `state`.
     pub fn cookie_name(&self, state: &str) -> String {
         let hash = digest::digest(&digest::SHA256, state.as_bytes());
-        format!("{}{}", self.prefix, URL_SAFE_NO_PAD.encode(&hash.as_ref()[..12]))
+        format!(
+            "{}{}",
+            self.prefix,
+            URL_SAFE_NO_PAD.encode(&hash.as_ref()[..12])
+        )
     }
 
     fn key(&self, key_id: &[u8]) -> Result<aead::LessSafeKey, Error> {
@@ -296,8 +300,13 @@ mod tests {
         let a = cookies_for("secret");
         let set = a.set_cookie(login("st1", now), true).unwrap();
         let text = set.to_str().unwrap();
-        assert!(text.contains("HttpOnly") && text.contains("Max-Age=180") && text.ends_with("Secure"));
-        assert!(!text.contains("verifier") && !text.contains("/app"), "{text}");
+        assert!(
+            text.contains("HttpOnly") && text.contains("Max-Age=180") && text.ends_with("Secure")
+        );
+        assert!(
+            !text.contains("verifier") && !text.contains("/app"),
+            "{text}"
+        );
         let headers = request_with(&[set.clone()]);
 
         let other_instance = cookies_for("secret");
@@ -306,7 +315,10 @@ mod tests {
         };
         assert_eq!(found.verifier.expose(), "verifier");
         assert_eq!(found.return_to, "/app?x=1");
-        assert!(matches!(cookies_for("rotated").find(&headers, "st1"), Lookup::Invalid));
+        assert!(matches!(
+            cookies_for("rotated").find(&headers, "st1"),
+            Lookup::Invalid
+        ));
         assert!(matches!(a.find(&headers, "st2"), Lookup::Missing));
     }
 
@@ -331,14 +343,23 @@ mod tests {
         let a = cookies_for("secret");
         let now = 1_000_000;
         let sets: Vec<_> = (0..MAX_LOGINS_PER_BROWSER as i64)
-            .map(|i| a.set_cookie(login(&format!("s{i}"), now - 10 + i), false).unwrap())
+            .map(|i| {
+                a.set_cookie(login(&format!("s{i}"), now - 10 + i), false)
+                    .unwrap()
+            })
             .collect();
         let mut all = sets.clone();
-        all.push(a.set_cookie(login("old", now - LOGIN_TTL_SECS - 1), false).unwrap());
+        all.push(
+            a.set_cookie(login("old", now - LOGIN_TTL_SECS - 1), false)
+                .unwrap(),
+        );
         let evicted = a.to_evict(&request_with(&all), now);
         assert_eq!(evicted.len(), 2, "{evicted:?}");
         assert!(evicted.contains(&a.cookie_name("old")), "expired");
-        assert!(evicted.contains(&a.cookie_name("s0")), "the oldest live one");
+        assert!(
+            evicted.contains(&a.cookie_name("s0")),
+            "the oldest live one"
+        );
         assert!(a.to_evict(&request_with(&sets[1..]), now).is_empty());
     }
 
@@ -347,7 +368,10 @@ mod tests {
         let a = cookies_for("secret");
         assert!(a.first_use("s", 100));
         assert!(!a.first_use("s", 101));
-        assert!(a.first_use("s", 100 + LOGIN_TTL_SECS + 61), "forgotten after expiry");
+        assert!(
+            a.first_use("s", 100 + LOGIN_TTL_SECS + 61),
+            "forgotten after expiry"
+        );
         for i in 0..USED_STATES_LIMIT + 10 {
             a.first_use(&i.to_string(), 500);
         }

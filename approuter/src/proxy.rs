@@ -108,6 +108,16 @@ impl Upstream {
         }
     }
 
+    /// For the log only (the browser sees the destination's name): where, and why.
+    fn cannot_connect(&self, e: &dyn std::error::Error) -> String {
+        format!(
+            "cannot connect to {}{}: {}",
+            self.backend_origin,
+            self.base_path,
+            error_chain(e)
+        )
+    }
+
     fn bad_gateway(&self, reason: String) -> Error {
         Error::BadGateway {
             destination: self.name.clone(),
@@ -139,7 +149,7 @@ impl Upstream {
                             return Err(self.timed_out());
                         }
                         Ok(Err(e)) if e.is_connect() => {
-                            return Err(self.bad_gateway("cannot connect to the backend".into()));
+                            return Err(self.bad_gateway(self.cannot_connect(&e)));
                         }
                         Ok(Err(e)) => {
                             return Err(self.bad_gateway(format!(
@@ -161,7 +171,7 @@ impl Upstream {
                     Err(_) => Err(self.timed_out()),
                     Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
                     Ok(Err(e)) => Err(self.bad_gateway(if e.is_connect() {
-                        "cannot connect to the backend".to_string()
+                        self.cannot_connect(&e.without_url())
                     } else if e.is_builder() {
                         "the forwarded URL is invalid".to_string()
                     } else {
@@ -435,13 +445,22 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
 }
 
 /// The `Cookie` header without the router's session cookie; `None` when nothing is left.
+/// `<session cookie>_STATE_...`: the router's login-in-flight cookies ([`crate::login_state`]).
+fn is_login_cookie(name: &str, session_cookie: &str) -> bool {
+    name.strip_prefix(session_cookie)
+        .is_some_and(|rest| rest.starts_with("_STATE_"))
+}
+
 fn strip_cookie(value: &HeaderValue, session_cookie: &str) -> Option<HeaderValue> {
     let text = value.to_str().ok()?;
     let kept: Vec<&str> = text
         .split(';')
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split('=').next().map(str::trim) != Some(session_cookie))
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("").trim();
+            name != session_cookie && !is_login_cookie(name, session_cookie)
+        })
         .collect();
     if kept.is_empty() {
         return None;
@@ -543,7 +562,7 @@ fn rewrite_set_cookie(
     let mut parts = text.split(';');
     let pair = parts.next()?.trim();
     let name = pair.split('=').next().unwrap_or("").trim();
-    if name.eq_ignore_ascii_case(session_cookie) {
+    if name.eq_ignore_ascii_case(session_cookie) || is_login_cookie(name, session_cookie) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -667,11 +686,11 @@ mod tests {
     #[test]
     fn the_session_cookie_is_not_forwarded() {
         let kept = strip_cookie(
-            &HeaderValue::from_static("a=1; JSESSIONID=abc; b=2"),
+            &HeaderValue::from_static("a=1; JSESSIONID=abc; JSESSIONID_STATE_x=sealed; b=2"),
             "JSESSIONID",
         )
         .unwrap();
-        assert_eq!(kept, "a=1; b=2");
+        assert_eq!(kept, "a=1; b=2", "nor a login cookie");
         assert!(strip_cookie(&HeaderValue::from_static("JSESSIONID=abc"), "JSESSIONID").is_none());
     }
 

@@ -493,7 +493,12 @@ fn parse_route(
         None => return Err(err("source is missing".into())),
         Some(_) => return Err(err("source must be a regular expression string".into())),
     }
-    .map_err(|e| err(format!("source is not a valid regular expression: {}", regex_reason(&e))))?;
+    .map_err(|e| {
+        err(format!(
+            "source is not a valid regular expression: {}",
+            regex_reason(&e)
+        ))
+    })?;
 
     let target = match obj.get("target") {
         None => None,
@@ -655,7 +660,11 @@ fn regex_reason(e: &regex::Error) -> String {
     if text.len() <= 4 * crate::error::ECHO_LIMIT {
         return text;
     }
-    let reason = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     crate::error::excerpt(reason.trim(), 2 * crate::error::ECHO_LIMIT).into_owned()
 }
 
