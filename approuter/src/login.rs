@@ -157,16 +157,14 @@ pub async fn callback(
     headers: &HeaderMap,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
-    let mut code = None;
+    let mut answer = XsuaaAnswer::default();
     let mut state = None;
-    let mut error = None;
-    let mut error_description = None;
     for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "code" => code = Some(value.into_owned()),
+            "code" => answer.code = Some(value.into_owned()),
             "state" => state = Some(value.into_owned()),
-            "error" => error = Some(value.into_owned()),
-            "error_description" => error_description = Some(value.into_owned()),
+            "error" => answer.error = Some(value.into_owned()),
+            "error_description" => answer.error_description = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -175,7 +173,6 @@ pub async fn callback(
             "the login callback has no state parameter".into(),
         ));
     };
-    let now = unix_now();
     let pending = match xsuaa.login_cookies.find(headers, &state) {
         Lookup::Found(pending) => pending,
         Lookup::Missing => {
@@ -194,19 +191,7 @@ pub async fn callback(
         &xsuaa.login_cookies.cookie_name(&state),
         origin.https_to_browser,
     );
-    let outcome = complete_login(
-        app,
-        xsuaa,
-        pending,
-        &state,
-        now,
-        code,
-        error,
-        error_description,
-        headers,
-        origin,
-    )
-    .await;
+    let outcome = complete_login(app, xsuaa, pending, &state, answer, headers, origin).await;
     let mut response = match outcome {
         Ok(response) => response,
         Err(e) => e.into_response(),
@@ -215,19 +200,24 @@ pub async fn callback(
     Ok(response)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What XSUAA sent back besides the state.
+#[derive(Default)]
+struct XsuaaAnswer {
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
 async fn complete_login(
     app: &App,
     xsuaa: &Xsuaa,
     pending: PendingLogin,
     state: &str,
-    now: i64,
-    code: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+    answer: XsuaaAnswer,
     headers: &HeaderMap,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
+    let now = unix_now();
     if pending.expired(now) {
         return Err(Error::BadRequest(
             "the login took too long; open the application again".into(),
@@ -239,14 +229,14 @@ async fn complete_login(
             "this login was completed already; open the application again".into(),
         ));
     }
-    if let Some(error) = error {
-        let description = error_description.unwrap_or_default();
+    if let Some(error) = answer.error {
+        let description = answer.error_description.unwrap_or_default();
         tracing::warn!(error = %error, description = %description, "XSUAA refused the login");
         return Err(Error::LoginFailed(format!(
             "XSUAA answered {error}: {description}"
         )));
     }
-    let Some(code) = code else {
+    let Some(code) = answer.code else {
         return Err(Error::BadRequest(
             "the login callback has no code parameter".into(),
         ));

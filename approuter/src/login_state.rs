@@ -307,7 +307,7 @@ mod tests {
             !text.contains("verifier") && !text.contains("/app"),
             "{text}"
         );
-        let headers = request_with(&[set.clone()]);
+        let headers = request_with(std::slice::from_ref(&set));
 
         let other_instance = cookies_for("secret");
         let Lookup::Found(found) = other_instance.find(&headers, "st1") else {
