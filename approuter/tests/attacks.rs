@@ -519,7 +519,10 @@ async fn a_huge_route_regex_is_not_echoed_at_start_up() {
     assert!(!ok);
     assert!(output.contains("routes[0]"), "{output}");
     assert!(output.contains("bytes)"), "{output}");
-    assert!(output.contains("unclosed group"), "the reason is kept: {output}");
+    assert!(
+        output.contains("unclosed group"),
+        "the reason is kept: {output}"
+    );
     assert!(output.len() < 4096, "{} bytes of output", output.len());
 }
 
@@ -533,10 +536,7 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 /// A router with one public route to `backend`, and `INCOMING_REQUEST_TIMEOUT` of 1 s (so its
 /// header-read timeout is 1 s too, as Node's `headersTimeout` is capped by it).
 async fn limited_router(backend: &Backend, extra: &[(&str, String)]) -> TestRouter {
-    let mut env = vec![(
-        "INCOMING_REQUEST_TIMEOUT",
-        TIMEOUT.as_millis().to_string(),
-    )];
+    let mut env = vec![("INCOMING_REQUEST_TIMEOUT", TIMEOUT.as_millis().to_string())];
     env.extend(extra.iter().cloned());
     TestRouter::start(
         json!({"authenticationMethod": "none", "routes": [
@@ -602,8 +602,7 @@ async fn slow_request_body_gets_408_after_incoming_request_timeout() {
 }
 
 #[tokio::test]
-async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_slow_ones_are_cut()
-{
+async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_slow_ones_are_cut() {
     let backend = Backend::start().await;
     let router = limited_router(&backend, &[("INCOMING_MAX_CONNECTIONS", "2".into())]).await;
     // Two slowloris connections take both slots.

@@ -32,7 +32,11 @@ async fn slowloris_unfinished_request_head_is_cut_after_the_header_read_timeout(
         .await
         .expect("bsclient kept an unfinished request head open");
     assert!(matches!(read, Ok(0) | Err(_)), "closed without an answer");
-    assert!(start.elapsed() >= Duration::from_millis(900), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 /// The real binary, killed on drop.

@@ -94,7 +94,9 @@ pub fn default_max_connections() -> usize {
     } else {
         1024
     };
-    usize::try_from(soft / 2).unwrap_or(10_000).clamp(16, 10_000)
+    usize::try_from(soft / 2)
+        .unwrap_or(10_000)
+        .clamp(16, 10_000)
 }
 
 impl ServerLimits {
@@ -129,10 +131,9 @@ impl ServerLimits {
             },
         };
         Ok(ServerLimits {
-            header_read_timeout: request_timeout
-                .map_or(DEFAULT_HEADER_READ_TIMEOUT, |r| {
-                    r.min(DEFAULT_HEADER_READ_TIMEOUT)
-                }),
+            header_read_timeout: request_timeout.map_or(DEFAULT_HEADER_READ_TIMEOUT, |r| {
+                r.min(DEFAULT_HEADER_READ_TIMEOUT)
+            }),
             request_timeout,
             connection_timeout,
             max_connections,
@@ -164,7 +165,14 @@ pub async fn serve(
     limits: &ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_with(listener, router, limits, shutdown, |tcp| async move { Ok(tcp) }).await
+    serve_with(
+        listener,
+        router,
+        limits,
+        shutdown,
+        |tcp| async move { Ok(tcp) },
+    )
+    .await
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` resolves. The handshake must finish
@@ -404,7 +412,11 @@ impl<T> IdleTimeout<T> {
     }
 
     /// Notes activity when the inner IO made progress; checks the idle timer when it did not.
-    fn active<R>(&mut self, result: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+    fn active<R>(
+        &mut self,
+        result: Poll<io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<R>> {
         match result {
             Poll::Ready(r) => {
                 self.last_activity = Instant::now();

@@ -43,8 +43,7 @@ async fn held_for(url: &str, bytes: &[u8]) -> Duration {
     tcp.write_all(bytes).await.unwrap();
     let mut buf = [0u8; 4096];
     loop {
-        match tokio::time::timeout_at((start + TIMEOUT + MARGIN).into(), tcp.read(&mut buf)).await
-        {
+        match tokio::time::timeout_at((start + TIMEOUT + MARGIN).into(), tcp.read(&mut buf)).await {
             Err(_) => panic!("{url} kept a slowloris connection open"),
             Ok(Ok(0)) | Ok(Err(_)) => return start.elapsed(),
             Ok(Ok(_)) => {}
@@ -66,7 +65,10 @@ async fn slowloris_unfinished_request_head_is_cut_on_every_service() {
         ("Destination", destination),
         ("Backend API", backend),
     ] {
-        assert!(took >= TIMEOUT - Duration::from_millis(100), "{service}: {took:?}");
+        assert!(
+            took >= TIMEOUT - Duration::from_millis(100),
+            "{service}: {took:?}"
+        );
     }
 }
 

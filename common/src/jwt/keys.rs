@@ -225,7 +225,10 @@ impl JwksCache {
             .filter(|kid| !fetched.contains_key(*kid))
             .count();
         if withdrawn > 0 {
-            tracing::info!(withdrawn, "JWKS refresh: keys no longer published are dropped");
+            tracing::info!(
+                withdrawn,
+                "JWKS refresh: keys no longer published are dropped"
+            );
         }
         set.keys = fetched;
         set.fetched_at = Some(Instant::now());

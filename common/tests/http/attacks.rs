@@ -26,9 +26,10 @@ fn limits(header: Duration) -> ServerLimits {
 
 /// Serves a router (`/ok`, and `/upload` that reads the whole body) with `limits`.
 async fn server(limits: ServerLimits) -> std::net::SocketAddr {
-    let router = Router::new()
-        .route("/ok", get(|| async { "ok" }))
-        .route("/upload", post(|body: String| async move { body.len().to_string() }));
+    let router = Router::new().route("/ok", get(|| async { "ok" })).route(
+        "/upload",
+        post(|body: String| async move { body.len().to_string() }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -52,7 +53,9 @@ async fn held_until_closed(
     loop {
         match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buf)).await {
             Err(_) => panic!("the server kept the connection open for {limit:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => return (start.elapsed(), String::from_utf8_lossy(&got).into()),
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (start.elapsed(), String::from_utf8_lossy(&got).into());
+            }
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
         }
     }
@@ -67,8 +70,14 @@ async fn slowloris_partial_request_head_is_cut_after_the_header_read_timeout() {
         Duration::from_secs(1) + MARGIN,
     )
     .await;
-    assert!(took >= Duration::from_millis(900), "closed too early: {took:?}");
-    assert!(sent.is_empty(), "nothing is answered to half a head: {sent}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
+    assert!(
+        sent.is_empty(),
+        "nothing is answered to half a head: {sent}"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +90,10 @@ async fn slow_request_body_gets_408_after_the_request_timeout() {
     )
     .await;
     assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
-    assert!(sent.to_ascii_lowercase().contains("connection: close"), "{sent}");
+    assert!(
+        sent.to_ascii_lowercase().contains("connection: close"),
+        "{sent}"
+    );
     assert!(took >= Duration::from_millis(900), "{took:?}");
 }
 
@@ -98,8 +110,7 @@ async fn idle_connection_is_closed_after_the_connection_timeout() {
 }
 
 #[tokio::test]
-async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_slow_ones_are_cut()
-{
+async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_slow_ones_are_cut() {
     let addr = server(ServerLimits {
         max_connections: 2,
         ..limits(Duration::from_secs(1))
@@ -108,7 +119,9 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
     let mut slow = Vec::new();
     for _ in 0..2 {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        tcp.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         slow.push(tcp);
     }
     let start = Instant::now();
@@ -126,7 +139,10 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
     );
     for mut tcp in slow {
         let mut buf = [0u8; 16];
-        assert!(matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)), "slow client cut off");
+        assert!(
+            matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)),
+            "slow client cut off"
+        );
     }
 }
 
@@ -171,7 +187,10 @@ async fn withdrawn_signing_key_is_refused_once_a_new_kid_causes_a_refresh() {
         JwtError::UnknownKid("k1".into()),
         "a token signed with the withdrawn key"
     );
-    assert!(!v.key_still_published(&claims).await, "remembered tokens are dropped too");
+    assert!(
+        !v.key_still_published(&claims).await,
+        "remembered tokens are dropped too"
+    );
 }
 
 #[tokio::test]
