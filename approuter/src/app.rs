@@ -40,6 +40,7 @@ pub struct App {
     pub(crate) xsuaa: Option<Xsuaa>,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) allowed_redirect_hosts: Vec<String>,
+    pub(crate) server: common::server::ServerLimits,
 }
 
 impl App {
@@ -73,6 +74,7 @@ impl App {
                 .map(|creds| Xsuaa::new(creds, &config.cookie_name)),
             trusted_proxies: config.trusted_proxies,
             allowed_redirect_hosts: config.allowed_redirect_hosts,
+            server: config.server,
         }))
     }
 
@@ -126,23 +128,16 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, with the peer address each request needs
-/// for `x-forwarded-for` and the trusted-proxy check.
+/// for `x-forwarded-for` and the trusted-proxy check, and the timeouts and connection limit of
+/// `INCOMING_*` (see `common::server`: TCP_NODELAY, header-read timeout, 408 on a request that
+/// does not arrive in time, idle connections closed).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small responses and the last chunk of streamed ones go out at once, not after Nagle's wait.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = app.server.clone();
+    common::server::serve(listener, router(app), &limits, shutdown).await
 }
 
 async fn health() -> impl IntoResponse {

@@ -1,6 +1,8 @@
 //! Everything the router is told at start-up, from the same places `@sap/approuter` reads it:
 //! `xs-app.json`, `destinations`, `VCAP_SERVICES`, `PORT`, `SESSION_TIMEOUT`, plus `REDIS_URL`,
-//! `XS_APP_JSON`, `TRUSTED_PROXIES` and `ALLOWED_REDIRECT_HOSTS`. Loaded and validated once;
+//! `XS_APP_JSON`, `TRUSTED_PROXIES` and `ALLOWED_REDIRECT_HOSTS`, and the server's
+//! `INCOMING_CONNECTION_TIMEOUT` / `INCOMING_REQUEST_TIMEOUT` (as `@sap/approuter`) and
+//! `INCOMING_MAX_CONNECTIONS`. Loaded and validated once;
 //! any error stops start-up with a message naming the file or variable, the key and the reason.
 
 use crate::error::Error;
@@ -8,6 +10,7 @@ use crate::forwarded::TrustedProxies;
 use crate::session::DEFAULT_COOKIE_NAME;
 use crate::xs_app::{self, XsApp};
 use common::cf::{AppRouterDestination, VcapServices, XsuaaCredentials, parse_destinations};
+use common::server::ServerLimits;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +31,8 @@ pub struct Config {
     /// Hosts an absolute `logoutPage` may point to.
     pub allowed_redirect_hosts: Vec<String>,
     pub cookie_name: String,
+    /// Timeouts and connection limit of the listener (`INCOMING_*`, see `common::server`).
+    pub server: ServerLimits,
     /// Harmless oddities found while loading, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -160,6 +165,8 @@ impl Config {
             check_logout_page(page, &allowed_redirect_hosts, &origin)?;
         }
 
+        let server = ServerLimits::from_lookup(&var).map_err(Error::Config)?;
+
         Ok(Config {
             port,
             xs_app,
@@ -171,6 +178,7 @@ impl Config {
             trusted_proxies,
             allowed_redirect_hosts,
             cookie_name: DEFAULT_COOKIE_NAME.to_string(),
+            server,
             warnings,
         })
     }

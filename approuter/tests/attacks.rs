@@ -9,8 +9,11 @@ mod support;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::time::{Duration, Instant};
 use support::platform::{Options, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, RouterProcess, Scenario, TestRouter, router::env_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use url::Url;
 
 const COOKIE: &str = "JSESSIONID";
@@ -521,4 +524,132 @@ async fn a_huge_route_regex_is_not_echoed_at_start_up() {
         "the reason is kept: {output}"
     );
     assert!(output.len() < 4096, "{} bytes of output", output.len());
+}
+
+// ---- The listener: slowloris (a request head that never ends), a request body that trickles in,
+// and a connection flood against a small connection limit (`common::server`).
+
+/// Generous upper bound for "closed within the timeout" on a loaded machine.
+const MARGIN: Duration = Duration::from_secs(4);
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A router with one public route to `backend`, and `INCOMING_REQUEST_TIMEOUT` of 1 s (so its
+/// header-read timeout is 1 s too, as Node's `headersTimeout` is capped by it).
+async fn limited_router(backend: &Backend, extra: &[(&str, String)]) -> TestRouter {
+    let mut env = vec![("INCOMING_REQUEST_TIMEOUT", TIMEOUT.as_millis().to_string())];
+    env.extend(extra.iter().cloned());
+    TestRouter::start(
+        json!({"authenticationMethod": "none", "routes": [
+            {"source": "^/api/(.*)$", "target": "$1", "destination": "backend", "authenticationType": "none"}
+        ]}),
+        json!([{"name": "backend", "url": backend.url}]),
+        &env,
+    )
+    .await
+}
+
+fn router_addr(router: &TestRouter) -> String {
+    router.url.trim_start_matches("http://").to_string()
+}
+
+/// Connects, sends `bytes`, then reads until the router closes the connection; returns the time
+/// from connecting to the close and what was sent back. Panics if it stays open past `limit`.
+async fn held_until_closed(addr: &str, bytes: &[u8], limit: Duration) -> (Duration, String) {
+    let start = Instant::now();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(bytes).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buf)).await {
+            Err(_) => panic!("the App Router kept the connection open for {limit:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (start.elapsed(), String::from_utf8_lossy(&got).into());
+            }
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn slowloris_unfinished_request_head_is_cut_after_the_header_read_timeout() {
+    let backend = Backend::start().await;
+    let router = limited_router(&backend, &[]).await;
+    let (took, sent) = held_until_closed(
+        &router_addr(&router),
+        b"GET /api/hello HTTP/1.1\r\nHost: app.example.com\r\nX-Slow: ",
+        TIMEOUT + MARGIN,
+    )
+    .await;
+    assert!(took >= TIMEOUT - Duration::from_millis(100), "{took:?}");
+    // hyper closes on a header-read timeout without an answer (Node would send a bare 408).
+    assert!(sent.is_empty(), "{sent}");
+    assert!(backend.requests().is_empty(), "nothing was forwarded");
+}
+
+#[tokio::test]
+async fn slow_request_body_gets_408_after_incoming_request_timeout() {
+    let backend = Backend::start().await;
+    let router = limited_router(&backend, &[]).await;
+    let (took, sent) = held_until_closed(
+        &router_addr(&router),
+        b"POST /api/upload HTTP/1.1\r\nHost: app.example.com\r\nContent-Length: 1000\r\n\r\nten bytes.",
+        TIMEOUT + MARGIN,
+    )
+    .await;
+    assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
+    assert!(took >= TIMEOUT - Duration::from_millis(100), "{took:?}");
+}
+
+#[tokio::test]
+async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_slow_ones_are_cut() {
+    let backend = Backend::start().await;
+    let router = limited_router(&backend, &[("INCOMING_MAX_CONNECTIONS", "2".into())]).await;
+    // Two slowloris connections take both slots.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut tcp = TcpStream::connect(router_addr(&router)).await.unwrap();
+        tcp.write_all(b"GET /api/x HTTP/1.1\r\nHost: a\r\n")
+            .await
+            .unwrap();
+        slow.push(tcp);
+    }
+    let start = Instant::now();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/hello", router.url))
+        .timeout(TIMEOUT + MARGIN)
+        .send()
+        .await
+        .expect("a normal client is served once the slow ones are cut off");
+    assert_eq!(answer.status(), 200);
+    assert!(
+        start.elapsed() >= TIMEOUT / 2,
+        "served while both slots were held: no connection limit ({:?})",
+        start.elapsed()
+    );
+    for mut tcp in slow {
+        let mut buf = [0u8; 16];
+        assert!(
+            matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)),
+            "slow client cut off"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_incoming_timeouts_stop_the_start_with_the_variable_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with(
+        dir.path(),
+        &json!({"authenticationMethod": "none", "routes": []}),
+        &json!([]),
+        &[("INCOMING_CONNECTION_TIMEOUT", "2 minutes".into())],
+    );
+    let e = approuter::Config::from_lookup(|k| env.get(k).cloned())
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string().starts_with("INCOMING_CONNECTION_TIMEOUT"),
+        "{e}"
+    );
 }

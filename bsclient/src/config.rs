@@ -9,10 +9,14 @@
 //! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin (default: none) |
 //! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys and `/getToken` stay cached |
 //! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
+//! | `INCOMING_REQUEST_TIMEOUT` | ms for a whole request to arrive, else 408 (default 300000; `0` disables); the request head must arrive within this or 60 s, whichever is shorter (`common::server`) |
+//! | `INCOMING_CONNECTION_TIMEOUT` | ms without any traffic after which a connection is closed (default 120000; `0` disables) |
+//! | `INCOMING_MAX_CONNECTIONS` | connections served at once; more wait in the accept backlog (default: half the file-descriptor limit, 16..=10000) |
 //! | `SCHED_SLICE_US` | the worker threads' scheduler slice in µs (default 100, `0` = the kernel's; read by `main.rs`, see `common::runtime`) |
 
 use common::cf::{CfError, DestinationCredentials, VcapServices, XsuaaCredentials};
 use common::properties::{PropertiesError, TokenProviderCredentials};
+use common::server::ServerLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +42,9 @@ pub enum ConfigError {
     Credentials(#[from] PropertiesError),
     #[error("{var}: {reason}")]
     Invalid { var: &'static str, reason: String },
+    /// `INCOMING_*`: the message starts with the variable's name.
+    #[error("{0}")]
+    ServerLimits(String),
 }
 
 /// Where `/getToken` gets its tokens from (seed 003: credentials stay on the server).
@@ -64,6 +71,8 @@ pub struct BsClientConfig {
     pub disable_cache: bool,
     pub connect_timeout: Duration,
     pub upstream_timeout: Duration,
+    /// Header-read, request and idle timeouts and the connection limit of the server.
+    pub server: ServerLimits,
 }
 
 impl BsClientConfig {
@@ -150,6 +159,7 @@ impl BsClientConfig {
                 }
             },
         };
+        let server = ServerLimits::from_lookup(&var).map_err(ConfigError::ServerLimits)?;
 
         Ok(BsClientConfig {
             port,
@@ -161,6 +171,7 @@ impl BsClientConfig {
             disable_cache,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT.min(upstream_timeout),
             upstream_timeout,
+            server,
         })
     }
 }

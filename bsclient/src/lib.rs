@@ -124,15 +124,15 @@ async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "UP" }))
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish;
+/// with the timeouts and connection limit of `config.server` (see `common::server`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.server.clone();
+    common::server::serve(listener, router(state), &limits, shutdown).await
 }
 
 /// Resolves on SIGTERM (Cloud Foundry's stop signal) or Ctrl-C.

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod properties;
 pub mod runtime;
 pub mod secret;
+pub mod server;
 pub mod token_cache;
 
 pub use secret::Secret;

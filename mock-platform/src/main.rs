@@ -89,6 +89,13 @@ async fn run(cli: Cli) -> ExitCode {
             .unwrap_or("mock-ready");
         ready.with_file_name(format!("{stem}-ca.pem"))
     });
+    let limits = match common::server::ServerLimits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => {
+            eprintln!("mock-platform: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let ports = Ports {
         host: cli.host,
         xsuaa: cli.xsuaa_port,
@@ -96,6 +103,7 @@ async fn run(cli: Cli) -> ExitCode {
         destination: cli.destination_port,
         backend: cli.backend_port,
         ca_cert_file,
+        limits,
     };
     let platform = match mock_platform::start(config, ports).await {
         Ok(platform) => platform,

@@ -8,6 +8,7 @@ use crate::model::{AppKind, Model};
 use crate::state::{PlatformState, Service, Shared, Urls, known_counters};
 use crate::tls::TlsMaterial;
 use crate::xsuaa::ViaTls;
+use common::server::ServerLimits;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,6 +28,8 @@ pub struct Ports {
     pub backend: u16,
     /// Where to write the CA certificate; default: a file in the temp dir, removed at shutdown.
     pub ca_cert_file: Option<PathBuf>,
+    /// Timeouts and connection limit of every listener (`common::server`).
+    pub limits: ServerLimits,
 }
 
 impl Default for Ports {
@@ -38,6 +41,7 @@ impl Default for Ports {
             destination: 0,
             backend: 0,
             ca_cert_file: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -169,31 +173,34 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
         (backend_listener, crate::backend::router(state.clone())),
     ] {
         let mut signal = signal.clone();
+        let limits = ports.limits.clone();
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = signal.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = served {
+            let stop = async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = common::server::serve(listener, router, &limits, stop).await {
                 tracing::error!(error = %e, "listener failed");
             }
         }));
     }
     if let Some(tls) = &tls {
-        let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config()?);
+        let config = tls.server_config()?;
         for listener in tls_listeners {
+            let listener = listener
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(listener))
+                .map_err(|e| Error::Startup(format!("TLS listener: {e}")))?;
             let router = crate::xsuaa::router(state.clone()).layer(axum::Extension(ViaTls));
-            let handle = axum_server::Handle::new();
-            let server =
-                axum_server::from_tcp_rustls(listener, config.clone()).handle(handle.clone());
+            let config = config.clone();
+            let limits = ports.limits.clone();
             let mut signal = signal.clone();
             tasks.push(tokio::spawn(async move {
-                tokio::spawn(async move {
+                let stop = async move {
                     let _ = signal.wait_for(|stop| *stop).await;
-                    handle.graceful_shutdown(Some(Duration::from_secs(2)));
-                });
-                if let Err(e) = server.serve(router.into_make_service()).await {
+                };
+                if let Err(e) =
+                    common::server::serve_tls(listener, router, &limits, config, stop).await
+                {
                     tracing::error!(error = %e, "TLS listener failed");
                 }
             }));
