@@ -81,7 +81,8 @@ fn json_value(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             vec(inner.clone(), 0..5).prop_map(Value::Array),
-            vec((json_key(keys), inner), 0..7).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            vec((json_key(keys), inner), 0..7)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
     .boxed()
@@ -270,7 +271,7 @@ fn binding() -> BoxedStrategy<Value> {
             }
             Value::Object(b)
         })
-    .boxed()
+        .boxed()
 }
 
 fn vcap_services_json() -> BoxedStrategy<String> {
@@ -472,11 +473,7 @@ fn token_text() -> BoxedStrategy<String> {
         json_value(HEADER_KEYS).prop_map(|v| b64(v.to_string().as_bytes())),
         vec(any::<u8>(), 0..64).prop_map(|b| b64(&b)),
     ];
-    prop_oneof![
-        any_text(),
-        vec(part, 0..5).prop_map(|p| p.join(".")),
-    ]
-    .boxed()
+    prop_oneof![any_text(), vec(part, 0..5).prop_map(|p| p.join(".")),].boxed()
 }
 
 const CLIENT_ID: &str = "sb-app!t1";
@@ -526,25 +523,52 @@ fn claims() -> BoxedStrategy<Value> {
             json!("app!t1.read other"),
             Value::Null,
         ]),
-        pick(vec![json!(CLIENT_ID), json!("other"), json!(""), Value::Null]),
+        pick(vec![
+            json!(CLIENT_ID),
+            json!("other"),
+            json!(""),
+            Value::Null,
+        ]),
         prop_oneof![
             // Well outside the leeway either way, so the property does not depend on its size.
             at(vec![-3600, -150, 150, 3600]),
-            pick(vec![json!(i64::MAX), json!(i64::MIN), json!("soon"), json!(1.5), Value::Null]),
+            pick(vec![
+                json!(i64::MAX),
+                json!(i64::MIN),
+                json!("soon"),
+                json!(1.5),
+                Value::Null
+            ]),
         ],
-        prop_oneof![at(vec![-150, 150, 3600]), pick(vec![Value::Null, json!("x")])],
-        pick(vec![json!([format!("{XSAPPNAME}.read")]), json!("a b"), json!([1]), Value::Null]),
+        prop_oneof![
+            at(vec![-150, 150, 3600]),
+            pick(vec![Value::Null, json!("x")])
+        ],
+        pick(vec![
+            json!([format!("{XSAPPNAME}.read")]),
+            json!("a b"),
+            json!([1]),
+            Value::Null,
+        ]),
     )
         .prop_map(|(iss, zid, aud, cid, exp, nbf, scope)| {
             let mut m = Map::new();
-            for (k, v) in [("iss", iss), ("zid", zid), ("aud", aud), ("cid", cid), ("exp", exp), ("nbf", nbf), ("scope", scope)] {
+            for (k, v) in [
+                ("iss", iss),
+                ("zid", zid),
+                ("aud", aud),
+                ("cid", cid),
+                ("exp", exp),
+                ("nbf", nbf),
+                ("scope", scope),
+            ] {
                 if !v.is_null() {
                     m.insert(k.into(), v);
                 }
             }
             Value::Object(m)
         })
-    .boxed()
+        .boxed()
 }
 
 fn header() -> BoxedStrategy<Value> {
@@ -569,8 +593,9 @@ fn sign(header: &Value, claims: &Value) -> String {
         b64(header.to_string().as_bytes()),
         b64(claims.to_string().as_bytes())
     );
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, jsonwebtoken::Algorithm::RS256)
-        .expect("RS256 signs");
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), key, jsonwebtoken::Algorithm::RS256)
+            .expect("RS256 signs");
     format!("{input}.{signature}")
 }
 
