@@ -126,10 +126,13 @@ impl Config {
         let session_timeout = match (xs_app.session_timeout, var("SESSION_TIMEOUT")) {
             (Some(t), _) => t,
             (None, Some(minutes)) => match minutes.trim().parse::<u64>() {
-                Ok(m) if m > 0 => Duration::from_secs(m * 60),
+                Ok(m) if (1..=xs_app::MAX_SESSION_TIMEOUT_MINUTES).contains(&m) => {
+                    Duration::from_secs(m * 60)
+                }
                 _ => {
                     return Err(Error::Config(format!(
-                        "SESSION_TIMEOUT: {minutes:?} is not a positive number of minutes"
+                        "SESSION_TIMEOUT: {minutes:?} is not a positive number of minutes up to {}",
+                        xs_app::MAX_SESSION_TIMEOUT_MINUTES
                     )));
                 }
             },

@@ -747,3 +747,62 @@ mod tests {
         }
     }
 }
+
+/// Property tests of the `Cookie` header the router forwards (see README, Fuzzing).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn cookie_pair() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ("[a-zA-Z_]{1,10}", "[a-zA-Z0-9=_-]{0,12}").prop_map(|(k, v)| format!("{k}={v}")),
+            prop::sample::select(vec![
+                "JSESSIONID=abc",
+                " JSESSIONID = abc",
+                "JSESSIONID",
+                "JSESSIONID=",
+                "jsessionid=x",
+                "JSESSIONID=a=b",
+                "=",
+                "",
+                " ",
+                "a=b",
+            ])
+            .prop_map(str::to_string),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(5000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the browser sends, no cookie named like the session cookie reaches a
+        /// backend, and every other cookie does.
+        #[test]
+        fn the_session_cookie_never_reaches_a_backend(pairs in vec(cookie_pair(), 0..6)) {
+            let Ok(value) = HeaderValue::from_str(&pairs.join("; ")) else { return Ok(()) };
+            let kept = strip_cookie(&value, "JSESSIONID");
+            let kept_pairs: Vec<String> = kept
+                .as_ref()
+                .map(|v| v.to_str().unwrap_or("").split(';').map(|p| p.trim().to_string()).collect())
+                .unwrap_or_default();
+            for pair in &kept_pairs {
+                prop_assert_ne!(pair.split('=').next().map(str::trim), Some("JSESSIONID"), "{:?}", kept);
+            }
+            let others = value
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty() && p.split('=').next().map(str::trim) != Some("JSESSIONID"))
+                .count();
+            prop_assert_eq!(kept_pairs.len(), others);
+        }
+    }
+}

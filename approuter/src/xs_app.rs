@@ -14,6 +14,11 @@ use std::time::Duration;
 
 pub const DEFAULT_CALLBACK: &str = "/login/callback";
 
+/// The longest idle timeout accepted (`sessionTimeout`, `SESSION_TIMEOUT`), in minutes: one year.
+/// Beyond it the minutes overflow the seconds and the stores' expiry arithmetic (found by the
+/// property tests); no real session needs more.
+pub const MAX_SESSION_TIMEOUT_MINUTES: u64 = 365 * 24 * 60;
+
 #[derive(Debug)]
 pub struct XsApp {
     pub welcome_file: Option<String>,
@@ -252,10 +257,12 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
     let session_timeout = match top.get("sessionTimeout") {
         None => None,
         Some(v) => match v.as_u64() {
-            Some(minutes) if minutes > 0 => Some(Duration::from_secs(minutes * 60)),
+            Some(minutes) if (1..=MAX_SESSION_TIMEOUT_MINUTES).contains(&minutes) => {
+                Some(Duration::from_secs(minutes * 60))
+            }
             _ => {
                 return Err(Error::Config(format!(
-                    "{origin}: sessionTimeout must be a positive number of minutes, not {v}"
+                    "{origin}: sessionTimeout must be a positive number of minutes up to {MAX_SESSION_TIMEOUT_MINUTES}, not {v}"
                 )));
             }
         },
