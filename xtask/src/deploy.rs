@@ -234,6 +234,21 @@ pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         dry_run,
     )?;
 
+    if let Some((redis, plan)) = target.redis(names) {
+        // Sessions shared by the App Router's instances; nothing to update when it exists.
+        let exists = Cmd::new("cf").args(["service", &redis, "--guid"]);
+        let create = Cmd::new("cf")
+            .args(["create-service", "redis-cache", &plan, &redis])
+            .arg("--wait");
+        if dry_run {
+            exists.announce();
+            println!("(then, if {redis} does not exist yet:)");
+            create.announce();
+        } else if !exists.output()?.status.success() {
+            create.run()?;
+        }
+    }
+
     let manifest = out.join(MANIFEST_YML);
     // Backend API and bsclient first, so each app's target answers as soon as the app starts.
     let mut pushed = Vec::new();

@@ -619,6 +619,7 @@ fn with_backend_dry_run_prints_the_full_cf_sequence_and_runs_none() {
     let sandbox = Sandbox::new();
     let mut cmd = sandbox.xtask();
     cmd.args(["deploy", "--domain", DOMAIN, "--with-backend", "--dry-run"])
+        .args(["--instances", "2"])
         .arg("--out")
         .arg(sandbox.out());
     let outcome = run(cmd);
@@ -633,6 +634,7 @@ fn with_backend_dry_run_prints_the_full_cf_sequence_and_runs_none() {
         "cf service-key BackendXsuaa BackendXsuaa-key".to_string(),
         format!("cf create-service xsuaa application XsuaaForScenario -c {out}/xs-security.json --wait"),
         format!("cf create-service destination lite mydestination -c {out}/init_data.json --wait"),
+        "cf create-service redis-cache trial ApprouterForShop-sessions --wait".to_string(),
         format!("cf push BackendServiceApp -f {out}/manifest.yml"),
         format!("cf push BsClientApp -f {out}/manifest.yml"),
         format!("cf push ApprouterForShop -f {out}/manifest.yml"),
@@ -647,9 +649,50 @@ fn with_backend_dry_run_prints_the_full_cf_sequence_and_runs_none() {
     assert!(
         outcome
             .stdout
-            .contains("backend-api/backend-api, once built")
-            || outcome.stdout.contains("would check"),
+            .contains("backend-api needs at most glibc 2.35"),
         "{}",
         outcome.stdout
     );
+}
+
+#[test]
+fn more_approuter_instances_bind_a_redis_cache_that_deploy_creates_before_the_push() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &["--instances", "2", "--redis-plan", "standard"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let calls = sandbox.cf_calls();
+    let position = |call: &str| {
+        calls
+            .iter()
+            .position(|c| c == call)
+            .unwrap_or_else(|| panic!("{call:?} not in {calls:?}"))
+    };
+    let redis = position("create-service redis-cache standard ApprouterForShop-sessions --wait");
+    assert!(position("service ApprouterForShop-sessions --guid") < redis);
+    let out = sandbox.out().display().to_string();
+    assert!(redis < position(&format!("push ApprouterForShop -f {out}/manifest.yml")));
+
+    let manifest: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(sandbox.out().join("manifest.yml")).unwrap(),
+    )
+    .unwrap();
+    let router = manifest["applications"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"].as_str() == Some("ApprouterForShop"))
+        .unwrap();
+    assert_eq!(router["instances"].as_u64(), Some(2));
+    let services: Vec<&str> = router["services"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(services, ["XsuaaForScenario", "ApprouterForShop-sessions"]);
+
+    // One instance needs no Redis.
+    let sandbox = Sandbox::new();
+    assert!(deploy_prebuilt(&sandbox, &[]).success);
+    assert!(!sandbox.cf_calls().iter().any(|c| c.contains("redis")));
 }
