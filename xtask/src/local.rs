@@ -372,11 +372,13 @@ async fn push(
                     .map(|b| (label.clone(), b.clone()))
             })
             .ok_or_else(|| local(format!("{}: the service {name} does not exist", app.name)))?;
-        services
+        if let Some(list) = services
             .entry(label)
             .or_insert_with(|| json!([]))
             .as_array_mut()
-            .map(|list| list.push(binding));
+        {
+            list.push(binding);
+        }
     }
     let uri = local_url.trim_start_matches("http://").to_string();
     let vcap_application = json!({
