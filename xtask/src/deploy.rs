@@ -450,7 +450,7 @@ fn stage(
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
         }
-        std::fs::copy(&from, &to).map_err(|e| Error::io("copy", &from, e))?;
+        crate::local::copy_file(&from, &to)?;
         make_executable(&to)?;
     }
     if !dry_run {

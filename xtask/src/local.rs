@@ -30,6 +30,7 @@ pub struct ManifestApp {
     pub path: String,
     pub command: String,
     pub memory_mb: u64,
+    pub instances: u32,
     pub route: String,
     pub services: Vec<String>,
     pub env: BTreeMap<String, String>,
@@ -114,6 +115,10 @@ pub fn read_manifest(out: &Path) -> Result<Vec<ManifestApp>, Error> {
                     .unwrap_or("/")
                     .to_string(),
                 memory_mb,
+                instances: app["instances"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(1),
                 env,
                 name,
             })
@@ -238,7 +243,16 @@ pub async fn run(
     )
     .map_err(|e| local(e.to_string()))?;
     let ready = wait_for_file(&mut mock, &ready_file).await?;
-    let vcap = &ready["vcap_services"];
+    let mut vcap = ready["vcap_services"].clone();
+    // `cf create-service redis-cache ...`: a local redis-server, bound like BTP's.
+    let _redis = match apps
+        .iter()
+        .any(|a| a.services.contains(&manifests::redis_instance(names)))
+    {
+        true => Some(start_redis(names, &mut vcap, &platform).await?),
+        false => None,
+    };
+    let vcap = &vcap;
 
     // The Backend API's xsappname as this landscape named it, as deploy reads it from its key.
     let backend_xsappname = binding(vcap, &names.backend.instance)
@@ -258,11 +272,43 @@ pub async fn run(
         false,
     )?;
 
-    // The apps, in manifest order (each one's target first).
+    // The apps, in manifest order (each one's target first); an app with several instances gets
+    // one process per instance and a round-robin front on its route's port (the gorouter's part).
     let mut running = Vec::new();
+    let mut instance_urls: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    let mut fronts = Vec::new();
     for app in &apps {
-        let process = push(app, out, work.path(), &routes, vcap).await?;
-        running.push(process);
+        let route_url = routes.url(&app.route).to_string();
+        if app.instances <= 1 {
+            let process = push(app, 0, &route_url, out, work.path(), &routes, vcap).await?;
+            instance_urls
+                .entry(app.name.clone())
+                .or_default()
+                .push((route_url, process.pid()));
+            running.push(process);
+            continue;
+        }
+        let mut backends = Vec::new();
+        for index in 0..app.instances {
+            let port = scenario::free_port().map_err(|e| local(e.to_string()))?;
+            let own = format!("http://127.0.0.1:{port}");
+            let process = push(app, index, &own, out, work.path(), &routes, vcap).await?;
+            instance_urls
+                .entry(app.name.clone())
+                .or_default()
+                .push((own, process.pid()));
+            backends.push(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            running.push(process);
+        }
+        let address = route_url.trim_start_matches("http://");
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| local(format!("route front on {address}: {e}")))?;
+        println!(
+            "{}: {} instances behind {route_url}",
+            app.name, app.instances
+        );
+        fronts.push(tokio::spawn(round_robin(listener, backends)));
     }
     let approuter = apps
         .iter()
@@ -292,9 +338,20 @@ pub async fn run(
             .iter()
             .map(|a| (a.name.clone(), json!(routes.url(&a.route))))
             .collect();
+        let instances_json: serde_json::Map<String, Value> = instance_urls
+            .iter()
+            .map(|(name, list)| {
+                let list: Vec<Value> = list
+                    .iter()
+                    .map(|(url, pid)| json!({"url": url, "pid": pid}))
+                    .collect();
+                (name.clone(), Value::Array(list))
+            })
+            .collect();
         let text = json!({
             "approuter_url": approuter_url,
             "apps": apps_json,
+            "instances": instances_json,
             "xsuaa_url": ready["xsuaa"]["url"],
         })
         .to_string();
@@ -307,6 +364,9 @@ pub async fn run(
         wait_for_stop().await;
     }
     // Drop order: the apps (approuter last started, stopped first), then the platform.
+    for front in fronts {
+        front.abort();
+    }
     while let Some(process) = running.pop() {
         drop(process);
     }
@@ -345,18 +405,24 @@ async fn wait_for_file(process: &mut AppProcess, path: &Path) -> Result<Value, E
     }
 }
 
-/// What `cf push` and the binary buildpack do for one app, then its health check.
+/// What `cf push` and the binary buildpack do for one instance of an app (its own container,
+/// listening on `local_url`'s port), then its health check.
 async fn push(
     app: &ManifestApp,
+    index: u32,
+    local_url: &str,
     out: &Path,
     work: &Path,
     routes: &Routes,
     vcap: &Value,
 ) -> Result<AppProcess, Error> {
     // Only the app's `path` folder reaches the container.
-    let home = work.join("apps").join(&app.name).join("app");
+    let home = work
+        .join("apps")
+        .join(&app.name)
+        .join(index.to_string())
+        .join("app");
     copy_dir(&out.join(&app.path), &home)?;
-    let local_url = routes.url(&app.route).to_string();
     let port = local_url.rsplit(':').next().unwrap_or_default().to_string();
 
     let mut services = serde_json::Map::new();
@@ -380,20 +446,25 @@ async fn push(
             list.push(binding);
         }
     }
-    let uri = local_url.trim_start_matches("http://").to_string();
+    let uri = routes
+        .url(&app.route)
+        .trim_start_matches("http://")
+        .to_string();
+    let own = local_url.trim_start_matches("http://").to_string();
     let vcap_application = json!({
         "application_name": app.name,
         "name": app.name,
         "application_uris": [uri],
         "uris": [uri],
         "limits": {"mem": app.memory_mb, "disk": 1024, "fds": 16384},
-        "instance_index": 0,
+        "instance_index": index,
         "space_name": "local",
         "organization_name": "local",
     });
     let mut env: Vec<(String, String)> = vec![
         ("HOME".into(), home.display().to_string()),
         ("PORT".into(), port),
+        ("CF_INSTANCE_INDEX".into(), index.to_string()),
         ("VCAP_APPLICATION".into(), vcap_application.to_string()),
         ("VCAP_SERVICES".into(), Value::Object(services).to_string()),
     ];
@@ -416,7 +487,12 @@ async fn push(
         app.command,
         home.display()
     );
-    let mut process = AppProcess::spawn(&app.name, &program, &args, &env, &home, true)
+    let name = if app.instances > 1 {
+        format!("{}/{index}", app.name)
+    } else {
+        app.name.clone()
+    };
+    let mut process = AppProcess::spawn(&name, &program, &args, &env, &home, true)
         .map_err(|e| local(e.to_string()))?;
     match app.health_check_type.as_str() {
         "http" => process
@@ -427,7 +503,7 @@ async fn push(
             .await
             .map_err(|e| local(e.to_string()))?,
         "port" => {
-            let address = uri.clone();
+            let address = own.clone();
             let start = Instant::now();
             while tokio::net::TcpStream::connect(&address).await.is_err() {
                 process.check_alive().map_err(|e| local(e.to_string()))?;
@@ -447,6 +523,80 @@ async fn push(
     Ok(process)
 }
 
+/// Each connection to the next instance; an instance that refuses the connection (stopped) is
+/// skipped, as the gorouter retries another instance when it cannot connect.
+async fn round_robin(listener: tokio::net::TcpListener, backends: Vec<std::net::SocketAddr>) {
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backends = std::sync::Arc::new(backends);
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        let next = next.clone();
+        let backends = backends.clone();
+        tokio::spawn(async move {
+            for _ in 0..backends.len() {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % backends.len();
+                let connect = tokio::net::TcpStream::connect(backends[i]);
+                if let Ok(Ok(mut outbound)) =
+                    tokio::time::timeout(Duration::from_secs(5), connect).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// A loopback `redis-server` without persistence, bound in `vcap` as BTP binds `redis-cache`.
+async fn start_redis(
+    names: &ScenarioNames,
+    vcap: &mut Value,
+    dir: &Path,
+) -> Result<AppProcess, Error> {
+    let Some(binary) = crate::command::on_path("redis-server") else {
+        return Err(Error::Missing {
+            what: "more than one App Router instance needs Redis, and `redis-server` is not on the PATH"
+                .into(),
+            next_step: "`apt-get install redis-server` (.ci/setup installs it), or leave out --instances"
+                .into(),
+        });
+    };
+    let port = scenario::free_port().map_err(|e| local(e.to_string()))?;
+    let args: Vec<String> = [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut redis = AppProcess::spawn("redis", &binary, &args, &[], dir, false)
+        .map_err(|e| local(e.to_string()))?;
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        redis.check_alive().map_err(|e| local(e.to_string()))?;
+        if start.elapsed() > START_TIMEOUT {
+            return Err(local("redis-server did not listen in time"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    vcap["redis-cache"] = json!([{
+        "name": manifests::redis_instance(names),
+        "label": "redis-cache",
+        "plan": "local",
+        "tags": ["cache", "redis"],
+        "credentials": {"hostname": "127.0.0.1", "port": port, "password": "", "tls": false},
+    }]);
+    Ok(redis)
+}
+
 fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
     for entry in std::fs::read_dir(from).map_err(|e| Error::io("read", from, e))? {
@@ -456,10 +606,25 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
         if path.is_dir() {
             copy_dir(&path, &dest)?;
         } else {
-            std::fs::copy(&path, &dest).map_err(|e| Error::io("copy", &path, e))?;
+            copy_file(&path, &dest)?;
         }
     }
     Ok(())
+}
+
+/// A copy of `from` at `to`: a hard link where the filesystem allows it (the binaries are a few
+/// hundred MB in the dev profile, and neither side is ever written in place: cargo replaces its
+/// outputs), else a real copy.
+pub fn copy_file(from: &Path, to: &Path) -> Result<(), Error> {
+    if to.exists() {
+        std::fs::remove_file(to).map_err(|e| Error::io("replace", to, e))?;
+    }
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| Error::io("copy", from, e))
 }
 
 /// Every demo user logs in at the staged approuter: with the Backend API's role collection they see

@@ -69,6 +69,14 @@ unsafe extern "C" {
 }
 
 fn local_run(names: Option<&Path>, dir: &Path) -> (Running, serde_json::Value) {
+    local_run_with(names, dir, &[])
+}
+
+fn local_run_with(
+    names: Option<&Path>,
+    dir: &Path,
+    extra: &[&str],
+) -> (Running, serde_json::Value) {
     let binaries = dev_binaries();
     let ready = dir.join("ready.json");
     let stdout = dir.join("xtask.log");
@@ -82,6 +90,7 @@ fn local_run(names: Option<&Path>, dir: &Path) -> (Running, serde_json::Value) {
         .arg(dir.join("cf"))
         .arg("--ready-file")
         .arg(&ready)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(Stdio::inherit());
@@ -326,4 +335,77 @@ fn binaries_built_for_cloud_foundry_need_at_most_glibc_2_35() {
         outcome.stderr
     );
     assert_eq!(sandbox.cf_calls(), ["target"], "nothing created or pushed");
+}
+
+#[tokio::test]
+async fn two_app_router_instances_share_the_session_in_redis_and_it_survives_losing_one() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: redis-server is not installed (.ci/setup installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (running, ready) = local_run_with(None, dir.path(), &["--instances", "2"]);
+    let log = std::fs::read_to_string(&running.stdout).unwrap();
+    assert!(
+        log.contains("scenario through the staged apps: ok"),
+        "{log}"
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("cf/manifest.yml")).unwrap();
+    assert!(manifest.contains("ApprouterForShop-sessions"), "{manifest}");
+
+    let front = ready["approuter_url"].as_str().unwrap();
+    let instances = ready["instances"]["ApprouterForShop"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{ready}");
+    let browser = Browser::new();
+    let page = browser
+        .login(&format!("{front}/mainentry"), "alice", "alice-pass")
+        .await
+        .unwrap();
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+    let cookie = browser.cookie_header(front).expect("a session cookie");
+
+    // The session works on each instance directly: it lives in Redis, not in one process.
+    let products = |url: String| {
+        let cookie = cookie.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    for instance in instances {
+        let url = instance["url"].as_str().unwrap();
+        let (status, body) = products(format!("{url}/mainentry")).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        assert!(body.contains("<table"), "{url}: {body}");
+    }
+
+    // Instance 0 goes away (SIGTERM, as Cloud Foundry stops an instance); the route still serves
+    // the same session.
+    let pid = instances[0]["pid"].as_u64().unwrap() as i32;
+    unsafe {
+        libc_kill(pid, 15);
+    }
+    let url0 = instances[0]["url"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{url0}/health")).await.is_ok() {
+        assert!(Instant::now() < deadline, "instance 0 did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..4 {
+        let (status, body) = products(format!("{front}/mainentry")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<table"), "{body}");
+    }
+    drop(running);
 }
