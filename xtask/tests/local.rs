@@ -21,7 +21,26 @@ fn workspace() -> PathBuf {
 /// The dev-profile binaries deploy --local stages, built once (cargo's lock serialises the tests).
 fn dev_binaries() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    // The env of the shell that ran `cargo test`, not the one cargo gives a test: build scripts that
+    // watch cargo's variables would otherwise rebuild half the graph on every switch.
+    let mut command = Command::new(cargo);
+    command.env_clear();
+    for (key, value) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let cargo_given =
+            name.starts_with("CARGO") || name.starts_with("RUST") || name == "OUT_DIR";
+        let kept = [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "RUSTUP_HOME",
+            "RUSTUP_TOOLCHAIN",
+        ]
+        .contains(&name.as_ref());
+        if !cargo_given || kept {
+            command.env(&key, value);
+        }
+    }
+    let status = command
         .current_dir(workspace())
         .args([
             "build",
