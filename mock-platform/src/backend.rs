@@ -181,6 +181,19 @@ fn handle(
     body: &[u8],
 ) -> Result<Response> {
     let subject = authorize(state, headers)?;
+    serve_authorized(state, subject, method, headers, uri, body)
+}
+
+/// The OData service for a request whose token the caller has validated itself (the production
+/// Backend API, [`crate::backend_app`], validates real XSUAA tokens); `subject` keys the CSRF token.
+pub fn serve_authorized(
+    state: &Shared,
+    subject: String,
+    method: Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Response> {
     let model = &state.model.backend;
     let root_path = service_root_path(model);
     let rest = uri.path().strip_prefix(&root_path).unwrap_or("");

@@ -70,6 +70,7 @@
 //! - `POST /__mock/logout` `{"user":"alice"}`: ends the user's login sessions, revokes their refresh tokens.
 
 pub mod backend;
+pub mod backend_app;
 pub mod config;
 pub mod destination;
 pub mod error;

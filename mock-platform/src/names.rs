@@ -65,6 +65,24 @@ pub struct BackendNames {
     pub scope: String,
     /// Role collection that grants the backend scope.
     pub role_collection: String,
+    /// Its own xsuaa instance when it is deployed as an app (`cargo xtask deploy --with-backend`).
+    #[serde(default = "default_backend_instance")]
+    pub instance: String,
+    /// The Backend API as a Cloud Foundry app (`cargo xtask deploy --with-backend`).
+    #[serde(default = "default_backend_app")]
+    pub app: CfApp,
+}
+
+fn default_backend_instance() -> String {
+    "BackendXsuaa".into()
+}
+
+fn default_backend_app() -> CfApp {
+    CfApp {
+        name: "BackendServiceApp".into(),
+        host: "backend-service".into(),
+        memory: "64M".into(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
