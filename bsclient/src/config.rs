@@ -159,7 +159,7 @@ impl BsClientConfig {
                 }
             },
         };
-        let server = ServerLimits::from_lookup(&var).map_err(ConfigError::ServerLimits)?;
+        let server = ServerLimits::from_lookup(var).map_err(ConfigError::ServerLimits)?;
 
         Ok(BsClientConfig {
             port,
