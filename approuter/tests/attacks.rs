@@ -516,6 +516,9 @@ async fn a_huge_route_regex_is_not_echoed_at_start_up() {
     assert!(!ok);
     assert!(output.contains("routes[0]"), "{output}");
     assert!(output.contains("bytes)"), "{output}");
-    assert!(output.contains("unclosed group"), "the reason is kept: {output}");
+    assert!(
+        output.contains("unclosed group"),
+        "the reason is kept: {output}"
+    );
     assert!(output.len() < 4096, "{} bytes of output", output.len());
 }
