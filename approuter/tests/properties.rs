@@ -694,3 +694,79 @@ fn a_huge_session_timeout_is_refused_not_overflowed() {
     let ok = parse(r#"{"sessionTimeout": 30}"#, dir.path()).unwrap();
     assert_eq!(ok.session_timeout, Some(Duration::from_secs(1800)));
 }
+
+// ---------------------------------------------------------------- sealed login cookies
+
+fn login_cookies() -> approuter::login_state::LoginCookies {
+    approuter::login_state::LoginCookies::new(
+        &common::Secret::new("client-secret"),
+        "sb-app!t1",
+        COOKIE,
+    )
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// A pending login sealed into its cookie comes back intact among any other cookies; any
+    /// change to the sealed value, or any cookie the router did not seal, is never a login.
+    #[test]
+    fn sealed_login_cookies_open_intact_and_never_forged(
+        state in "[A-Za-z0-9_-]{8,40}",
+        return_to in prop_oneof![Just("/".to_string()), "/[a-z/?=&]{0,60}"],
+        others in vec(cookie_pair(), 0..4),
+        flip in any::<prop::sample::Index>(),
+        garbage in "[A-Za-z0-9_=-]{0,80}",
+    ) {
+        use approuter::login_state::{Lookup, PendingLogin};
+        thread_local!(static L: approuter::login_state::LoginCookies = login_cookies());
+        let login = PendingLogin {
+            state: common::Secret::new(state.clone()),
+            verifier: common::Secret::new("verifier"),
+            return_to: return_to.clone(),
+            redirect_uri: "http://own.host/login/callback".into(),
+            created: 1_700_000_000,
+        };
+        L.with(|l| -> Result<(), TestCaseError> {
+            let set = l.set_cookie(login, false)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            let (name, value) = pair.split_once('=').unwrap();
+            let header_with = |cookie: &str| {
+                let mut all = others.clone();
+                all.push(cookie.to_string());
+                let mut h = HeaderMap::new();
+                if let Ok(v) = HeaderValue::from_str(&all.join("; ")) {
+                    h.insert(header::COOKIE, v);
+                }
+                h
+            };
+            let h = header_with(&pair);
+            if h.contains_key(header::COOKIE) {
+                match l.find(&h, &state) {
+                    Lookup::Found(found) => {
+                        prop_assert_eq!(found.state.expose(), state.as_str());
+                        prop_assert_eq!(&found.return_to, &return_to);
+                    }
+                    // An earlier cookie of the same name (from `others`) is read first: only
+                    // possible if one was generated with exactly that name.
+                    _ => prop_assert!(others.iter().any(|o| o.starts_with(name)), "{pair} not found"),
+                }
+            }
+            // One character of the sealed value changed: not a login.
+            let mut bytes = value.as_bytes().to_vec();
+            let i = flip.index(bytes.len());
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let tampered = format!("{name}={}", String::from_utf8(bytes).unwrap());
+            if tampered != pair {
+                let found = matches!(l.find(&header_with(&tampered), &state), Lookup::Found(_));
+                prop_assert!(!found, "tampered cookie accepted: {tampered}");
+            }
+            // A cookie of the right name with any other value: not a login.
+            let forged = format!("{name}={garbage}");
+            prop_assert!(!matches!(l.find(&header_with(&forged), &state), Lookup::Found(_)));
+            let _ = l.to_evict(&header_with(&forged), 1_700_000_000);
+            Ok(())
+        })?;
+    }
+}

@@ -1075,15 +1075,15 @@ pub fn security_targets(flood: Option<&AnonymousFlood>, soak: Option<&Soak>) -> 
             limit: format!("<= {FLAT_MIB}"),
             met: grown <= FLAT_MIB && f.answered >= f.requested,
         });
-        let failed = (f.logged_in.unexpected + f.errors) as f64;
+        let failed = f.logged_in.unexpected + f.errors;
         targets.push(Target {
             what: format!(
                 "errors during the anonymous flood ({} logged-in requests served)",
                 f.logged_in.ok
             ),
-            measured: failed,
+            measured: failed as f64,
             limit: "= 0".into(),
-            met: failed == 0.0 && f.logged_in.ok > 0,
+            met: failed == 0 && f.logged_in.ok > 0,
         });
     }
     if let Some(s) = soak {
