@@ -32,7 +32,7 @@
 //! `{{xsuaa.url}}`, `{{xsuaa.tls_url}}`, `{{backend.url}}`, `{{destination.url}}`,
 //! `{{<xsuaa instance>.clientid}}`, `{{<xsuaa instance>.clientsecret}}`.
 
-use crate::names::ScenarioNames;
+use crate::names::{ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -356,12 +356,19 @@ impl MockConfig {
             "scopes": [{
                 "name": "uaa.user",
                 "description": "Scope for UAA user, required by Token Exchange Destination Type"
+            }, {
+                "name": format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}"),
+                "description": "Get a token from the token provider (bsclient /getToken)"
             }],
             "foreign-scope-references": [backend_scope],
             "role-templates": [{
                 "name": "RoleTemplate_UaaUser",
                 "description": "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
                 "scope-references": ["uaa.user"]
+            }, {
+                "name": TOKEN_PROVIDER_SCOPE,
+                "description": "Get a token from the token provider",
+                "scope-references": [format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")]
             }],
             "oauth2-configuration": {
                 // Apps run on free ports locally.
@@ -444,6 +451,14 @@ impl MockConfig {
                         roles: vec![RoleRef {
                             app: app.clone(),
                             template: "RoleTemplate_UaaUser".into(),
+                        }],
+                    },
+                    RoleCollectionConfig {
+                        name: names.xsuaa.token_provider_role_collection.clone(),
+                        description: Some("The token provider's scope (/getToken)".into()),
+                        roles: vec![RoleRef {
+                            app: app.clone(),
+                            template: TOKEN_PROVIDER_SCOPE.into(),
                         }],
                     },
                 ],
