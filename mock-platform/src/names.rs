@@ -158,6 +158,7 @@ impl ScenarioNames {
         let known: Vec<&str> = vec![
             self.backend.role_collection.as_str(),
             self.xsuaa.uaa_user_role_collection.as_str(),
+            self.xsuaa.token_provider_role_collection.as_str(),
         ];
         if self.users.is_empty() {
             return Err("users: at least one demo user is needed".into());
