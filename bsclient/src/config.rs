@@ -8,7 +8,7 @@
 //! | `TOKEN_PROVIDER_CREDENTIALS` | path of the seed-003 credentials file for `/getToken` (default: the xsuaa binding's client); `here.*` keys: HERE's signed token request, other prefixes: OAuth2 client credentials |
 //! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin, or `*` for any (then without credentials, as seed 003) (default: none) |
 //! | `TOKEN_PROVIDER_REQUIRED_SCOPE` | the scope a user's token needs for `/getToken` (default `$XSAPPNAME.TokenProvider`, the app's own scope in `xs-security.json`; `$XSAPPNAME` is the binding's xsappname) |
-//! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys and `/getToken` stay cached |
+//! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys stay cached, and `/getToken` of the XSUAA flavour; the HERE flavour then signs one request per call (benchmark "cold") |
 //! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
 //! | `INCOMING_REQUEST_TIMEOUT` | ms for a whole request to arrive, else 408 (default 300000; `0` disables); the request head must arrive within this or 60 s, whichever is shorter (`common::server`) |
 //! | `INCOMING_CONNECTION_TIMEOUT` | ms without any traffic after which a connection is closed (default 120000; `0` disables) |

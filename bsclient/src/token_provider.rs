@@ -38,6 +38,8 @@ pub enum TokenProvider {
         client: HereTokenClient,
         /// Keyed by ttl class: at most [`ttl_classes`] entries.
         cache: TokenCache<u64, HereToken>,
+        /// `BSCLIENT_DISABLE_CACHE`: one signed request per call (the benchmark's cold case).
+        cached: bool,
     },
 }
 
@@ -98,6 +100,7 @@ impl TokenProvider {
                         http,
                     ),
                     cache: TokenCache::new(Duration::ZERO),
+                    cached: !config.disable_cache,
                 }
             }
             TokenSource::File { credentials, .. } => TokenProvider::OAuth2 {
@@ -115,6 +118,13 @@ impl TokenProvider {
                 scope: None,
                 cache: TokenCache::new(EXPIRY_MARGIN),
             },
+        }
+    }
+
+    fn cached(&self) -> bool {
+        match self {
+            TokenProvider::OAuth2 { .. } => true,
+            TokenProvider::Here { cached, .. } => *cached,
         }
     }
 
@@ -144,7 +154,11 @@ impl TokenProvider {
                     })
                     .await
             }
-            TokenProvider::Here { client, cache } => {
+            TokenProvider::Here { client, .. } if !self.cached() => client
+                .request_token(ttl_class(ttl.as_secs()))
+                .await
+                .map_err(Error::from_token_endpoint),
+            TokenProvider::Here { client, cache, .. } => {
                 let class = ttl_class(ttl.as_secs());
                 let client = client.clone();
                 let token = cache
