@@ -786,7 +786,7 @@ mod tests {
         let mut config = MockConfig::builtin();
         config.xsuaa.users[0].role_collections.push("Nope".into());
         let err = Model::resolve(&config).unwrap_err();
-        assert_eq!(err.key, "xsuaa.users[0].role_collections[2]");
+        assert_eq!(err.key, "xsuaa.users[0].role_collections[3]");
     }
 
     #[test]
