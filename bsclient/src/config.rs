@@ -193,7 +193,7 @@ impl BsClientConfig {
                 }
             },
         };
-        let server = ServerLimits::from_lookup(&var).map_err(ConfigError::ServerLimits)?;
+        let server = ServerLimits::from_lookup(var).map_err(ConfigError::ServerLimits)?;
 
         Ok(BsClientConfig {
             port,

@@ -6,12 +6,12 @@
 //! Hand-written rather than tower-http's `CorsLayer`, which also sends
 //! `Access-Control-Allow-Credentials` and the preflight headers to origins it does not allow.
 
+use crate::config::AllowedOrigins;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use crate::config::AllowedOrigins;
 use std::sync::Arc;
 
 const ALLOWED_METHODS: &str = "GET";

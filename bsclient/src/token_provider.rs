@@ -163,7 +163,10 @@ impl TokenProvider {
                 let client = client.clone();
                 let token = cache
                     .get_or_fetch(class, None, move || async move {
-                        tracing::info!(expires_in = class, "requesting a new HERE token for /getToken");
+                        tracing::info!(
+                            expires_in = class,
+                            "requesting a new HERE token for /getToken"
+                        );
                         client
                             .request_token(class)
                             .await

@@ -5,11 +5,11 @@
 
 mod support;
 
+use mock_platform::Service;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use mock_platform::Service;
 use support::{App, Platform, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -92,17 +92,18 @@ async fn expired_user_token_gets_401_not_a_502_from_the_failed_exchange() {
 async fn get_token_without_the_token_provider_scope_is_forbidden() {
     let platform = Platform::start().await;
     let app = App::start(platform.config(&[])).await;
-    let scope = format!(
-        "{}.TokenProvider",
-        platform.vcap.xsuaa().unwrap().xsappname
-    );
+    let scope = format!("{}.TokenProvider", platform.vcap.xsuaa().unwrap().xsappname);
 
     let bob = platform.user_token("bob").await;
     let claims = common::jwt::decode_unverified(&bob).unwrap();
     assert!(!claims.has_scope(&scope), "bob must lack {scope}");
     let answer = get(&app.url("/getToken?ttl=600"), Some(&bob), &[]).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
-    assert!(answer.body.contains(&scope), "names the scope: {}", answer.body);
+    assert!(
+        answer.body.contains(&scope),
+        "names the scope: {}",
+        answer.body
+    );
     assert_eq!(
         platform.count(Service::Xsuaa, "token.client_credentials"),
         0,
@@ -110,10 +111,19 @@ async fn get_token_without_the_token_provider_scope_is_forbidden() {
     );
 
     let alice = platform.user_token("alice").await;
-    assert!(common::jwt::decode_unverified(&alice).unwrap().has_scope(&scope));
+    assert!(
+        common::jwt::decode_unverified(&alice)
+            .unwrap()
+            .has_scope(&scope)
+    );
     let answer = get(&app.url("/getToken?ttl=600"), Some(&alice), &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert_eq!(answer.body.split('.').count(), 3, "a token: {}", answer.body);
+    assert_eq!(
+        answer.body.split('.').count(),
+        3,
+        "a token: {}",
+        answer.body
+    );
 }
 
 /// The required scope is configurable: with `uaa.user` required, bob (who has it) gets a token.

@@ -277,7 +277,11 @@ async fn without_allowed_origins_there_is_no_cors_at_all() {
 }
 
 /// bsclient with the HERE flavour: the mock's own `credentials.properties` (as HERE hands it out).
-async fn here_app(platform: &Platform, extra: &str, vars: &[(&str, &str)]) -> (App, tempfile::TempDir) {
+async fn here_app(
+    platform: &Platform,
+    extra: &str,
+    vars: &[(&str, &str)],
+) -> (App, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("credentials.properties");
     let properties = platform.mock.ready()["here"]["credentials_properties"]
@@ -304,12 +308,22 @@ async fn whoami(platform: &Platform, token: &str) -> (StatusCode, serde_json::Va
 #[tokio::test]
 async fn here_flavour_signs_the_request_and_sends_ttl_as_expires_in() {
     let platform = Platform::start().await;
-    let (app, _dir) = here_app(&platform, "here.token.scope = hrn:here:authorization::org:project/demo\n", &[]).await;
+    let (app, _dir) = here_app(
+        &platform,
+        "here.token.scope = hrn:here:authorization::org:project/demo\n",
+        &[],
+    )
+    .await;
     let alice = platform.user_token("alice").await;
 
     let answer = get(&app.url("/getToken?ttl=600"), Some(&alice), &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert!(answer.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        answer
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
     assert_eq!(platform.count(Service::Here, "tokens"), 1);
     assert_eq!(platform.count(Service::Here, "signature_mismatch"), 0);
 
@@ -324,7 +338,10 @@ async fn here_flavour_signs_the_request_and_sends_ttl_as_expires_in() {
         .unwrap()
         .as_secs() as i64;
     let left = me["expiresAt"].as_i64().unwrap() - now;
-    assert!((590..=600).contains(&left), "expiresIn = ttl 600, {left} s left");
+    assert!(
+        (590..=600).contains(&left),
+        "expiresIn = ttl 600, {left} s left"
+    );
 
     // Same class: cached. Another class: its own token with its own lifetime.
     let again = get(&app.url("/getToken?ttl=630"), Some(&alice), &[]).await;
@@ -335,7 +352,10 @@ async fn here_flavour_signs_the_request_and_sends_ttl_as_expires_in() {
     let left = me["expiresAt"].as_i64().unwrap() - now;
     assert!((86_390..=86_400).contains(&left), "{left}");
     assert_eq!(platform.count(Service::Here, "tokens"), 2);
-    assert_eq!(platform.count(Service::Xsuaa, "token.client_credentials"), 0);
+    assert_eq!(
+        platform.count(Service::Xsuaa, "token.client_credentials"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -389,18 +409,26 @@ async fn here_flavour_refusal_is_a_502_naming_the_status_never_the_secret() {
         .replace(&secret, "wrong-secret-value");
     std::fs::write(&file, properties).unwrap();
     let wrong =
-        App::start(platform.config(&[("TOKEN_PROVIDER_CREDENTIALS", file.to_str().unwrap())])).await;
+        App::start(platform.config(&[("TOKEN_PROVIDER_CREDENTIALS", file.to_str().unwrap())]))
+            .await;
     let alice = platform.user_token("alice").await;
 
     let answer = get(&wrong.url("/getToken"), Some(&alice), &[]).await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
-    assert!(answer.body.contains("(401)") && answer.body.contains("401300"), "{}", answer.body);
+    assert!(
+        answer.body.contains("(401)") && answer.body.contains("401300"),
+        "{}",
+        answer.body
+    );
     assert!(!answer.body.contains(&secret) && !answer.body.contains("wrong-secret-value"));
     assert_eq!(platform.count(Service::Here, "signature_mismatch"), 1);
 
     // An injected upstream failure: 502 naming the status, and not cached.
     platform
-        .fail(Service::Here, serde_json::json!({"status": 503, "count": 1}))
+        .fail(
+            Service::Here,
+            serde_json::json!({"status": 503, "count": 1}),
+        )
         .await;
     let answer = get(&app.url("/getToken"), Some(&alice), &[]).await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
@@ -438,5 +466,8 @@ async fn any_origin_gets_a_star_without_credentials() {
     let pre = preflight(&app, "https://anywhere.example.org").await;
     assert!(pre.status().is_success(), "{}", pre.status());
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
-    assert!(!pre.headers().contains_key("access-control-allow-credentials"));
+    assert!(
+        !pre.headers()
+            .contains_key("access-control-allow-credentials")
+    );
 }

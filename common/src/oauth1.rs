@@ -199,7 +199,11 @@ mod tests {
              oauth_signature=\"7OI8%2B74w8VwWHMft%2FKNWbwI2kSU%2F5Bq%2BsfqeMmtT94g%3D\""
         );
         let params = parse_authorization(&header).unwrap();
-        let signature = &params.iter().find(|(k, _)| k == "oauth_signature").unwrap().1;
+        let signature = &params
+            .iter()
+            .find(|(k, _)| k == "oauth_signature")
+            .unwrap()
+            .1;
         assert_eq!(signature, HERE_SIGNATURE);
         let unsigned: Vec<_> = params
             .into_iter()

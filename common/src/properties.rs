@@ -162,7 +162,11 @@ mod tests {
         );
         assert_eq!(c.access_key_id, "id");
         assert_eq!(c.token_endpoint_url, "https://a.b/oauth2/token");
-        assert_eq!(c.flavour, Flavour::OAuth2, "only here.* keys are HERE's protocol");
+        assert_eq!(
+            c.flavour,
+            Flavour::OAuth2,
+            "only here.* keys are HERE's protocol"
+        );
     }
 
     fn err(text: &str) -> String {

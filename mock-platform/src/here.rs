@@ -220,7 +220,13 @@ fn issue(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     let form = content_type.as_deref() == Some("application/x-www-form-urlencoded");
     // RFC 5849 §3.4.1.3.1: a form body's parameters are signed; a JSON body's are not.
     let mut signed: Vec<(String, String)> = params

@@ -731,6 +731,36 @@ pub fn join(items: &BTreeSet<String>) -> String {
     }
 }
 
+/// The HERE endpoint's keys: ids unique and non-empty, secrets non-empty, bounds at least 1 s.
+fn resolve_here(config: &MockConfig) -> Result<crate::config::HereConfig, ConfigError> {
+    let here = &config.here;
+    let mut seen = BTreeSet::new();
+    for (i, key) in here.access_keys.iter().enumerate() {
+        if key.id.trim().is_empty() || key.id.contains(['"', ',']) {
+            return Err(config.error(
+                format!("here.access_keys[{i}].id"),
+                "must be a non-empty access key id without '\"' or ','",
+            ));
+        }
+        if key.secret.is_empty() {
+            return Err(config.error(format!("here.access_keys[{i}].secret"), "must not be empty"));
+        }
+        if !seen.insert(key.id.as_str()) {
+            return Err(config.error(
+                format!("here.access_keys[{i}].id"),
+                format!("{:?} is listed twice", key.id),
+            ));
+        }
+    }
+    if here.max_expires_in == 0 {
+        return Err(config.error("here.max_expires_in", "must be at least 1 second"));
+    }
+    if here.timestamp_window_seconds == 0 {
+        return Err(config.error("here.timestamp_window_seconds", "must be at least 1 second"));
+    }
+    Ok(here.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,34 +826,4 @@ mod tests {
         assert_eq!(fill("{{a.url}}/p{{b}}", &values), "http://x/p{{b}}");
         assert_eq!(placeholders("{{a.url}}/p{{ b }}"), vec!["a.url", "b"]);
     }
-}
-
-/// The HERE endpoint's keys: ids unique and non-empty, secrets non-empty, bounds at least 1 s.
-fn resolve_here(config: &MockConfig) -> Result<crate::config::HereConfig, ConfigError> {
-    let here = &config.here;
-    let mut seen = BTreeSet::new();
-    for (i, key) in here.access_keys.iter().enumerate() {
-        if key.id.trim().is_empty() || key.id.contains(['"', ',']) {
-            return Err(config.error(
-                format!("here.access_keys[{i}].id"),
-                "must be a non-empty access key id without '\"' or ','",
-            ));
-        }
-        if key.secret.is_empty() {
-            return Err(config.error(format!("here.access_keys[{i}].secret"), "must not be empty"));
-        }
-        if !seen.insert(key.id.as_str()) {
-            return Err(config.error(
-                format!("here.access_keys[{i}].id"),
-                format!("{:?} is listed twice", key.id),
-            ));
-        }
-    }
-    if here.max_expires_in == 0 {
-        return Err(config.error("here.max_expires_in", "must be at least 1 second"));
-    }
-    if here.timestamp_window_seconds == 0 {
-        return Err(config.error("here.timestamp_window_seconds", "must be at least 1 second"));
-    }
-    Ok(here.clone())
 }

@@ -56,8 +56,14 @@ pub fn token_client_route() -> Value {
 /// The page's files (`scenario/token-client/`), and its `config.json` naming the demo API.
 pub fn token_client_files(demo_url: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("index.html", include_str!("../token-client/index.html").to_owned()),
-        ("client.js", include_str!("../token-client/client.js").to_owned()),
+        (
+            "index.html",
+            include_str!("../token-client/index.html").to_owned(),
+        ),
+        (
+            "client.js",
+            include_str!("../token-client/client.js").to_owned(),
+        ),
         ("config.json", json!({ "demoUrl": demo_url }).to_string()),
     ]
 }

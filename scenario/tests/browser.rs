@@ -248,6 +248,9 @@ async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
         "{text}\n{source}\n{}",
         stack.logs(30)
     );
-    assert!(expires.contains("(in 59 min)") || expires.contains("(in 60 min)"), "ttl=3600: {expires}");
+    assert!(
+        expires.contains("(in 59 min)") || expires.contains("(in 60 min)"),
+        "ttl=3600: {expires}"
+    );
     assert!(demo.starts_with("200: token of HERE-"), "{demo}");
 }

@@ -37,7 +37,11 @@ fn key(platform: &RunningPlatform) -> (String, String) {
 }
 
 fn token_url(platform: &RunningPlatform) -> url::Url {
-    url::Url::parse(&format!("{}/oauth2/token?sentWith=rust-test", platform.here_url)).unwrap()
+    url::Url::parse(&format!(
+        "{}/oauth2/token?sentWith=rust-test",
+        platform.here_url
+    ))
+    .unwrap()
 }
 
 /// A token request signed by `common::oauth1` with the given secret, nonce and timestamp.
@@ -66,8 +70,16 @@ fn assert_here_error(what: &str, (status, body): &(StatusCode, Value), code: u64
     assert_eq!(*status, StatusCode::UNAUTHORIZED, "{what}: {body}");
     assert_eq!(body["errorCode"], code, "{what}: {body}");
     assert_eq!(body["httpStatus"], 401, "{what}: {body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
-    assert!(body["errorId"].as_str().is_some_and(|m| m.starts_with("ERROR-")), "{what}: {body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+    assert!(
+        body["errorId"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ERROR-")),
+        "{what}: {body}"
+    );
     assert_eq!(body["error"], "invalid_client", "{what}: {body}");
 }
 
@@ -137,8 +149,16 @@ async fn a_form_body_is_signed_too_and_expires_in_is_clamped_to_a_day() {
         ("expires_in".to_owned(), "999999".to_owned()),
     ];
     let sign = |params: &[(String, String)]| {
-        oauth1::authorization("POST", &url, params, &id, &secret, &oauth1::nonce(), oauth1::timestamp())
-            .unwrap()
+        oauth1::authorization(
+            "POST",
+            &url,
+            params,
+            &id,
+            &secret,
+            &oauth1::nonce(),
+            oauth1::timestamp(),
+        )
+        .unwrap()
     };
     let send = |header: String| {
         reqwest::Client::new()
@@ -194,8 +214,14 @@ async fn heres_own_client_and_the_seeds_token_provider_work_against_the_mock() {
     );
     let results: Value = serde_json::from_str(stdout.trim()).unwrap();
     let (id, secret) = key(&platform);
-    assert_eq!(results["loadCredentialsFromFile"]["accessKeyId"], id.as_str());
-    assert_eq!(results["loadCredentialsFromFile"]["secretLength"], secret.len());
+    assert_eq!(
+        results["loadCredentialsFromFile"]["accessKeyId"],
+        id.as_str()
+    );
+    assert_eq!(
+        results["loadCredentialsFromFile"]["secretLength"],
+        secret.len()
+    );
     assert_eq!(results["requestToken"]["tokenType"], "bearer");
     assert_eq!(results["requestToken"]["expiresIn"], 600);
     assert_eq!(results["requestToken"]["parts"], 3);
@@ -221,7 +247,9 @@ async fn heres_own_client_and_the_seeds_token_provider_work_against_the_mock() {
     provider
         .wait_healthy(&format!("{url}?ttl=600"), Duration::from_secs(30))
         .await
-        .unwrap_or_else(|e| panic!("token-provider.js did not serve /getToken (is port 3000 free?): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("token-provider.js did not serve /getToken (is port 3000 free?): {e}")
+        });
     let client = reqwest::Client::new();
     let first = client.get(format!("{url}?ttl=600")).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
@@ -238,5 +266,9 @@ async fn heres_own_client_and_the_seeds_token_provider_work_against_the_mock() {
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["accessKeyId"], id.as_str());
-    assert!(provider.log.contains("The token expires on"), "{}", provider.log.tail(20));
+    assert!(
+        provider.log.contains("The token expires on"),
+        "{}",
+        provider.log.tail(20)
+    );
 }
