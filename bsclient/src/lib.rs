@@ -5,7 +5,9 @@
 //!   token-exchange destination (`BACKEND_DESTINATION`, default `BackendServiceAPI`) with
 //!   `X-user-token`, calls the Backend API with `authTokens[0]` and answers the products as an HTML
 //!   table, or the backend's JSON for `Accept: application/json`.
-//! - `GET /getToken?ttl=SECONDS`: a cached token from the token endpoint, as `text/plain`.
+//! - `GET /getToken?ttl=SECONDS`: a cached token from the token endpoint (HERE's signed request or
+//!   XSUAA's client credentials, see [`token_provider`]), as `text/plain`; needs the token
+//!   provider's scope.
 //! - `GET /health`.
 //!
 //! Configuration: [`config::BsClientConfig`] (Cloud Foundry env only).

@@ -1,14 +1,16 @@
-//! Attacks on bsclient: a slowloris against its listener, and a token past `exp`, which the
+//! Attacks on bsclient: a slowloris against its listener, a token past `exp`, which the
 //! platform refuses in the exchange and which must therefore get a 401 (the App Router then logs
-//! the user in again), not a 502.
+//! the user in again), not a 502, and a user without the token provider's scope calling
+//! `/getToken` directly (bsclient has its own route on Cloud Foundry).
 
 mod support;
 
+use mock_platform::Service;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{App, Platform};
+use support::{App, Platform, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -81,5 +83,55 @@ async fn expired_user_token_gets_401_not_a_502_from_the_failed_exchange() {
     // The same user with a valid token is served.
     let fresh = platform.user_token("alice").await;
     let answer = support::get_json(&format!("{base}/mainentry"), Some(&fresh)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// A user with a valid token but without the token provider's scope (bob: no role collection
+/// granting `$XSAPPNAME.TokenProvider`) must not get the application's technical token.
+#[tokio::test]
+async fn get_token_without_the_token_provider_scope_is_forbidden() {
+    let platform = Platform::start().await;
+    let app = App::start(platform.config(&[])).await;
+    let scope = format!("{}.TokenProvider", platform.vcap.xsuaa().unwrap().xsappname);
+
+    let bob = platform.user_token("bob").await;
+    let claims = common::jwt::decode_unverified(&bob).unwrap();
+    assert!(!claims.has_scope(&scope), "bob must lack {scope}");
+    let answer = get(&app.url("/getToken?ttl=600"), Some(&bob), &[]).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert!(
+        answer.body.contains(&scope),
+        "names the scope: {}",
+        answer.body
+    );
+    assert_eq!(
+        platform.count(Service::Xsuaa, "token.client_credentials"),
+        0,
+        "no token was fetched for bob"
+    );
+
+    let alice = platform.user_token("alice").await;
+    assert!(
+        common::jwt::decode_unverified(&alice)
+            .unwrap()
+            .has_scope(&scope)
+    );
+    let answer = get(&app.url("/getToken?ttl=600"), Some(&alice), &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.body.split('.').count(),
+        3,
+        "a token: {}",
+        answer.body
+    );
+}
+
+/// The required scope is configurable: with `uaa.user` required, bob (who has it) gets a token.
+#[tokio::test]
+async fn get_token_scope_is_configurable() {
+    let platform = Platform::start().await;
+    let app = App::start(platform.config(&[("TOKEN_PROVIDER_REQUIRED_SCOPE", "uaa.user")])).await;
+    let bob = platform.user_token("bob").await;
+    let answer = get(&app.url("/getToken"), Some(&bob), &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }

@@ -1,4 +1,4 @@
-//! `mock-platform`: XSUAA, Destination service and Backend API on their own ports.
+//! `mock-platform`: XSUAA, Destination service, Backend API and HERE token endpoint on their own ports.
 
 use clap::Parser;
 use mock_platform::names::ScenarioNames;
@@ -33,6 +33,9 @@ struct Cli {
     destination_port: u16,
     #[arg(long, default_value_t = 0)]
     backend_port: u16,
+    /// The HERE-style token endpoint (`POST /oauth2/token`, OAuth 1.0a signed).
+    #[arg(long, default_value_t = 0)]
+    here_port: u16,
     /// Written (atomically) once every listener is bound: URLs, users and VCAP_SERVICES.
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> ExitCode {
         xsuaa_tls: (!cli.no_tls).then_some(cli.xsuaa_tls_port),
         destination: cli.destination_port,
         backend: cli.backend_port,
+        here: cli.here_port,
         ca_cert_file,
         limits,
     };

@@ -228,6 +228,26 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             saturated,
             &[&cold, &stack.mock],
         )?);
+        // Seed 003's token provider (HERE flavour): served from the cache, and (cold bsclient)
+        // one signed request to the mock HERE endpoint per call.
+        let get_token = format!("{}/getToken?ttl=3600", stack.bsclient_url);
+        warm_up(&get_token, &bearer).await?;
+        cases.push(load.case(
+            format!("bsclient /getToken warm c{c}"),
+            &get_token,
+            &bearer,
+            c,
+            saturated,
+            &[&stack.bsclient],
+        )?);
+        cases.push(load.case(
+            format!("bsclient /getToken cold c{c}"),
+            &format!("{cold_url}/getToken?ttl=3600"),
+            &bearer,
+            c,
+            saturated,
+            &[&cold, &stack.mock],
+        )?);
         if let Some((node, node_url)) = &node_app {
             cases.push(load.case(
                 format!("{NODE_CASE} c{c}"),

@@ -5,7 +5,7 @@
 //! `approuter/xs-app.json` (+ the `approuter` binary), `bsclient/` (+ the `bsclient` binary).
 
 use crate::error::Error;
-use mock_platform::names::{CfApp, ScenarioNames};
+use mock_platform::names::{CfApp, ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::Serialize;
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeMap;
@@ -746,25 +746,46 @@ fn xs_security(names: &ScenarioNames, target: &Target) -> XsSecurity {
         xsappname: names.xsuaa.xsappname.clone(),
         tenant_mode: "dedicated",
         description: "XSUAA for Backend service and TokenExchange",
-        scopes: vec![Scope {
-            name: UAA_USER_SCOPE.into(),
-            description: "Scope for UAA user, required by Token Exchange Destination Type",
-            granted_apps: Vec::new(),
-        }],
+        scopes: vec![
+            Scope {
+                name: UAA_USER_SCOPE.into(),
+                description: "Scope for UAA user, required by Token Exchange Destination Type",
+                granted_apps: Vec::new(),
+            },
+            Scope {
+                name: format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}"),
+                description: "Get a token from the token provider (bsclient /getToken)",
+                granted_apps: Vec::new(),
+            },
+        ],
         // XSUAA's portable reference to another app's scope: it resolves the landscape's `!t<n>`
         // itself, so this file works on any account. The Backend API's own xs-security.json grants
         // the scope to this app (`granted-apps`).
         foreign_scope_references: vec![portable_backend_scope(names)],
-        role_templates: vec![RoleTemplate {
-            name: UAA_USER_ROLE_TEMPLATE.into(),
-            description: "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
-            scope_references: vec![UAA_USER_SCOPE.into()],
-        }],
-        role_collections: vec![RoleCollection {
-            name: names.xsuaa.uaa_user_role_collection.clone(),
-            description: "Grants uaa.user, which the token exchange needs",
-            role_template_references: vec![format!("$XSAPPNAME.{UAA_USER_ROLE_TEMPLATE}")],
-        }],
+        role_templates: vec![
+            RoleTemplate {
+                name: UAA_USER_ROLE_TEMPLATE.into(),
+                description: "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
+                scope_references: vec![UAA_USER_SCOPE.into()],
+            },
+            RoleTemplate {
+                name: TOKEN_PROVIDER_SCOPE.into(),
+                description: "Get a token from the token provider",
+                scope_references: vec![format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")],
+            },
+        ],
+        role_collections: vec![
+            RoleCollection {
+                name: names.xsuaa.uaa_user_role_collection.clone(),
+                description: "Grants uaa.user, which the token exchange needs",
+                role_template_references: vec![format!("$XSAPPNAME.{UAA_USER_ROLE_TEMPLATE}")],
+            },
+            RoleCollection {
+                name: names.xsuaa.token_provider_role_collection.clone(),
+                description: "Grants the token provider's scope (bsclient /getToken)",
+                role_template_references: vec![format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")],
+            },
+        ],
         oauth2_configuration: Some(OAuth2Configuration {
             redirect_uris: vec![format!("{}/**", target.app_url(&names.apps.approuter))],
         }),
