@@ -9,7 +9,7 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{MemoryStore, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{csrf, static_files};
+use crate::{correlation, csrf, static_files};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -25,6 +25,7 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{
     Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
 };
+use tracing::Instrument;
 
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -43,6 +44,7 @@ pub struct App {
     pub(crate) xsuaa: Option<Xsuaa>,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) allowed_redirect_hosts: Vec<String>,
+    pub(crate) server: common::server::ServerLimits,
 }
 
 impl App {
@@ -78,9 +80,12 @@ impl App {
                 .and_then(|z| HeaderValue::from_str(z).ok()),
             upstreams,
             sessions,
-            xsuaa: config.xsuaa.map(Xsuaa::new),
+            xsuaa: config
+                .xsuaa
+                .map(|creds| Xsuaa::new(creds, &config.cookie_name)),
             trusted_proxies: config.trusted_proxies,
             allowed_redirect_hosts: config.allowed_redirect_hosts,
+            server: config.server,
         }))
     }
 
@@ -134,23 +139,16 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, with the peer address each request needs
-/// for `x-forwarded-for` and the trusted-proxy check.
+/// for `x-forwarded-for` and the trusted-proxy check, and the timeouts and connection limit of
+/// `INCOMING_*` (see `common::server`: TCP_NODELAY, header-read timeout, 408 on a request that
+/// does not arrive in time, idle connections closed).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small responses and the last chunk of streamed ones go out at once, not after Nagle's wait.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = app.server.clone();
+    common::server::serve(listener, router(app), &limits, shutdown).await
 }
 
 async fn health() -> impl IntoResponse {
@@ -167,22 +165,27 @@ struct AccessInfo {
     route: Option<usize>,
 }
 
-async fn access_log(req: Request, next: Next) -> Response<Body> {
+async fn access_log(mut req: Request, next: Next) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let correlation = req
-        .headers()
-        .get("x-correlationid")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .map(str::to_string);
-    let response = next.run(req).await;
+    let correlation = correlation::adopt(req.headers_mut());
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = correlation.to_str().unwrap_or("-")
+    );
+    let mut response = correlation::scope(correlation.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+    response
+        .headers_mut()
+        .insert(correlation::HEADER, correlation);
     let info = response
         .extensions()
         .get::<AccessInfo>()
         .cloned()
         .unwrap_or_default();
+    let _entered = span.enter();
     tracing::info!(
         target: "access",
         method = %method,
@@ -191,7 +194,6 @@ async fn access_log(req: Request, next: Next) -> Response<Body> {
         millis = %format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
         user = info.user.as_deref().unwrap_or("-"),
         route = info.route.map(|r| r as i64).unwrap_or(-1),
-        correlation_id = correlation.as_deref().unwrap_or("-"),
     );
     response
 }
@@ -252,6 +254,15 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         routes::Match::NotFound => return Err(Error::NotFound),
     };
     info.route = Some(route.index);
+    // A method override counts as a second method of the request (see `csrf`).
+    let named = csrf::override_method(req.headers())?.filter(|m| m != req.method());
+    if let (Some(named), Some(allowed)) = (&named, &route.http_methods)
+        && !allowed.contains(named)
+    {
+        return Err(Error::Forbidden(format!(
+            "this route does not allow the method {named} that the request names in a method-override header"
+        )));
+    }
 
     let mut token = None;
     let mut csrf_answer = None;
@@ -265,7 +276,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
             Some(id) => app.sessions.load(id).await?.map(|data| (id, data)),
             None => None,
         };
-        let existing = loaded.as_ref().map(|(id, _)| *id);
         let logged_in = loaded.filter(|(_, d)| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)));
         let Some((id, data)) = logged_in else {
             return login::require_login(
@@ -275,7 +285,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 req.uri(),
                 req.headers(),
                 &origin,
-                existing,
             )
             .await;
         };
@@ -289,7 +298,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                     req.uri(),
                     req.headers(),
                     &origin,
-                    Some(id),
                 )
                 .await;
             }
@@ -300,17 +308,24 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         };
         info.user = Some(mask_user(&auth.user));
 
-        let required = route.scope.required(req.method());
-        if !auth.has_any_scope(required) {
-            // Which scope is missing is for the log, not for the browser (SAP's 403 names none).
-            tracing::info!(route = route.index, required = %required.join(" or "), "scope missing");
-            return Err(Error::Forbidden(
-                "you are logged in, but not authorized for this page".into(),
-            ));
+        for method in std::iter::once(req.method()).chain(named.as_ref()) {
+            let required = route.scope.required(method);
+            if !auth.has_any_scope(required) {
+                // Which scope is missing is for the log, not for the browser (SAP's 403 names none).
+                tracing::info!(route = route.index, required = %required.join(" or "), "scope missing");
+                return Err(Error::Forbidden(
+                    "you are logged in, but not authorized for this page".into(),
+                ));
+            }
         }
 
         if route.csrf_protection {
-            if csrf::is_fetch(req.headers()) {
+            // The token check comes first: `fetch` on a modifying request is no token at all.
+            let modifying =
+                csrf::needs_token(req.method()) || named.as_ref().is_some_and(csrf::needs_token);
+            if modifying {
+                csrf::check(req.headers(), data.csrf.as_ref())?;
+            } else if csrf::is_fetch(req.headers()) {
                 csrf_answer = Some(match &data.csrf {
                     Some(token) => token.clone(),
                     None => {
@@ -323,8 +338,6 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                         issued.ok_or(Error::Unauthorized)?
                     }
                 });
-            } else if csrf::needs_token(req.method()) {
-                csrf::check(req.headers(), data.csrf.as_ref())?;
             }
         }
         if let Some(allow) = &not_allowed {

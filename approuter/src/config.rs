@@ -1,6 +1,8 @@
 //! Everything the router is told at start-up, from the same places `@sap/approuter` reads it:
 //! `xs-app.json`, `destinations`, `VCAP_SERVICES`, `PORT`, `SESSION_TIMEOUT`, plus `REDIS_URL`,
-//! `XS_APP_JSON`, `TRUSTED_PROXIES` and `ALLOWED_REDIRECT_HOSTS`. Loaded and validated once;
+//! `XS_APP_JSON`, `TRUSTED_PROXIES` and `ALLOWED_REDIRECT_HOSTS`, and the server's
+//! `INCOMING_CONNECTION_TIMEOUT` / `INCOMING_REQUEST_TIMEOUT` (as `@sap/approuter`) and
+//! `INCOMING_MAX_CONNECTIONS`. Loaded and validated once;
 //! any error stops start-up with a message naming the file or variable, the key and the reason.
 
 use crate::error::Error;
@@ -9,6 +11,7 @@ use crate::session::DEFAULT_COOKIE_NAME;
 use crate::xs_app::{self, XsApp};
 use axum::http::{HeaderName, HeaderValue};
 use common::cf::{AppRouterDestination, VcapServices, XsuaaCredentials, parse_destinations};
+use common::server::ServerLimits;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,6 +51,8 @@ pub struct Config {
     pub secure_session_cookie: Option<bool>,
     /// `XS_BIND_ADDRESS` (else `BIND_ADDRESS`), default all interfaces.
     pub bind_address: String,
+    /// Timeouts and connection limit of the listener (`INCOMING_*`, see `common::server`).
+    pub server: ServerLimits,
     /// Harmless oddities found while loading, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -157,10 +162,13 @@ impl Config {
         // `SESSION_TIMEOUT || sessionTimeout` in `@sap/approuter` (configuration.js): the env wins.
         let session_timeout = match (var("SESSION_TIMEOUT"), xs_app.session_timeout) {
             (Some(minutes), _) => match minutes.trim().parse::<u64>() {
-                Ok(m) if m > 0 => Duration::from_secs(m * 60),
+                Ok(m) if (1..=xs_app::MAX_SESSION_TIMEOUT_MINUTES).contains(&m) => {
+                    Duration::from_secs(m * 60)
+                }
                 _ => {
                     return Err(Error::Config(format!(
-                        "SESSION_TIMEOUT: {minutes:?} is not a positive number of minutes"
+                        "SESSION_TIMEOUT: {minutes:?} is not a positive number of minutes up to {}",
+                        xs_app::MAX_SESSION_TIMEOUT_MINUTES
                     )));
                 }
             },
@@ -236,6 +244,8 @@ impl Config {
             check_logout_page(page, &allowed_redirect_hosts, &origin)?;
         }
 
+        let server = ServerLimits::from_lookup(var).map_err(Error::Config)?;
+
         Ok(Config {
             port,
             xs_app,
@@ -251,6 +261,7 @@ impl Config {
             cookie_same_site,
             secure_session_cookie,
             bind_address,
+            server,
             warnings,
         })
     }

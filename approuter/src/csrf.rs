@@ -1,5 +1,14 @@
-//! `@sap/approuter`'s CSRF handshake: a client asks with `x-csrf-token: fetch`, gets the session's
-//! token in the `x-csrf-token` response header, and sends it back on every modifying request.
+//! `@sap/approuter`'s CSRF handshake: a client asks with `x-csrf-token: fetch` on a GET or HEAD,
+//! gets the session's token in the `x-csrf-token` response header, and sends it back on every
+//! modifying request. A modifying request that says `fetch` is a modifying request without a
+//! token: 403, and no token in the answer (SAP's `isTokenFetchRequest` is GET/HEAD only too).
+//!
+//! Method overrides (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`): SAP's router
+//! ignores them and forwards them, so a backend that honours them (SAP Gateway does
+//! `X-HTTP-Method: MERGE`) could be made to delete by a GET that needed no token. Here a request
+//! counts as both its own method and the one it names: the CSRF token and the scopes are required
+//! if either needs them, and a route's `httpMethods` must allow both. The headers are still
+//! forwarded, since OData clients use them legitimately.
 
 use crate::error::Error;
 use crate::session::constant_time_eq;
@@ -13,6 +22,36 @@ pub fn is_fetch(headers: &HeaderMap) -> bool {
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("fetch"))
+}
+
+const OVERRIDE_HEADERS: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// The method a method-override header names, if the request has one. Several that disagree, or
+/// one that is not a method name, are refused.
+pub fn override_method(headers: &HeaderMap) -> Result<Option<Method>, Error> {
+    let mut named: Option<Method> = None;
+    for name in OVERRIDE_HEADERS {
+        for value in headers.get_all(*name) {
+            let text = value.to_str().unwrap_or("").trim();
+            let method = (!text.is_empty() && text.len() <= 16)
+                .then(|| Method::from_bytes(text.to_ascii_uppercase().as_bytes()).ok())
+                .flatten()
+                .ok_or_else(|| Error::BadRequest(format!("{name} does not name an HTTP method")))?;
+            match &named {
+                Some(m) if *m != method => {
+                    return Err(Error::BadRequest(
+                        "the method-override headers name different methods".into(),
+                    ));
+                }
+                _ => named = Some(method),
+            }
+        }
+    }
+    Ok(named)
 }
 
 /// Only GET and HEAD go without a token.
@@ -52,5 +91,23 @@ mod tests {
         assert!(check(&h, Some(&token)).is_err());
         assert!(needs_token(&Method::POST) && needs_token(&Method::DELETE));
         assert!(!needs_token(&Method::GET) && !needs_token(&Method::HEAD));
+    }
+
+    #[test]
+    fn method_overrides_are_read_and_must_agree() {
+        let mut h = HeaderMap::new();
+        assert_eq!(override_method(&h).unwrap(), None);
+        h.insert("x-http-method", HeaderValue::from_static("delete"));
+        assert_eq!(override_method(&h).unwrap(), Some(Method::DELETE));
+        h.insert("x-method-override", HeaderValue::from_static("DELETE"));
+        assert_eq!(override_method(&h).unwrap(), Some(Method::DELETE));
+        h.insert("x-http-method-override", HeaderValue::from_static("PUT"));
+        assert!(override_method(&h).is_err());
+        let mut bad = HeaderMap::new();
+        bad.insert(
+            "x-http-method-override",
+            HeaderValue::from_static("DE LETE"),
+        );
+        assert!(override_method(&bad).is_err());
     }
 }

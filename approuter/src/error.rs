@@ -70,25 +70,61 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What the browser is told: a short reason in the user's terms. Internal URLs, upstream
+    /// error text and XSUAA's answers stay in the log, under the request's correlation id.
+    fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) | Error::Config(_) => {
+                "The App Router failed to handle the request.".into()
+            }
+            Error::BadRequest(reason) | Error::Forbidden(reason) => reason.clone(),
+            Error::Unauthorized => "Authentication required.".into(),
+            Error::LoginFailed(_) => {
+                "The login did not complete; open the application again.".into()
+            }
+            Error::CsrfRequired => "CSRF token validation failed.".into(),
+            Error::NotFound => "Not found.".into(),
+            Error::BadGateway { destination, .. } => {
+                format!(
+                    "The destination {destination} could not be reached or gave no valid answer."
+                )
+            }
+            Error::GatewayTimeout {
+                destination,
+                millis,
+            } => format!("The destination {destination} did not answer within {millis} ms."),
+            Error::Xsuaa(_) => {
+                "The login service (XSUAA) could not be reached or gave no valid answer.".into()
+            }
+            Error::XsuaaTimeout(_) => "The login service (XSUAA) did not answer in time.".into(),
+            Error::SessionStore(_) => {
+                "The session store is unavailable; try again in a moment.".into()
+            }
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        // Inside the request's span: the details are logged under its correlation id.
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), error = %self, "request failed");
+        } else if matches!(self, Error::LoginFailed(_)) {
+            tracing::warn!(status = status.as_u16(), error = %self, "login failed");
         }
-        // Internal details stay in the log; the page says what failed in the user's terms.
-        let message = match &self {
-            Error::Internal(_) | Error::Config(_) => {
-                "The App Router failed to handle the request.".to_string()
-            }
-            other => other.to_string(),
+        let correlation = crate::correlation::current();
+        let reference = match correlation.as_ref().and_then(|c| c.to_str().ok()) {
+            Some(id) => format!("<p>Correlation id: <code>{}</code></p>", html_escape(id)),
+            None => String::new(),
         };
         let body = format!(
             "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{code} {title}</title></head>\
-             <body><h1>{code} {title}</h1><p>{message}</p></body></html>\n",
+             <body><h1>{code} {title}</h1><p>{message}</p>{reference}</body></html>\n",
             code = status.as_u16(),
             title = self.title(),
-            message = html_escape(&message),
+            message = html_escape(&self.public_message()),
         );
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
@@ -110,6 +146,20 @@ impl IntoResponse for Error {
 
 pub use common::html::escape as html_escape;
 
+/// Configuration values echoed in a message are cut to this many characters.
+pub const ECHO_LIMIT: usize = 100;
+
+/// `text` as a message may echo it: at most `max` characters, then `… (N bytes)`. A 2 MB regex
+/// in `xs-app.json` must not become a 2 MB log line.
+pub fn excerpt(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes)", &text[..cut], text.len()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +169,17 @@ mod tests {
         let response = Error::CsrfRequired.into_response();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         assert_eq!(response.headers()["x-csrf-token"], "Required");
+    }
+
+    #[test]
+    fn echoed_values_are_cut() {
+        assert_eq!(excerpt("short", 10), "short");
+        let long = "é".repeat(300);
+        let cut = excerpt(&long, ECHO_LIMIT);
+        assert!(
+            cut.starts_with(&"é".repeat(ECHO_LIMIT)) && cut.ends_with("… (600 bytes)"),
+            "{cut}"
+        );
     }
 
     #[test]

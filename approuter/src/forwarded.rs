@@ -169,13 +169,15 @@ impl Origin {
 }
 
 /// `host` or `host:port`, a bracketed IPv6 literal allowed; nothing that could change the meaning
-/// of a URL built from it.
+/// of a URL built from it, and nothing that makes that URL invalid (`host:99999`, `a:b:c`, found
+/// by the property tests).
 fn valid_host(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
         && host.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
         })
+        && url::Url::parse(&format!("http://{host}/")).is_ok()
 }
 
 /// Request headers that claim an identity, an origin or a route: set by the router only. Compared

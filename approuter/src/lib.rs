@@ -37,14 +37,18 @@
 //! # Endpoints of the router itself
 //!
 //! `GET /health` (no login), the login callback (`/login/callback`), the `logoutEndpoint`; the
-//! session cookie is `JSESSIONID` (`HttpOnly; SameSite=Lax`, `Secure` behind https).
+//! session cookie is `JSESSIONID` (`HttpOnly; SameSite=Lax`, `Secure` behind https), made at
+//! login only; a login in flight is a sealed `JSESSIONID_STATE_...` cookie ([`login_state`]). Every
+//! answer carries the request's `x-correlationid` ([`correlation`]).
 
 pub mod app;
 pub mod config;
+pub mod correlation;
 pub mod csrf;
 pub mod error;
 pub mod forwarded;
 pub mod login;
+pub mod login_state;
 pub mod proxy;
 pub mod redirect;
 pub mod routes;

@@ -7,9 +7,11 @@
 use crate::app::App;
 use crate::error::Error;
 use crate::forwarded::Origin;
-use crate::session::{AuthInfo, Interner, PendingLogin, SessionData, unix_now};
+use crate::login_state::{LoginCookies, Lookup, PendingLogin};
+use crate::session::{AuthInfo, Interner, SessionData, unix_now};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, header};
+use axum::response::IntoResponse;
 use common::Secret;
 use common::cf::XsuaaCredentials;
 use common::jwt::JwtValidator;
@@ -23,14 +25,17 @@ pub struct Xsuaa {
     pub oauth: OAuthClient,
     pub validator: JwtValidator,
     pub zone_id: Option<String>,
+    /// Logins in flight, sealed into cookies.
+    pub login_cookies: LoginCookies,
     /// Zone ids and scope lists are the same for many sessions: kept once.
     interner: Interner,
 }
 
 impl Xsuaa {
-    pub fn new(creds: XsuaaCredentials) -> Self {
+    pub fn new(creds: XsuaaCredentials, session_cookie: &str) -> Self {
         let http = common::http::client();
         Xsuaa {
+            login_cookies: LoginCookies::new(&creds.clientsecret, &creds.clientid, session_cookie),
             oauth: OAuthClient::from_xsuaa(&creds, http.clone()),
             validator: JwtValidator::from_xsuaa(&creds, http),
             zone_id: creds.zone_id().map(str::to_string),
@@ -103,8 +108,9 @@ pub fn is_browser_navigation(method: &Method, headers: &HeaderMap) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("text/html"))
 }
 
-/// No usable login: a browser is sent to XSUAA, anybody else gets 401. `session` is the caller's
-/// existing session, if it has one; it keeps the pending login, else a new session is made.
+/// No usable login: a browser is sent to XSUAA, anybody else gets 401. The login in flight goes
+/// into a sealed cookie ([`crate::login_state`]): nothing is kept on the server until the user
+/// comes back with a code.
 pub async fn require_login(
     app: &App,
     xsuaa: &Xsuaa,
@@ -112,7 +118,6 @@ pub async fn require_login(
     uri: &Uri,
     headers: &HeaderMap,
     origin: &Origin,
-    session: Option<Id>,
 ) -> Result<Response<Body>, Error> {
     if !is_browser_navigation(method, headers) {
         return Err(Error::Unauthorized);
@@ -129,33 +134,22 @@ pub async fn require_login(
         redirect_uri,
         created: now,
     };
-
-    let mut set_cookie = None;
-    let existing = match session {
-        Some(id) => {
-            let pending = pending.clone();
-            app.sessions
-                .update(id, move |d| d.add_pending(pending, now))
-                .await?
-                .map(|_| id)
-        }
-        None => None,
-    };
-    if existing.is_none() {
-        let mut data = SessionData::default();
-        data.add_pending(pending, now);
-        let id = app.sessions.create(data).await?;
-        set_cookie = Some(app.sessions.set_cookie(id, origin.https_to_browser));
-    }
+    let secure = origin.https_to_browser;
+    let cookie = xsuaa.login_cookies.set_cookie(pending, secure)?;
     let mut response = redirect(&request.url)?;
-    if let Some(cookie) = set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+    for old in xsuaa.login_cookies.to_evict(headers, now) {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            xsuaa.login_cookies.clear_cookie(&old, secure),
+        );
     }
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
-/// `GET /login/callback?code=...&state=...`: the `state` must be one this session sent and not used
-/// yet; the code is exchanged with the PKCE verifier, the token validated, the session id rotated.
+/// `GET /login/callback?code=...&state=...`: the `state` must be that of a login this browser
+/// started (its sealed cookie) and not used yet; the code is exchanged with the PKCE verifier, the
+/// token validated, and a new session made. The login cookie is cleared whatever the outcome.
 pub async fn callback(
     app: &App,
     xsuaa: &Xsuaa,
@@ -163,16 +157,14 @@ pub async fn callback(
     headers: &HeaderMap,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
-    let mut code = None;
+    let mut answer = XsuaaAnswer::default();
     let mut state = None;
-    let mut error = None;
-    let mut error_description = None;
     for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "code" => code = Some(value.into_owned()),
+            "code" => answer.code = Some(value.into_owned()),
             "state" => state = Some(value.into_owned()),
-            "error" => error = Some(value.into_owned()),
-            "error_description" => error_description = Some(value.into_owned()),
+            "error" => answer.error = Some(value.into_owned()),
+            "error_description" => answer.error_description = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -181,43 +173,70 @@ pub async fn callback(
             "the login callback has no state parameter".into(),
         ));
     };
-    let Some(old_id) = app.sessions.id_from_headers(headers) else {
-        return Err(Error::BadRequest(
-            "no login is in progress in this browser (no session cookie); open the application again".into(),
-        ));
+    let pending = match xsuaa.login_cookies.find(headers, &state) {
+        Lookup::Found(pending) => pending,
+        Lookup::Missing => {
+            return Err(Error::BadRequest(
+                "no login with this state is in progress in this browser (used already, expired, or not started here); open the application again".into(),
+            ));
+        }
+        Lookup::Invalid => {
+            tracing::warn!("login callback with a login cookie this router did not seal");
+            return Err(Error::BadRequest(
+                "the login cookie is not valid; open the application again".into(),
+            ));
+        }
     };
+    let clear = xsuaa.login_cookies.clear_cookie(
+        &xsuaa.login_cookies.cookie_name(&state),
+        origin.https_to_browser,
+    );
+    let outcome = complete_login(app, xsuaa, pending, &state, answer, headers, origin).await;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    response.headers_mut().append(header::SET_COOKIE, clear);
+    Ok(response)
+}
 
-    // Consume the pending login before anything else, so a replayed callback finds nothing.
-    let mut taken = None;
-    let found = app
-        .sessions
-        .update(old_id, |d| {
-            taken = d.take_pending(&state);
-        })
-        .await?;
-    if found.is_none() {
-        return Err(Error::BadRequest(
-            "the login session expired; open the application again".into(),
-        ));
-    }
-    let Some(pending) = taken else {
-        tracing::warn!("login callback with an unknown or already used state");
-        return Err(Error::BadRequest(
-            "the login state does not match a login of this browser (used already, or not started here)".into(),
-        ));
-    };
-    if unix_now() - pending.created > crate::session::LOGIN_TTL_SECS {
+/// What XSUAA sent back besides the state.
+#[derive(Default)]
+struct XsuaaAnswer {
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn complete_login(
+    app: &App,
+    xsuaa: &Xsuaa,
+    pending: PendingLogin,
+    state: &str,
+    answer: XsuaaAnswer,
+    headers: &HeaderMap,
+    origin: &Origin,
+) -> Result<Response<Body>, Error> {
+    let now = unix_now();
+    if pending.expired(now) {
         return Err(Error::BadRequest(
             "the login took too long; open the application again".into(),
         ));
     }
-    if let Some(error) = error {
-        let description = error_description.unwrap_or_default();
+    if !xsuaa.login_cookies.first_use(state, now) {
+        tracing::warn!("login callback replayed with a state used before");
+        return Err(Error::BadRequest(
+            "this login was completed already; open the application again".into(),
+        ));
+    }
+    if let Some(error) = answer.error {
+        let description = answer.error_description.unwrap_or_default();
+        tracing::warn!(error = %error, description = %description, "XSUAA refused the login");
         return Err(Error::LoginFailed(format!(
             "XSUAA answered {error}: {description}"
         )));
     }
-    let Some(code) = code else {
+    let Some(code) = answer.code else {
         return Err(Error::BadRequest(
             "the login callback has no code parameter".into(),
         ));
@@ -240,17 +259,16 @@ pub async fn callback(
         "login"
     );
 
-    // A new id for the logged-in session: an id known before login (fixation) is worth nothing.
-    let lock = app.sessions.lock(old_id).await;
-    let remaining = app.sessions.reload(old_id).await?;
+    // Always a new id for the logged-in session: an id known before login (fixation) is worth
+    // nothing, and a session this browser had (expired login) is replaced.
     let data = SessionData {
-        pending: remaining.and_then(|d| d.pending.clone()),
         auth: Some(auth),
         csrf: None,
     };
     let new_id = app.sessions.create(data).await?;
-    app.sessions.destroy_locked(old_id).await?;
-    drop(lock);
+    if let Some(old_id) = app.sessions.id_from_headers(headers) {
+        app.sessions.destroy(old_id).await?;
+    }
 
     let mut response = redirect(&pending.return_to)?;
     response.headers_mut().append(

@@ -17,6 +17,9 @@ async fn run(slice: SliceOutcome) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
+            // Whatever a message echoes from the configuration, a bounded line.
+            let text = e.to_string();
+            let e = approuter::error::excerpt(&text, 2000);
             tracing::error!("configuration error: {e}");
             eprintln!("approuter: configuration error: {e}");
             return ExitCode::FAILURE;

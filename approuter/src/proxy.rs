@@ -119,6 +119,16 @@ impl Upstream {
         }
     }
 
+    /// For the log only (the browser sees the destination's name): where, and why.
+    fn cannot_connect(&self, e: &dyn std::error::Error) -> String {
+        format!(
+            "cannot connect to {}{}: {}",
+            self.backend_origin,
+            self.base_path,
+            error_chain(e)
+        )
+    }
+
     fn bad_gateway(&self, reason: String) -> Error {
         Error::BadGateway {
             destination: self.name.clone(),
@@ -150,7 +160,7 @@ impl Upstream {
                             return Err(self.timed_out());
                         }
                         Ok(Err(e)) if e.is_connect() => {
-                            return Err(self.bad_gateway("cannot connect to the backend".into()));
+                            return Err(self.bad_gateway(self.cannot_connect(&e)));
                         }
                         Ok(Err(e)) => {
                             return Err(self.bad_gateway(format!(
@@ -172,7 +182,7 @@ impl Upstream {
                     Err(_) => Err(self.timed_out()),
                     Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
                     Ok(Err(e)) => Err(self.bad_gateway(if e.is_connect() {
-                        "cannot connect to the backend".to_string()
+                        self.cannot_connect(&e.without_url())
                     } else if e.is_builder() {
                         "the forwarded URL is invalid".to_string()
                     } else {
@@ -463,13 +473,22 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
 }
 
 /// The `Cookie` header without the router's session cookie; `None` when nothing is left.
+/// `<session cookie>_STATE_...`: the router's login-in-flight cookies ([`crate::login_state`]).
+fn is_login_cookie(name: &str, session_cookie: &str) -> bool {
+    name.strip_prefix(session_cookie)
+        .is_some_and(|rest| rest.starts_with("_STATE_"))
+}
+
 fn strip_cookie(value: &HeaderValue, session_cookie: &str) -> Option<HeaderValue> {
     let text = value.to_str().ok()?;
     let kept: Vec<&str> = text
         .split(';')
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split('=').next().map(str::trim) != Some(session_cookie))
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or("").trim();
+            name != session_cookie && !is_login_cookie(name, session_cookie)
+        })
         .collect();
     if kept.is_empty() {
         return None;
@@ -571,7 +590,7 @@ fn rewrite_set_cookie(
     let mut parts = text.split(';');
     let pair = parts.next()?.trim();
     let name = pair.split('=').next().unwrap_or("").trim();
-    if name.eq_ignore_ascii_case(session_cookie) {
+    if name.eq_ignore_ascii_case(session_cookie) || is_login_cookie(name, session_cookie) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -696,11 +715,11 @@ mod tests {
     #[test]
     fn the_session_cookie_is_not_forwarded() {
         let kept = strip_cookie(
-            &HeaderValue::from_static("a=1; JSESSIONID=abc; b=2"),
+            &HeaderValue::from_static("a=1; JSESSIONID=abc; JSESSIONID_STATE_x=sealed; b=2"),
             "JSESSIONID",
         )
         .unwrap();
-        assert_eq!(kept, "a=1; b=2");
+        assert_eq!(kept, "a=1; b=2", "nor a login cookie");
         assert!(strip_cookie(&HeaderValue::from_static("JSESSIONID=abc"), "JSESSIONID").is_none());
     }
 
@@ -755,6 +774,65 @@ mod tests {
             "x-csrf-token",
         ] {
             assert!(!h.contains_key(gone), "{gone} must not reach the backend");
+        }
+    }
+}
+
+/// Property tests of the `Cookie` header the router forwards (see README, Fuzzing).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn cookie_pair() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ("[a-zA-Z_]{1,10}", "[a-zA-Z0-9=_-]{0,12}").prop_map(|(k, v)| format!("{k}={v}")),
+            prop::sample::select(vec![
+                "JSESSIONID=abc",
+                " JSESSIONID = abc",
+                "JSESSIONID",
+                "JSESSIONID=",
+                "jsessionid=x",
+                "JSESSIONID=a=b",
+                "=",
+                "",
+                " ",
+                "a=b",
+            ])
+            .prop_map(str::to_string),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(5000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the browser sends, no cookie named like the session cookie reaches a
+        /// backend, and every other cookie does.
+        #[test]
+        fn the_session_cookie_never_reaches_a_backend(pairs in vec(cookie_pair(), 0..6)) {
+            let Ok(value) = HeaderValue::from_str(&pairs.join("; ")) else { return Ok(()) };
+            let kept = strip_cookie(&value, "JSESSIONID");
+            let kept_pairs: Vec<String> = kept
+                .as_ref()
+                .map(|v| v.to_str().unwrap_or("").split(';').map(|p| p.trim().to_string()).collect())
+                .unwrap_or_default();
+            for pair in &kept_pairs {
+                prop_assert_ne!(pair.split('=').next().map(str::trim), Some("JSESSIONID"), "{:?}", kept);
+            }
+            let others = value
+                .to_str()
+                .unwrap_or("")
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty() && p.split('=').next().map(str::trim) != Some("JSESSIONID"))
+                .count();
+            prop_assert_eq!(kept_pairs.len(), others);
         }
     }
 }

@@ -22,35 +22,16 @@ use tower_sessions_redis_store::fred::prelude::Pool;
 
 /// `@sap/approuter`'s cookie name, so browser tooling and load balancers see what they know.
 pub const DEFAULT_COOKIE_NAME: &str = "JSESSIONID";
-/// A login must come back from XSUAA within this time.
-pub const LOGIN_TTL_SECS: i64 = 600;
-/// At most this many logins in flight per session (several tabs opened at once).
-const MAX_PENDING_LOGINS: usize = 4;
 const REDIS_DATA_KEY: &str = "approuter";
 
-/// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes.
+/// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes. Only a login makes one; a
+/// login in flight lives in a cookie ([`crate::login_state`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionData {
-    /// Boxed: a logged-in session usually has none, and then this costs one word.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<Box<Vec<PendingLogin>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<Secret>,
-}
-
-/// An authorization request sent to XSUAA whose answer has not come back yet.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    pub state: Secret,
-    pub verifier: Secret,
-    /// Same-origin path to return to after login.
-    pub return_to: String,
-    /// Exactly the `redirect_uri` sent to `/oauth/authorize`; the code exchange must repeat it.
-    pub redirect_uri: String,
-    /// Unix seconds.
-    pub created: i64,
 }
 
 /// The logged-in user: validated at login or refresh, trusted until `expires_at`.
@@ -85,34 +66,6 @@ impl AuthInfo {
             || required
                 .iter()
                 .any(|r| self.scopes.split(' ').any(|s| s == r))
-    }
-}
-
-impl SessionData {
-    pub fn add_pending(&mut self, login: PendingLogin, now: i64) {
-        let pending = self.pending.get_or_insert_with(Default::default);
-        pending.retain(|p| now - p.created < LOGIN_TTL_SECS);
-        if pending.len() >= MAX_PENDING_LOGINS {
-            pending.remove(0);
-        }
-        pending.push(login);
-    }
-
-    pub fn pending_count(&self) -> usize {
-        self.pending.as_ref().map_or(0, |p| p.len())
-    }
-
-    /// Removes and returns the pending login with this `state` (compared in constant time).
-    pub fn take_pending(&mut self, state: &str) -> Option<PendingLogin> {
-        let pending = self.pending.as_mut()?;
-        let index = pending
-            .iter()
-            .position(|p| constant_time_eq(p.state.expose().as_bytes(), state.as_bytes()))?;
-        let login = pending.remove(index);
-        if pending.is_empty() {
-            self.pending = None;
-        }
-        Some(login)
     }
 }
 
@@ -499,6 +452,14 @@ impl Sessions {
         matches!(self.store, Store::Redis(_))
     }
 
+    /// Sessions held in memory (expired ones not yet swept included); `None` with Redis.
+    pub fn memory_count(&self) -> Option<usize> {
+        match &self.store {
+            Store::Memory(m) => Some(m.len()),
+            Store::Redis(_) => None,
+        }
+    }
+
     /// The session id from the `Cookie` header(s), if one parses.
     pub fn id_from_headers(&self, headers: &HeaderMap) -> Option<Id> {
         headers
@@ -606,16 +567,6 @@ impl Sessions {
 mod tests {
     use super::*;
 
-    fn pending(state: &str, created: i64) -> PendingLogin {
-        PendingLogin {
-            state: Secret::new(state),
-            verifier: Secret::new("v"),
-            return_to: "/".into(),
-            redirect_uri: "http://x/login/callback".into(),
-            created,
-        }
-    }
-
     fn auth(expires_at: i64, lifetime: i64) -> AuthInfo {
         AuthInfo {
             access_token: PackedToken::plain(Secret::new("t")),
@@ -664,26 +615,6 @@ mod tests {
         assert!(a.has_any_scope(&[]));
         assert!(a.has_any_scope(&["x".into(), "a.Read".into()]));
         assert!(!a.has_any_scope(&["a.read".into()]));
-    }
-
-    #[test]
-    fn pending_logins_are_consumed_once_and_bounded() {
-        let mut data = SessionData::default();
-        for i in 0..6 {
-            data.add_pending(pending(&format!("s{i}"), 1000), 1000);
-        }
-        assert_eq!(data.pending_count(), MAX_PENDING_LOGINS);
-        assert!(data.take_pending("s0").is_none(), "the oldest was dropped");
-        assert!(data.take_pending("s5").is_some());
-        assert!(
-            data.take_pending("s5").is_none(),
-            "a state is good for one callback"
-        );
-        data.add_pending(
-            pending("new", 1000 + LOGIN_TTL_SECS + 1),
-            1000 + LOGIN_TTL_SECS + 1,
-        );
-        assert_eq!(data.pending_count(), 1, "expired logins are dropped");
     }
 
     #[tokio::test]

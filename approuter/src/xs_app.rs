@@ -14,6 +14,11 @@ use std::time::Duration;
 
 pub const DEFAULT_CALLBACK: &str = "/login/callback";
 
+/// The longest idle timeout accepted (`sessionTimeout`, `SESSION_TIMEOUT`), in minutes: one year.
+/// Beyond it the minutes overflow the seconds and the stores' expiry arithmetic (found by the
+/// property tests); no real session needs more.
+pub const MAX_SESSION_TIMEOUT_MINUTES: u64 = 365 * 24 * 60;
+
 #[derive(Debug)]
 pub struct XsApp {
     pub welcome_file: Option<String>,
@@ -262,10 +267,12 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
     let session_timeout = match top.get("sessionTimeout") {
         None => None,
         Some(v) => match v.as_u64() {
-            Some(minutes) if minutes > 0 => Some(Duration::from_secs(minutes * 60)),
+            Some(minutes) if (1..=MAX_SESSION_TIMEOUT_MINUTES).contains(&minutes) => {
+                Some(Duration::from_secs(minutes * 60))
+            }
             _ => {
                 return Err(Error::Config(format!(
-                    "{origin}: sessionTimeout must be a positive number of minutes, not {v}"
+                    "{origin}: sessionTimeout must be a positive number of minutes up to {MAX_SESSION_TIMEOUT_MINUTES}, not {v}"
                 )));
             }
         },
@@ -467,6 +474,7 @@ fn parse_route(
             .to_string(),
         _ => String::from("?"),
     };
+    let source_label = crate::error::excerpt(&source_label, crate::error::ECHO_LIMIT).into_owned();
     let here = format!("{origin}: routes[{index}] (source {source_label:?})");
     let err = |reason: String| Error::Config(format!("{here}: {reason}"));
 
@@ -505,7 +513,12 @@ fn parse_route(
         None => return Err(err("source is missing".into())),
         Some(_) => return Err(err("source must be a regular expression string".into())),
     }
-    .map_err(|e| err(format!("source is not a valid regular expression: {e}")))?;
+    .map_err(|e| {
+        err(format!(
+            "source is not a valid regular expression: {}",
+            crate::error::excerpt(&e, 2 * crate::error::ECHO_LIMIT)
+        ))
+    })?;
 
     let target = match obj.get("target") {
         None => None,

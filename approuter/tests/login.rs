@@ -54,9 +54,22 @@ async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     assert_eq!(params["code_challenge_method"], "S256");
     assert!(!params["state"].is_empty() && !params["code_challenge"].is_empty());
     assert_eq!(params["redirect_uri"], s.url("/login/callback"));
-    let pre_login_session = browser
-        .cookie(&s.router.url, COOKIE)
-        .expect("a session for the login");
+    assert_eq!(
+        browser.cookie(&s.router.url, COOKIE),
+        None,
+        "no session before the login completes"
+    );
+    let login_cookie = browser.cookies(&s.router.url);
+    assert!(
+        login_cookie.contains(&format!("{COOKIE}_STATE_")),
+        "the login in flight is in a cookie: {login_cookie}"
+    );
+    // An id somebody planted in the browser before the login (fixation).
+    let pre_login_session = tower_sessions::session::Id::default().to_string();
+    browser.jar.add_cookie_str(
+        &format!("{COOKIE}={pre_login_session}; Path=/"),
+        &Url::parse(&s.router.url).unwrap(),
+    );
 
     let login_form = browser
         .follow(to_login, Url::parse(&s.url("/mainentry")).unwrap(), vec![])
@@ -90,6 +103,10 @@ async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     assert!(
         !seen.header("cookie").unwrap_or("").contains(COOKIE),
         "the session cookie stays with the router"
+    );
+    assert!(
+        !browser.cookies(&s.router.url).contains("_STATE_"),
+        "the login cookie is cleared at the callback"
     );
 
     // The old (pre-login) session id is worth nothing now.

@@ -158,3 +158,58 @@ async fn two_instances_share_a_session_through_redis() {
         .unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Instances behind one route share nothing but Redis and the xsuaa binding: a login started at
+/// one (its sealed cookie) completes at the other, since the cookie key comes from the binding.
+#[tokio::test]
+async fn a_login_started_at_one_instance_completes_at_the_other() {
+    let Some(redis) = redis_server().await else {
+        println!(
+            "SKIPPED: redis-server is not installed (run `bash .ci/setup`, which installs Debian's redis-server)"
+        );
+        return;
+    };
+    let platform = start_platform(None).await;
+    let backend = Backend::start().await;
+    let scope = platform.ready()["backend"]["required_scope"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env = [
+        ("VCAP_SERVICES", router_vcap(&platform)),
+        ("REDIS_URL", redis.url.clone()),
+    ];
+    let destinations = json!([{"name": "backend", "url": backend.url, "forwardAuthToken": true}]);
+    let a = TestRouter::start(xs_app(&scope), destinations.clone(), &env).await;
+    let b = TestRouter::start(xs_app(&scope), destinations, &env).await;
+
+    let browser = Browser::new();
+    let form = browser.get(&format!("{}/mainentry", a.url)).await;
+    assert!(form.is_login_form(), "{}", form.body);
+    let back = browser
+        .submit_login_once(&form, "alice", "alice-pass")
+        .await;
+    let at_a = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(at_a.as_str().starts_with(&a.url), "{at_a}");
+    // The same callback, answered by instance B (the browser's cookies are per host, not port).
+    let at_b = format!(
+        "{}{}?{}",
+        b.url,
+        at_a.path(),
+        at_a.query().unwrap_or_default()
+    );
+    let done = browser.get_once(&at_b).await;
+    assert_eq!(
+        done.status(),
+        StatusCode::FOUND,
+        "{}",
+        done.text().await.unwrap()
+    );
+    let page = browser.get(&format!("{}/mainentry", a.url)).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "the session B made is good at A"
+    );
+    assert!(backend.last().header("authorization").is_some());
+}

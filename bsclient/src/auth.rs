@@ -73,6 +73,13 @@ impl Authenticator {
                         })
                     })
                     .await?;
+                // A remembered token stops being valid when XSUAA withdraws its signing key.
+                if !self.validator.key_still_published(&validated.claims).await {
+                    cache.invalidate(&hash);
+                    return Err(Error::InvalidToken(
+                        "the token's signing key is no longer published by XSUAA".into(),
+                    ));
+                }
                 validated.claims
             }
         };

@@ -5,14 +5,19 @@
 //! | `PORT` | listen port (Cloud Foundry sets it; default 8080) |
 //! | `VCAP_SERVICES` | bindings: `xsuaa` (JWT validation, `/getToken` fallback) and `destination` |
 //! | `BACKEND_DESTINATION` | destination name in the Destination service (default `BackendServiceAPI`) |
-//! | `TOKEN_PROVIDER_CREDENTIALS` | path of the seed-003 credentials file for `/getToken` (default: the xsuaa binding's client) |
-//! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin (default: none) |
-//! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys and `/getToken` stay cached |
+//! | `TOKEN_PROVIDER_CREDENTIALS` | path of the seed-003 credentials file for `/getToken` (default: the xsuaa binding's client); `here.*` keys: HERE's signed token request, other prefixes: OAuth2 client credentials |
+//! | `TOKEN_PROVIDER_ALLOWED_ORIGINS` | comma-separated origins allowed to call `/getToken` cross-origin, or `*` for any (then without credentials, as seed 003) (default: none) |
+//! | `TOKEN_PROVIDER_REQUIRED_SCOPE` | the scope a user's token needs for `/getToken` (default `$XSAPPNAME.TokenProvider`, the app's own scope in `xs-security.json`; `$XSAPPNAME` is the binding's xsappname) |
+//! | `BSCLIENT_DISABLE_CACHE` | `true`: `/mainentry` caches nothing (service token, lookup + exchange, user token validation), like the tutorial's app (benchmark "cold"); JWKS keys stay cached, and `/getToken` of the XSUAA flavour; the HERE flavour then signs one request per call (benchmark "cold") |
 //! | `BSCLIENT_UPSTREAM_TIMEOUT_MS` | total timeout of every outbound call (default 30000) |
+//! | `INCOMING_REQUEST_TIMEOUT` | ms for a whole request to arrive, else 408 (default 300000; `0` disables); the request head must arrive within this or 60 s, whichever is shorter (`common::server`) |
+//! | `INCOMING_CONNECTION_TIMEOUT` | ms without any traffic after which a connection is closed (default 120000; `0` disables) |
+//! | `INCOMING_MAX_CONNECTIONS` | connections served at once; more wait in the accept backlog (default: half the file-descriptor limit, 16..=10000) |
 //! | `SCHED_SLICE_US` | the worker threads' scheduler slice in µs (default 100, `0` = the kernel's; read by `main.rs`, see `common::runtime`) |
 
 use common::cf::{CfError, DestinationCredentials, VcapServices, XsuaaCredentials};
 use common::properties::{PropertiesError, TokenProviderCredentials};
+use common::server::ServerLimits;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +43,22 @@ pub enum ConfigError {
     Credentials(#[from] PropertiesError),
     #[error("{var}: {reason}")]
     Invalid { var: &'static str, reason: String },
+    /// `INCOMING_*`: the message starts with the variable's name.
+    #[error("{0}")]
+    ServerLimits(String),
+}
+
+/// The local name of the app's own scope that `/getToken` requires by default; the generated
+/// `xs-security.json` declares `$XSAPPNAME.TokenProvider` with a role template of the same name.
+pub const TOKEN_PROVIDER_SCOPE: &str = "TokenProvider";
+
+/// `TOKEN_PROVIDER_ALLOWED_ORIGINS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Exact origins (`scheme://host[:port]`); empty: no CORS at all.
+    List(Vec<String>),
+    /// `*`: any page, as seed 003's `Access-Control-Allow-Origin: *`; never with credentials.
+    Any,
 }
 
 /// Where `/getToken` gets its tokens from (seed 003: credentials stay on the server).
@@ -59,11 +80,15 @@ pub struct BsClientConfig {
     pub destination: DestinationCredentials,
     pub backend_destination: String,
     pub token_source: TokenSource,
-    /// Exact origins (`scheme://host[:port]`) that may call `/getToken` from a browser page.
-    pub allowed_origins: Vec<String>,
+    /// Which pages may call `/getToken` from a browser.
+    pub allowed_origins: AllowedOrigins,
+    /// The scope a user's token needs for `/getToken` (expanded: `XsuaaForScenario!t1.TokenProvider`).
+    pub token_provider_scope: String,
     pub disable_cache: bool,
     pub connect_timeout: Duration,
     pub upstream_timeout: Duration,
+    /// Header-read, request and idle timeouts and the connection limit of the server.
+    pub server: ServerLimits,
 }
 
 impl BsClientConfig {
@@ -121,11 +146,29 @@ impl BsClientConfig {
             }
         };
         let allowed_origins = match var("TOKEN_PROVIDER_ALLOWED_ORIGINS") {
-            None => Vec::new(),
-            Some(list) => parse_origins(&list).map_err(|reason| ConfigError::Invalid {
-                var: "TOKEN_PROVIDER_ALLOWED_ORIGINS",
-                reason,
-            })?,
+            None => AllowedOrigins::List(Vec::new()),
+            Some(any) if any == "*" => AllowedOrigins::Any,
+            Some(list) => AllowedOrigins::List(parse_origins(&list).map_err(|reason| {
+                ConfigError::Invalid {
+                    var: "TOKEN_PROVIDER_ALLOWED_ORIGINS",
+                    reason,
+                }
+            })?),
+        };
+        let token_provider_scope = {
+            let raw = var("TOKEN_PROVIDER_REQUIRED_SCOPE")
+                .unwrap_or_else(|| format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}"));
+            let scope = match raw.strip_prefix("$XSAPPNAME") {
+                Some(rest) => format!("{}{rest}", xsuaa.xsappname),
+                None => raw.clone(),
+            };
+            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::Invalid {
+                    var: "TOKEN_PROVIDER_REQUIRED_SCOPE",
+                    reason: format!("\"{raw}\" is not a scope name (no spaces)"),
+                });
+            }
+            scope
         };
         let disable_cache = match var("BSCLIENT_DISABLE_CACHE").as_deref() {
             None => false,
@@ -150,6 +193,7 @@ impl BsClientConfig {
                 }
             },
         };
+        let server = ServerLimits::from_lookup(var).map_err(ConfigError::ServerLimits)?;
 
         Ok(BsClientConfig {
             port,
@@ -158,9 +202,11 @@ impl BsClientConfig {
             backend_destination,
             token_source,
             allowed_origins,
+            token_provider_scope,
             disable_cache,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT.min(upstream_timeout),
             upstream_timeout,
+            server,
         })
     }
 }
@@ -179,7 +225,7 @@ fn parse_origins(list: &str) -> Result<Vec<String>, String> {
     let mut origins = Vec::new();
     for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if raw == "*" {
-            return Err("\"*\" is not allowed: list the origins that may fetch tokens".into());
+            return Err("\"*\" must stand alone: either any origin or a list of origins".into());
         }
         let url = url::Url::parse(raw).map_err(|e| format!("\"{raw}\": {e}"))?;
         let bare = matches!(url.scheme(), "http" | "https")
@@ -236,7 +282,8 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.backend_destination, "BackendServiceAPI");
         assert!(matches!(c.token_source, TokenSource::XsuaaBinding));
-        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.allowed_origins, AllowedOrigins::List(Vec::new()));
+        assert_eq!(c.token_provider_scope, "x!t1.TokenProvider");
         assert!(!c.disable_cache);
         assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
     }
@@ -265,7 +312,8 @@ mod tests {
             ("BSCLIENT_DISABLE_CACHE", "yes"),
             ("BSCLIENT_UPSTREAM_TIMEOUT_MS", "0"),
             ("BACKEND_DESTINATION", "a/b"),
-            ("TOKEN_PROVIDER_ALLOWED_ORIGINS", "*"),
+            ("TOKEN_PROVIDER_ALLOWED_ORIGINS", "https://a.example.com, *"),
+            ("TOKEN_PROVIDER_REQUIRED_SCOPE", "a b"),
             (
                 "TOKEN_PROVIDER_CREDENTIALS",
                 "/nonexistent/bsclient-credentials.properties",
@@ -279,6 +327,19 @@ mod tests {
                 .unwrap()
                 .disable_cache
         );
+    }
+
+    #[test]
+    fn any_origin_and_the_required_scope_are_configurable() {
+        let c = config(&[
+            ("TOKEN_PROVIDER_ALLOWED_ORIGINS", " * "),
+            ("TOKEN_PROVIDER_REQUIRED_SCOPE", "$XSAPPNAME.Display"),
+        ])
+        .unwrap();
+        assert_eq!(c.allowed_origins, AllowedOrigins::Any);
+        assert_eq!(c.token_provider_scope, "x!t1.Display");
+        let c = config(&[("TOKEN_PROVIDER_REQUIRED_SCOPE", "uaa.user")]).unwrap();
+        assert_eq!(c.token_provider_scope, "uaa.user");
     }
 
     #[test]

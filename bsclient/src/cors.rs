@@ -1,8 +1,12 @@
-//! CORS for `/getToken`: headers only for the origins in `TOKEN_PROVIDER_ALLOWED_ORIGINS`.
+//! CORS for `/getToken`: headers only for the origins in `TOKEN_PROVIDER_ALLOWED_ORIGINS`, or for
+//! any origin with `*` (seed 003's `Access-Control-Allow-Origin: *`): then the answer is `*` and
+//! never `Access-Control-Allow-Credentials`, so a page elsewhere gets a token only with a bearer
+//! token of its own, never riding on the user's cookies.
 //!
 //! Hand-written rather than tower-http's `CorsLayer`, which also sends
 //! `Access-Control-Allow-Credentials` and the preflight headers to origins it does not allow.
 
+use crate::config::AllowedOrigins;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -19,20 +23,61 @@ const MAX_AGE_SECONDS: &str = "600";
 #[derive(Clone)]
 pub struct Cors {
     origins: Arc<[String]>,
+    any: bool,
+}
+
+/// What an allowed request gets: its own origin echoed with credentials, or `*` without.
+#[derive(Clone)]
+enum Grant {
+    Origin(HeaderValue),
+    Any,
+}
+
+impl Grant {
+    fn apply(self, headers: &mut axum::http::HeaderMap) {
+        match self {
+            Grant::Origin(origin) => {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
+            }
+            Grant::Any => {
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+            }
+        }
+    }
 }
 
 impl Cors {
-    pub fn new(origins: &[String]) -> Self {
-        Cors {
-            origins: origins.into(),
+    pub fn new(origins: &AllowedOrigins) -> Self {
+        match origins {
+            AllowedOrigins::List(list) => Cors {
+                origins: list.as_slice().into(),
+                any: false,
+            },
+            AllowedOrigins::Any => Cors {
+                origins: Arc::new([]),
+                any: true,
+            },
         }
     }
 
-    /// The request's `Origin`, when it is one of ours.
-    fn allowed<'a>(&self, origin: Option<&'a HeaderValue>) -> Option<&'a HeaderValue> {
+    /// The grant for the request's `Origin`, when it is allowed.
+    fn allowed(&self, origin: Option<&HeaderValue>) -> Option<Grant> {
         let origin = origin?;
+        if self.any {
+            return Some(Grant::Any);
+        }
         let text = origin.to_str().ok()?;
-        self.origins.iter().any(|o| o == text).then_some(origin)
+        self.origins
+            .iter()
+            .any(|o| o == text)
+            .then(|| Grant::Origin(origin.clone()))
     }
 }
 
@@ -44,7 +89,7 @@ fn vary(response: &mut Response, value: &'static str) {
 
 pub async fn middleware(State(cors): State<Cors>, request: Request, next: Next) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let allowed = cors.allowed(origin.as_ref()).cloned();
+    let allowed = cors.allowed(origin.as_ref());
 
     let is_preflight = request.method() == Method::OPTIONS
         && origin.is_some()
@@ -66,19 +111,14 @@ pub async fn middleware(State(cors): State<Cors>, request: Request, next: Next) 
     let mut response = next.run(request).await;
     // The answer depends on Origin, so caches must key on it even when we add nothing.
     vary(&mut response, "origin");
-    if let Some(origin) = allowed {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+    if let Some(grant) = allowed {
+        grant.apply(response.headers_mut());
     }
     response
 }
 
-fn preflight(request: &Request, allowed: Option<HeaderValue>) -> Response {
-    let Some(origin) = allowed else {
+fn preflight(request: &Request, allowed: Option<Grant>) -> Response {
+    let Some(grant) = allowed else {
         let mut response = (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
         vary(&mut response, "origin");
         return response;
@@ -101,11 +141,7 @@ fn preflight(request: &Request, allowed: Option<HeaderValue>) -> Response {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NO_CONTENT;
         let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        grant.apply(headers);
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static(ALLOWED_METHODS),

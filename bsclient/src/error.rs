@@ -51,6 +51,8 @@ pub enum Error {
     #[error("Backend API gave an unusable answer: {0}")]
     BackendInvalid(String),
 
+    #[error("Forbidden: the user's token lacks the scope {0}, which /getToken requires")]
+    MissingScope(String),
     #[error("Bad ttl: {0}")]
     BadTtl(String),
     #[error("The token endpoint refused to issue a token: {0}")]
@@ -64,7 +66,7 @@ impl Error {
         use Error::*;
         match self {
             MissingToken | InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            BackendForbidden { .. } => StatusCode::FORBIDDEN,
+            BackendForbidden { .. } | MissingScope(_) => StatusCode::FORBIDDEN,
             BadTtl(_) => StatusCode::BAD_REQUEST,
             DestinationServiceTokenTimeout(_)
             | DestinationServiceTimeout(_)
@@ -108,6 +110,7 @@ impl Error {
             BackendForbidden { .. } => "backend_forbidden",
             BackendFailed { .. } => "backend_failed",
             BackendInvalid(_) => "backend_invalid",
+            MissingScope(_) => "missing_scope",
             BadTtl(_) => "bad_ttl",
             TokenEndpoint(_) => "token_endpoint_failed",
             TokenEndpointTimeout(_) => "token_endpoint_timeout",

@@ -5,7 +5,9 @@
 //!   token-exchange destination (`BACKEND_DESTINATION`, default `BackendServiceAPI`) with
 //!   `X-user-token`, calls the Backend API with `authTokens[0]` and answers the products as an HTML
 //!   table, or the backend's JSON for `Accept: application/json`.
-//! - `GET /getToken?ttl=SECONDS`: a cached token from the token endpoint, as `text/plain`.
+//! - `GET /getToken?ttl=SECONDS`: a cached token from the token endpoint (HERE's signed request or
+//!   XSUAA's client credentials, see [`token_provider`]), as `text/plain`; needs the token
+//!   provider's scope.
 //! - `GET /health`.
 //!
 //! Configuration: [`config::BsClientConfig`] (Cloud Foundry env only).
@@ -124,15 +126,15 @@ async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "UP" }))
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish;
+/// with the timeouts and connection limit of `config.server` (see `common::server`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.server.clone();
+    common::server::serve(listener, router(state), &limits, shutdown).await
 }
 
 /// Resolves on SIGTERM (Cloud Foundry's stop signal) or Ctrl-C.

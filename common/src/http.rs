@@ -30,6 +30,7 @@ pub fn client_with_timeouts(connect: Duration, total: Duration) -> reqwest::Clie
         .use_rustls_tls()
         .connect_timeout(connect)
         .timeout(total)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .user_agent(USER_AGENT);
     for cert in extra_root_certificates() {
         builder = builder.add_root_certificate(cert);
@@ -44,8 +45,10 @@ pub fn client_with_timeouts(connect: Duration, total: Duration) -> reqwest::Clie
 pub type PooledClient<B> =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, B>;
 
-/// How long an unused pooled connection is kept.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an unused pooled connection is kept: below the 60 s after which our servers close an
+/// idle kept-alive connection (`common::server`), so a request is never sent on a connection the
+/// server is closing at that moment.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// hyper's pooled HTTP/1.1 client, trusting the webpki roots plus `SSL_CERT_FILE` as [`client`]
 /// does, with `connect` as its connect timeout and no other: the caller bounds each call. A proxy

@@ -1,12 +1,12 @@
 //! Validation of XSUAA access tokens: RS256 only, key from the JWKS (cached by `kid`) or the
-//! binding's `verificationkey`, `exp`/`nbf` with 60 s leeway, issuer, zone and audience, plus an
-//! exact scope check.
+//! binding's `verificationkey`, `exp` without leeway and `nbf` with 60 s leeway, issuer, zone and
+//! audience, plus an exact scope check.
 
 mod claims;
 mod keys;
 
 pub use claims::Claims;
-pub use keys::REFRESH_INTERVAL;
+pub use keys::{JwksPolicy, MAX_KEY_AGE, REFRESH_INTERVAL};
 
 use crate::cf::XsuaaCredentials;
 use base64::Engine;
@@ -14,7 +14,10 @@ use jsonwebtoken::{DecodingKey, Validation};
 use keys::JwksCache;
 use std::sync::Arc;
 
-/// Clock skew tolerated on `exp` and `nbf`, as `@sap/xssec`.
+/// Clock skew tolerated on `nbf`, as `@sap/xssec`. Not on `exp` (where `@sap/xssec` allows it
+/// too): XSUAA refuses an expired token in the token exchange without leeway, so a token past
+/// `exp` gets its 401 here, which makes the App Router log the user in again, instead of a 502
+/// from the failed exchange further on.
 pub const LEEWAY_SECS: u64 = 60;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -109,12 +112,33 @@ impl JwtValidator {
     }
 
     /// Keys from `{url}/token_keys` (or the token's `jku` when its host is `uaadomain` or a subdomain
-    /// of it), cached by `kid`; an unknown `kid` triggers one refresh, at most every 10 s.
+    /// of it), cached by `kid`; an unknown `kid` triggers one refresh, at most every 10 s, and the
+    /// set is fetched again when older than 10 min (keys no longer published are dropped).
     pub fn from_xsuaa(creds: &XsuaaCredentials, http: reqwest::Client) -> Self {
+        Self::from_xsuaa_with_policy(creds, http, JwksPolicy::default())
+    }
+
+    /// [`from_xsuaa`](Self::from_xsuaa) with other refresh intervals.
+    pub fn from_xsuaa_with_policy(
+        creds: &XsuaaCredentials,
+        http: reqwest::Client,
+        policy: JwksPolicy,
+    ) -> Self {
         Self::build(
             creds,
-            KeySource::Jwks(JwksCache::new(http, creds.token_keys_url())),
+            KeySource::Jwks(JwksCache::new(http, creds.token_keys_url(), policy)),
         )
+    }
+
+    /// Whether the key that signed `claims` (validated earlier by this validator) is still
+    /// published: for callers that remember validated tokens. The key set is refreshed first when
+    /// it is older than its maximum age.
+    pub async fn key_still_published(&self, claims: &Claims) -> bool {
+        match (&self.inner.keys, claims.kid.as_deref()) {
+            (KeySource::Jwks(cache), Some(kid)) => cache.is_published(kid).await,
+            // The binding's own key (offline, or a token without kid) cannot be withdrawn.
+            _ => true,
+        }
     }
 
     /// Offline: only the binding's `verificationkey` PEM, no HTTP.
@@ -207,13 +231,21 @@ impl JwtValidator {
 
         let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.leeway = LEEWAY_SECS;
-        validation.validate_exp = true;
+        // `exp` is checked below, without leeway.
+        validation.validate_exp = false;
         validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let mut claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(map_jwt_error)?
             .claims;
+        claims.kid = kid.map(str::to_owned);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if claims.exp <= i64::try_from(now).unwrap_or(i64::MAX) {
+            return Err(JwtError::Expired);
+        }
 
         self.check_issuer(&claims.iss)?;
         if let Some(zone) = &self.inner.zone_id

@@ -6,14 +6,17 @@
 
 pub mod cf;
 pub mod destination;
+pub mod here;
 pub mod html;
 pub mod http;
 pub mod jwt;
 pub mod logging;
 pub mod oauth;
+pub mod oauth1;
 pub mod properties;
 pub mod runtime;
 pub mod secret;
+pub mod server;
 pub mod token_cache;
 
 pub use secret::Secret;

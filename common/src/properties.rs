@@ -1,6 +1,10 @@
 //! The token provider's credentials file (seed 003): `key = value` lines, `#`/`!` comments, with keys
 //! ending in `.token.endpoint.url`, `.access.key.id`, `.access.key.secret` and optionally `.token.scope`
 //! (the prefix, `here.` in the seed, is free). Other keys are ignored, as in the seed's regexes.
+//!
+//! The prefix picks the token endpoint's protocol ([`Flavour`]): `here.` keys (a HERE
+//! `credentials.properties` as the HERE platform hands it out) are HERE's OAuth 1.0a-signed token
+//! request; any other prefix (e.g. `xsuaa.`) is an OAuth2 client-credentials grant (XSUAA).
 
 use crate::secret::Secret;
 use std::path::Path;
@@ -19,8 +23,18 @@ pub enum PropertiesError {
     MissingKey { origin: String, suffix: String },
 }
 
+/// Which protocol the token endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// `here.*` keys: OAuth 1.0a HMAC-SHA256 signed JSON request ([`crate::here`]).
+    Here,
+    /// Any other prefix: OAuth2 client credentials with HTTP Basic ([`crate::oauth`]).
+    OAuth2,
+}
+
 #[derive(Debug, Clone)]
 pub struct TokenProviderCredentials {
+    pub flavour: Flavour,
     pub token_endpoint_url: String,
     pub access_key_id: String,
     pub access_key_secret: Secret,
@@ -47,6 +61,7 @@ impl TokenProviderCredentials {
         // (value, line) per recognised suffix
         let mut found: [Option<(String, usize)>; 4] = Default::default();
         let suffixes = [URL, KEY_ID, KEY_SECRET, SCOPE];
+        let mut url_key_is_here = false;
         let syntax = |line: usize, reason: String| PropertiesError::Syntax {
             origin: origin.to_owned(),
             line,
@@ -80,8 +95,10 @@ impl TokenProviderCredentials {
                 ));
             }
             if slot == 0 {
+                // The endpoint key's prefix decides the protocol (the seed's keys are all `here.`).
+                url_key_is_here = key.starts_with("here.");
                 match url::Url::parse(value) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
                     Ok(_) => {
                         return Err(syntax(line_no, format!("\"{key}\" must be an http(s) URL")));
                     }
@@ -99,6 +116,11 @@ impl TokenProviderCredentials {
             suffix: suffix.to_owned(),
         };
         Ok(TokenProviderCredentials {
+            flavour: if url_key_is_here {
+                Flavour::Here
+            } else {
+                Flavour::OAuth2
+            },
             token_endpoint_url: url.ok_or_else(|| missing(URL))?.0,
             access_key_id: id.ok_or_else(|| missing(KEY_ID))?.0,
             access_key_secret: Secret::new(secret.ok_or_else(|| missing(KEY_SECRET))?.0),
@@ -125,6 +147,7 @@ mod tests {
         assert_eq!(c.access_key_id, "sb-Backend-service!t6131");
         assert_eq!(c.access_key_secret.expose(), "s3cr3t=with=equals");
         assert_eq!(c.token_scope, None);
+        assert_eq!(c.flavour, Flavour::Here);
         assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
@@ -139,6 +162,11 @@ mod tests {
         );
         assert_eq!(c.access_key_id, "id");
         assert_eq!(c.token_endpoint_url, "https://a.b/oauth2/token");
+        assert_eq!(
+            c.flavour,
+            Flavour::OAuth2,
+            "only here.* keys are HERE's protocol"
+        );
     }
 
     fn err(text: &str) -> String {

@@ -95,6 +95,19 @@ fn authorize(state: &Shared, headers: &HeaderMap) -> Result<String> {
         )
     })?;
     let scope = &state.model.backend_required_scope;
+    if let Some(backend) = state.model.apps.iter().find(|a| a.scopes.contains(scope))
+        && !accepts_audience(&claims, &backend.client_id, &backend.xsappname)
+    {
+        stats.incr("unauthorized");
+        return Err(odata_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            format!(
+                "Invalid token: it was issued for other audiences than this service ({})",
+                backend.client_id
+            ),
+        ));
+    }
     if !claims.has_scope(scope) {
         stats.incr("forbidden");
         return Err(odata_error(
@@ -108,6 +121,39 @@ fn authorize(state: &Shared, headers: &HeaderMap) -> Result<String> {
         .or_else(|| claims.client_id())
         .unwrap_or_default()
         .to_string())
+}
+
+/// `@sap/xssec` 4's `XsuaaService.acceptsTokenAudience`: the audiences are `aud` (or, when a
+/// token has none, its scopes) plus `cid`; one of them must be the service's client id or
+/// xsappname, or start with either followed by a dot; a broker-plan client (`!b`) also accepts
+/// `...|xsappname`.
+fn accepts_audience(
+    claims: &serde_json::Map<String, Value>,
+    client_id: &str,
+    xsappname: &str,
+) -> bool {
+    let listed = |name: &str| -> Vec<&str> {
+        match claims.get(name) {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut audiences = listed("aud");
+    if audiences.is_empty() {
+        audiences = listed("scope");
+    }
+    audiences.extend(claims.str_claim("cid"));
+    let names = |a: &str, name: &str| {
+        a == name
+            || a.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    audiences.iter().any(|a| {
+        names(a, client_id)
+            || names(a, xsappname)
+            || (client_id.contains("!b") && a.ends_with(&format!("|{xsappname}")))
+    })
 }
 
 async fn dispatch(
@@ -135,6 +181,19 @@ fn handle(
     body: &[u8],
 ) -> Result<Response> {
     let subject = authorize(state, headers)?;
+    serve_authorized(state, subject, method, headers, uri, body)
+}
+
+/// The OData service for a request whose token the caller has validated itself (the production
+/// Backend API, [`crate::backend_app`], validates real XSUAA tokens); `subject` keys the CSRF token.
+pub fn serve_authorized(
+    state: &Shared,
+    subject: String,
+    method: Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Response> {
     let model = &state.model.backend;
     let root_path = service_root_path(model);
     let rest = uri.path().strip_prefix(&root_path).unwrap_or("");

@@ -32,7 +32,7 @@
 //! `{{xsuaa.url}}`, `{{xsuaa.tls_url}}`, `{{backend.url}}`, `{{destination.url}}`,
 //! `{{<xsuaa instance>.clientid}}`, `{{<xsuaa instance>.clientsecret}}`.
 
-use crate::names::ScenarioNames;
+use crate::names::{ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -68,12 +68,72 @@ pub struct MockConfig {
     #[serde(default)]
     pub destination: DestinationServiceConfig,
     pub backend: BackendConfig,
+    /// The HERE-style token endpoint (seed 003's token provider).
+    #[serde(default)]
+    pub here: HereConfig,
     /// The file this came from, for error messages.
     #[serde(skip)]
     pub origin: String,
     /// Relative file names (`xs_security_file`, `init_data_file`, `keys_pem`) are relative to this.
     #[serde(skip)]
     pub base_dir: Option<PathBuf>,
+}
+
+/// The mock HERE token endpoint: the access keys it knows and how it bounds token lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HereConfig {
+    /// `here.access.key.id` / `here.access.key.secret` pairs the endpoint accepts.
+    #[serde(default = "default_here_keys")]
+    pub access_keys: Vec<HereAccessKey>,
+    /// `expiresIn` is clamped to this, as HERE does (24 h).
+    #[serde(default = "default_here_max_expires_in")]
+    pub max_expires_in: u64,
+    /// `oauth_timestamp` must be this close to the server's clock (HERE: 5 minutes).
+    #[serde(default = "default_here_window")]
+    pub timestamp_window_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HereAccessKey {
+    pub id: String,
+    pub secret: String,
+    /// `here.user.id` of the key's owner (what the demo endpoint answers).
+    #[serde(default = "default_here_user")]
+    pub user_id: String,
+}
+
+impl Default for HereConfig {
+    fn default() -> Self {
+        HereConfig {
+            access_keys: default_here_keys(),
+            max_expires_in: default_here_max_expires_in(),
+            timestamp_window_seconds: default_here_window(),
+        }
+    }
+}
+
+fn default_here_keys() -> Vec<HereAccessKey> {
+    // Only RFC 3986 unreserved characters, like real HERE keys: HERE's own JS client signs with the
+    // raw secret where RFC 5849 wants it percent-encoded, and the two agree only on such secrets.
+    vec![HereAccessKey {
+        id: "MockHereAccessKey-1".into(),
+        secret: "mock-here-secret_0123456789-abcdefghijklmnopqrstuvwxyz_ABCDEFG".into(),
+        user_id: default_here_user(),
+    }]
+}
+
+fn default_here_user() -> String {
+    "HERE-00000000-0000-4000-8000-000000000001".into()
+}
+
+fn default_here_max_expires_in() -> u64 {
+    86_400
+}
+
+fn default_here_window() -> u64 {
+    300
 }
 
 /// The identity zone. On BTP zone id = tenant id = subaccount id for a dedicated app.
@@ -296,12 +356,19 @@ impl MockConfig {
             "scopes": [{
                 "name": "uaa.user",
                 "description": "Scope for UAA user, required by Token Exchange Destination Type"
+            }, {
+                "name": format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}"),
+                "description": "Get a token from the token provider (bsclient /getToken)"
             }],
             "foreign-scope-references": [backend_scope],
             "role-templates": [{
                 "name": "RoleTemplate_UaaUser",
                 "description": "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
                 "scope-references": ["uaa.user"]
+            }, {
+                "name": TOKEN_PROVIDER_SCOPE,
+                "description": "Get a token from the token provider",
+                "scope-references": [format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")]
             }],
             "oauth2-configuration": {
                 // Apps run on free ports locally.
@@ -343,6 +410,7 @@ impl MockConfig {
             }
         });
         MockConfig {
+            here: HereConfig::default(),
             zone: ZoneConfig::default(),
             xsuaa: XsuaaConfig {
                 keys_pem: None,
@@ -383,6 +451,14 @@ impl MockConfig {
                         roles: vec![RoleRef {
                             app: app.clone(),
                             template: "RoleTemplate_UaaUser".into(),
+                        }],
+                    },
+                    RoleCollectionConfig {
+                        name: names.xsuaa.token_provider_role_collection.clone(),
+                        description: Some("The token provider's scope (/getToken)".into()),
+                        roles: vec![RoleRef {
+                            app: app.clone(),
+                            template: TOKEN_PROVIDER_SCOPE.into(),
                         }],
                     },
                 ],

@@ -43,6 +43,15 @@ pub enum Error {
         csrf_required: bool,
     },
 
+    /// HERE authentication API error: `{"errorId","httpStatus","errorCode","message","error",
+    /// "error_description"}` (`errorCode` is HERE's six-digit code, e.g. 401300).
+    #[error("{code}: {message}")]
+    Here {
+        status: StatusCode,
+        code: u32,
+        message: String,
+    },
+
     /// Failure injected with `POST /__mock/fail`.
     #[error("injected failure ({status})")]
     Injected { status: StatusCode },
@@ -130,6 +139,30 @@ impl IntoResponse for Error {
                 Html(crate::xsuaa::pages::error_page(&message)),
             )
                 .into_response(),
+            Error::Here {
+                status,
+                code,
+                message,
+            } => {
+                let error = if status == StatusCode::UNAUTHORIZED {
+                    "invalid_client"
+                } else {
+                    "invalid_request"
+                };
+                (
+                    status,
+                    [(header::CACHE_CONTROL, "no-store")],
+                    axum::Json(json!({
+                        "errorId": format!("ERROR-{}", crate::xsuaa::store::random_id(32)),
+                        "httpStatus": status.as_u16(),
+                        "errorCode": code,
+                        "message": message,
+                        "error": error,
+                        "error_description": format!("errorCode: '{code}'. {message}"),
+                    })),
+                )
+                    .into_response()
+            }
             Error::Destination { status, message } => {
                 (status, axum::Json(json!({"ErrorMessage": message}))).into_response()
             }

@@ -17,7 +17,7 @@
 //! [`xsuaa_router`], [`destination_router`], [`backend_router`].
 //!
 //! As a process: `mock-platform [--config FILE.yaml | --names scenario.yaml] [--host 127.0.0.1]
-//! [--xsuaa-port N] [--xsuaa-tls-port N] [--destination-port N] [--backend-port N]
+//! [--xsuaa-port N] [--xsuaa-tls-port N] [--destination-port N] [--backend-port N] [--here-port N]
 //! [--ready-file FILE] [--keys-pem FILE] [--no-tls] [--print-config]` (0 = free port). When all
 //! listeners are bound it prints the URLs and users and writes the ready file atomically:
 //! `{"xsuaa":{"url","tls_url","uaadomain","ca_cert_file"},"destination":{"url"},
@@ -43,6 +43,14 @@
 //!   `Accept` or `$format`, Atom/XML otherwise). POST/PUT/MERGE/PATCH/DELETE need the
 //!   `x-csrf-token` fetched with `x-csrf-token: Fetch` on a GET. 401 without or with a bad token,
 //!   403 without the scope (OData error JSON).
+//! - **HERE token endpoint** (`here.url`, `--here-port`): `POST /oauth2/token` signed with OAuth 1.0a
+//!   HMAC-SHA256, as `@here/olp-sdk-authentication` sends it (seed 003), answering
+//!   `{"accessToken","tokenType","expiresIn"[,"scope"]}` or HERE's error JSON
+//!   (`errorId`, `httpStatus`, `errorCode`, `message`); `GET /demo/whoami` is a protected demo API for
+//!   its tokens (CORS `*`). Access keys: `here.access_keys` in the config (a demo key by default); the
+//!   ready file has them and a ready-made `credentials.properties` (`here.credentials_properties`).
+//!   Counters: `tokens`, `token.errors`, `signature_mismatch`, `stale_timestamp`, `nonce_replayed`,
+//!   `unknown_key`, `demo`, `demo.unauthorized`. See [`here`].
 //!
 //! # Test knobs (only on the mock)
 //!
@@ -70,9 +78,11 @@
 //! - `POST /__mock/logout` `{"user":"alice"}`: ends the user's login sessions, revokes their refresh tokens.
 
 pub mod backend;
+pub mod backend_app;
 pub mod config;
 pub mod destination;
 pub mod error;
+pub mod here;
 pub mod init_data;
 pub mod keys;
 pub mod model;
@@ -99,6 +109,11 @@ pub fn xsuaa_router(state: Shared) -> axum::Router {
 /// The Destination service routes for `state`.
 pub fn destination_router(state: Shared) -> axum::Router {
     destination::router(state)
+}
+
+/// The HERE token endpoint routes for `state`.
+pub fn here_router(state: Shared) -> axum::Router {
+    here::router(state)
 }
 
 /// The Backend API routes for `state`.

@@ -1,4 +1,4 @@
-//! `mock-platform`: XSUAA, Destination service and Backend API on their own ports.
+//! `mock-platform`: XSUAA, Destination service, Backend API and HERE token endpoint on their own ports.
 
 use clap::Parser;
 use mock_platform::names::ScenarioNames;
@@ -33,6 +33,9 @@ struct Cli {
     destination_port: u16,
     #[arg(long, default_value_t = 0)]
     backend_port: u16,
+    /// The HERE-style token endpoint (`POST /oauth2/token`, OAuth 1.0a signed).
+    #[arg(long, default_value_t = 0)]
+    here_port: u16,
     /// Written (atomically) once every listener is bound: URLs, users and VCAP_SERVICES.
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -89,13 +92,22 @@ async fn run(cli: Cli) -> ExitCode {
             .unwrap_or("mock-ready");
         ready.with_file_name(format!("{stem}-ca.pem"))
     });
+    let limits = match common::server::ServerLimits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => {
+            eprintln!("mock-platform: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let ports = Ports {
         host: cli.host,
         xsuaa: cli.xsuaa_port,
         xsuaa_tls: (!cli.no_tls).then_some(cli.xsuaa_tls_port),
         destination: cli.destination_port,
         backend: cli.backend_port,
+        here: cli.here_port,
         ca_cert_file,
+        limits,
     };
     let platform = match mock_platform::start(config, ports).await {
         Ok(platform) => platform,

@@ -124,6 +124,7 @@ pub struct Model {
     pub refresh_token_validity: i64,
     pub code_validity: i64,
     pub session_validity: i64,
+    pub here: crate::config::HereConfig,
 }
 
 /// Authentication types the mock Destination service implements, with their mandatory properties.
@@ -399,6 +400,7 @@ impl Model {
             refresh_token_validity: config.xsuaa.refresh_token_validity_seconds,
             code_validity: config.xsuaa.code_validity_seconds,
             session_validity: config.xsuaa.session_validity_seconds,
+            here: resolve_here(config)?,
         })
     }
 
@@ -729,6 +731,36 @@ pub fn join(items: &BTreeSet<String>) -> String {
     }
 }
 
+/// The HERE endpoint's keys: ids unique and non-empty, secrets non-empty, bounds at least 1 s.
+fn resolve_here(config: &MockConfig) -> Result<crate::config::HereConfig, ConfigError> {
+    let here = &config.here;
+    let mut seen = BTreeSet::new();
+    for (i, key) in here.access_keys.iter().enumerate() {
+        if key.id.trim().is_empty() || key.id.contains(['"', ',']) {
+            return Err(config.error(
+                format!("here.access_keys[{i}].id"),
+                "must be a non-empty access key id without '\"' or ','",
+            ));
+        }
+        if key.secret.is_empty() {
+            return Err(config.error(format!("here.access_keys[{i}].secret"), "must not be empty"));
+        }
+        if !seen.insert(key.id.as_str()) {
+            return Err(config.error(
+                format!("here.access_keys[{i}].id"),
+                format!("{:?} is listed twice", key.id),
+            ));
+        }
+    }
+    if here.max_expires_in == 0 {
+        return Err(config.error("here.max_expires_in", "must be at least 1 second"));
+    }
+    if here.timestamp_window_seconds == 0 {
+        return Err(config.error("here.timestamp_window_seconds", "must be at least 1 second"));
+    }
+    Ok(here.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -784,7 +816,7 @@ mod tests {
         let mut config = MockConfig::builtin();
         config.xsuaa.users[0].role_collections.push("Nope".into());
         let err = Model::resolve(&config).unwrap_err();
-        assert_eq!(err.key, "xsuaa.users[0].role_collections[2]");
+        assert_eq!(err.key, "xsuaa.users[0].role_collections[3]");
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub struct XsuaaNames {
     pub tenant_index: u32,
     /// Role collection that grants `uaa.user` (needed for the token exchange).
     pub uaa_user_role_collection: String,
+    /// Role collection that grants the app's own `$XSAPPNAME.TokenProvider`, which bsclient's
+    /// `/getToken` requires.
+    #[serde(default = "default_token_provider_role_collection")]
+    pub token_provider_role_collection: String,
+}
+
+/// The app's own scope (local name) that `/getToken` requires, and its role template.
+pub const TOKEN_PROVIDER_SCOPE: &str = "TokenProvider";
+
+fn default_token_provider_role_collection() -> String {
+    "TokenProviderUser".into()
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -65,6 +76,24 @@ pub struct BackendNames {
     pub scope: String,
     /// Role collection that grants the backend scope.
     pub role_collection: String,
+    /// Its own xsuaa instance when it is deployed as an app (`cargo xtask deploy --with-backend`).
+    #[serde(default = "default_backend_instance")]
+    pub instance: String,
+    /// The Backend API as a Cloud Foundry app (`cargo xtask deploy --with-backend`).
+    #[serde(default = "default_backend_app")]
+    pub app: CfApp,
+}
+
+fn default_backend_instance() -> String {
+    "BackendXsuaa".into()
+}
+
+fn default_backend_app() -> CfApp {
+    CfApp {
+        name: "BackendServiceApp".into(),
+        host: "backend-service".into(),
+        memory: "64M".into(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -129,6 +158,7 @@ impl ScenarioNames {
         let known: Vec<&str> = vec![
             self.backend.role_collection.as_str(),
             self.xsuaa.uaa_user_role_collection.as_str(),
+            self.xsuaa.token_provider_role_collection.as_str(),
         ];
         if self.users.is_empty() {
             return Err("users: at least one demo user is needed".into());

@@ -456,9 +456,39 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
 }
 
+/// Nesting of parentheses, and comparisons, a `$filter` may have. The parser and `matches` recurse
+/// once per level and per `and`/`or`: without a bound a long enough `$filter` overflows the
+/// stack and aborts the process (found by the property tests).
+pub const MAX_FILTER_NESTING: usize = 32;
+pub const MAX_FILTER_COMPARISONS: usize = 100;
+
 impl Filter {
     pub fn parse(model: &EntityModel, text: &str) -> Result<Self, String> {
         let tokens = tokenize(text)?;
+        let mut depth = 0usize;
+        for token in &tokens {
+            match token {
+                Token::Open => {
+                    depth += 1;
+                    if depth > MAX_FILTER_NESTING {
+                        return Err(format!(
+                            "$filter nests parentheses deeper than {MAX_FILTER_NESTING} levels"
+                        ));
+                    }
+                }
+                Token::Close => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        let joins = tokens
+            .iter()
+            .filter(|t| matches!(t, Token::Ident(w) if w == "and" || w == "or"))
+            .count();
+        if joins >= MAX_FILTER_COMPARISONS {
+            return Err(format!(
+                "$filter has more than {MAX_FILTER_COMPARISONS} comparisons"
+            ));
+        }
         let mut pos = 0;
         let filter = parse_or(model, &tokens, &mut pos)?;
         if pos != tokens.len() {

@@ -1,5 +1,5 @@
 //! Starting the whole platform: bind the listeners (port 0 = a free port), fill in the URLs,
-//! serve the three services, and describe the result (the ready file, with `VCAP_SERVICES`).
+//! serve the services (XSUAA, Destination service, Backend API, HERE token endpoint), and describe the result (the ready file, with `VCAP_SERVICES`).
 
 use crate::config::MockConfig;
 use crate::error::{Error, Result};
@@ -8,6 +8,7 @@ use crate::model::{AppKind, Model};
 use crate::state::{PlatformState, Service, Shared, Urls, known_counters};
 use crate::tls::TlsMaterial;
 use crate::xsuaa::ViaTls;
+use common::server::ServerLimits;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -25,8 +26,12 @@ pub struct Ports {
     pub xsuaa_tls: Option<u16>,
     pub destination: u16,
     pub backend: u16,
+    /// The HERE-style token endpoint (seed 003).
+    pub here: u16,
     /// Where to write the CA certificate; default: a file in the temp dir, removed at shutdown.
     pub ca_cert_file: Option<PathBuf>,
+    /// Timeouts and connection limit of every listener (`common::server`).
+    pub limits: ServerLimits,
 }
 
 impl Default for Ports {
@@ -37,7 +42,9 @@ impl Default for Ports {
             xsuaa_tls: Some(0),
             destination: 0,
             backend: 0,
+            here: 0,
             ca_cert_file: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -51,6 +58,8 @@ pub struct RunningPlatform {
     pub uaadomain: String,
     pub destination_url: String,
     pub backend_url: String,
+    /// `http://127.0.0.1:P`: the HERE token endpoint is `{here_url}/oauth2/token`.
+    pub here_url: String,
     /// The CA certificate clients must trust for [`RunningPlatform::xsuaa_tls_url`].
     pub ca_cert_file: Option<PathBuf>,
     pub ca_pem: Option<String>,
@@ -80,6 +89,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
     let xsuaa_listener = bind(ports.xsuaa).await?;
     let destination_listener = bind(ports.destination).await?;
     let backend_listener = bind(ports.backend).await?;
+    let here_listener = bind(ports.here).await?;
     let url_of = |l: &tokio::net::TcpListener| -> Result<String> {
         let addr = l.local_addr().map_err(|e| Error::Startup(e.to_string()))?;
         // Listening on all interfaces: clients on this machine still need a concrete address.
@@ -124,6 +134,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
         backend: url_of(&backend_listener)?,
     };
     model.fill_urls(&urls);
+    let here_url = url_of(&here_listener)?;
 
     let tls = match ports.xsuaa_tls {
         Some(_) => Some(TlsMaterial::generate()?),
@@ -167,33 +178,37 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
             crate::destination::router(state.clone()),
         ),
         (backend_listener, crate::backend::router(state.clone())),
+        (here_listener, crate::here::router(state.clone())),
     ] {
         let mut signal = signal.clone();
+        let limits = ports.limits.clone();
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = signal.wait_for(|stop| *stop).await;
-                })
-                .await;
-            if let Err(e) = served {
+            let stop = async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = common::server::serve(listener, router, &limits, stop).await {
                 tracing::error!(error = %e, "listener failed");
             }
         }));
     }
     if let Some(tls) = &tls {
-        let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config()?);
+        let config = tls.server_config()?;
         for listener in tls_listeners {
+            let listener = listener
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(listener))
+                .map_err(|e| Error::Startup(format!("TLS listener: {e}")))?;
             let router = crate::xsuaa::router(state.clone()).layer(axum::Extension(ViaTls));
-            let handle = axum_server::Handle::new();
-            let server =
-                axum_server::from_tcp_rustls(listener, config.clone()).handle(handle.clone());
+            let config = config.clone();
+            let limits = ports.limits.clone();
             let mut signal = signal.clone();
             tasks.push(tokio::spawn(async move {
-                tokio::spawn(async move {
+                let stop = async move {
                     let _ = signal.wait_for(|stop| *stop).await;
-                    handle.graceful_shutdown(Some(Duration::from_secs(2)));
-                });
-                if let Err(e) = server.serve(router.into_make_service()).await {
+                };
+                if let Err(e) =
+                    common::server::serve_tls(listener, router, &limits, config, stop).await
+                {
                     tracing::error!(error = %e, "TLS listener failed");
                 }
             }));
@@ -201,7 +216,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
     }
 
     let ca_pem = tls.map(|t| t.ca_pem);
-    let ready = ready_json(&state, ca_cert_file.as_deref());
+    let ready = ready_json(&state, ca_cert_file.as_deref(), &here_url);
     let _ = state.ready.set(ready.clone());
     Ok(RunningPlatform {
         xsuaa_url: urls.xsuaa.clone(),
@@ -209,6 +224,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
         uaadomain: urls.uaadomain(),
         destination_url: urls.destination.clone(),
         backend_url: urls.backend.clone(),
+        here_url,
         ca_cert_file,
         ca_pem,
         ready,
@@ -230,7 +246,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-fn ready_json(state: &Shared, ca_cert_file: Option<&Path>) -> Value {
+fn ready_json(state: &Shared, ca_cert_file: Option<&Path>, here_url: &str) -> Value {
     let model = &state.model;
     let urls = &state.urls;
     let zone = &model.zone;
@@ -296,6 +312,13 @@ fn ready_json(state: &Shared, ca_cert_file: Option<&Path>) -> Value {
             "service_url": format!("{}{}", urls.backend, crate::backend::service_root_path(&model.backend)),
             "required_scope": model.backend_required_scope,
         },
+        "here": {
+            "url": here_url,
+            "token_endpoint_url": format!("{here_url}/oauth2/token"),
+            "demo_url": format!("{here_url}/demo/whoami"),
+            "access_keys": model.here.access_keys.iter().map(|k| json!({"id": k.id, "secret": k.secret, "user_id": k.user_id})).collect::<Vec<_>>(),
+            "credentials_properties": model.here.access_keys.first().map(|k| crate::here::credentials_properties(k, &format!("{here_url}/oauth2/token"))),
+        },
         "zone": {"id": zone.id, "subdomain": zone.subdomain},
         "users": users,
         "vcap_services": Value::Object(vcap),
@@ -360,6 +383,13 @@ impl RunningPlatform {
             crate::backend::service_root_path(&model.backend),
             model.backend.entity_set
         ));
+        out.push_str(&format!(
+            "  HERE token endpoint  {}/oauth2/token   (demo API {}/demo/whoami)\n",
+            self.here_url, self.here_url
+        ));
+        for key in &model.here.access_keys {
+            out.push_str(&format!("  HERE access key: {}\n", key.id));
+        }
         for app in &model.apps {
             let kind = match (app.kind, &app.instance) {
                 (AppKind::Xsuaa, Some(i)) => format!("xsuaa instance {i}"),

@@ -48,6 +48,7 @@ pub struct PlatformState {
     pub urls: Urls,
     pub xsuaa: XsuaaStore,
     pub backend: crate::backend::BackendStore,
+    pub here: crate::here::HereStore,
     pub stats: ServiceStats,
     pub faults: ServiceFaults,
     /// Outbound client of the Destination service (token exchange over real HTTP); trusts the
@@ -106,12 +107,14 @@ impl PlatformState {
             .build()
             .map_err(|e| Error::Startup(format!("HTTP client: {e}")))?;
         let backend = crate::backend::BackendStore::new(&model.backend);
+        let here = crate::here::HereStore::new(&model.here);
         Ok(Arc::new(Self {
             model,
             keys: KeyRing::new(key),
             urls,
             xsuaa: XsuaaStore::default(),
             backend,
+            here,
             stats: ServiceStats::default(),
             faults: ServiceFaults::default(),
             http,
@@ -128,6 +131,8 @@ pub enum Service {
     Xsuaa,
     Destination,
     Backend,
+    /// The HERE-style token endpoint (seed 003).
+    Here,
 }
 
 /// Monotonic counters, readable in-process and at `GET /__mock/stats` on each service.
@@ -165,6 +170,7 @@ pub struct ServiceStats {
     pub xsuaa: Stats,
     pub destination: Stats,
     pub backend: Stats,
+    pub here: Stats,
 }
 
 impl ServiceStats {
@@ -173,6 +179,7 @@ impl ServiceStats {
             Service::Xsuaa => &self.xsuaa,
             Service::Destination => &self.destination,
             Service::Backend => &self.backend,
+            Service::Here => &self.here,
         }
     }
 }
@@ -211,6 +218,17 @@ pub fn known_counters(service: Service) -> &'static [&'static str] {
             "unauthorized",
             "forbidden",
             "csrf_rejected",
+        ],
+        Service::Here => &[
+            "requests",
+            "tokens",
+            "token.errors",
+            "signature_mismatch",
+            "stale_timestamp",
+            "nonce_replayed",
+            "unknown_key",
+            "demo",
+            "demo.unauthorized",
         ],
     }
 }
@@ -273,6 +291,7 @@ pub struct ServiceFaults {
     pub xsuaa: Faults,
     pub destination: Faults,
     pub backend: Faults,
+    pub here: Faults,
 }
 
 impl ServiceFaults {
@@ -281,6 +300,7 @@ impl ServiceFaults {
             Service::Xsuaa => &self.xsuaa,
             Service::Destination => &self.destination,
             Service::Backend => &self.backend,
+            Service::Here => &self.here,
         }
     }
 }

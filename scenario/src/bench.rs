@@ -17,6 +17,10 @@ pub struct BenchOptions {
     pub sessions: usize,
     /// Where the release binaries are.
     pub binary_dir: PathBuf,
+    /// Anonymous browser requests of the flood case (0: no flood).
+    pub anonymous: u64,
+    /// Seconds of the soak (0: no soak).
+    pub soak_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +56,10 @@ pub struct Report {
     /// The scheduler slice the App Router's threads got (its start-up log's `sched_slice`): the
     /// c16 tails depend on it, and kernels before Linux 6.12 keep their own.
     pub approuter_sched_slice: Option<String>,
+    /// Anonymous browser requests against a fresh App Router (`--anonymous`).
+    pub anonymous_flood: Option<AnonymousFlood>,
+    /// Mixed traffic with failing upstream calls (`--soak`).
+    pub soak: Option<Soak>,
 }
 
 const BACKEND_PATH: &str = "/odata/v2/ProductService/Products";
@@ -220,6 +228,26 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             saturated,
             &[&cold, &stack.mock],
         )?);
+        // Seed 003's token provider (HERE flavour): served from the cache, and (cold bsclient)
+        // one signed request to the mock HERE endpoint per call.
+        let get_token = format!("{}/getToken?ttl=3600", stack.bsclient_url);
+        warm_up(&get_token, &bearer).await?;
+        cases.push(load.case(
+            format!("bsclient /getToken warm c{c}"),
+            &get_token,
+            &bearer,
+            c,
+            saturated,
+            &[&stack.bsclient],
+        )?);
+        cases.push(load.case(
+            format!("bsclient /getToken cold c{c}"),
+            &format!("{cold_url}/getToken?ttl=3600"),
+            &bearer,
+            c,
+            saturated,
+            &[&cold, &stack.mock],
+        )?);
         if let Some((node, node_url)) = &node_app {
             cases.push(load.case(
                 format!("{NODE_CASE} c{c}"),
@@ -295,6 +323,35 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     );
     report.node_baseline_skipped = node_skipped;
     report.approuter_sched_slice = sched_slice;
+    drop(router);
+    if options.anonymous > 0 {
+        report.anonymous_flood = Some(
+            anonymous_flood(
+                &stack,
+                &wrk,
+                &alice.name,
+                &alice.password,
+                options.anonymous,
+            )
+            .await?,
+        );
+    }
+    if options.soak_seconds > 0 {
+        report.soak = Some(
+            soak(
+                &stack,
+                &wrk,
+                &alice.name,
+                &alice.password,
+                options.soak_seconds,
+            )
+            .await?,
+        );
+    }
+    report.targets.extend(security_targets(
+        report.anonymous_flood.as_ref(),
+        report.soak.as_ref(),
+    ));
     Ok(report)
 }
 
@@ -516,6 +573,8 @@ fn report(
         targets,
         node_baseline_skipped: None,
         approuter_sched_slice: None,
+        anonymous_flood: None,
+        soak: None,
     }
 }
 
@@ -568,6 +627,10 @@ pub fn render(report: &Report) -> String {
     if let Some(reason) = &report.node_baseline_skipped {
         out.push_str(&format!("node tutorial app not measured: {reason}\n"));
     }
+    out.push_str(&render_security(
+        report.anonymous_flood.as_ref(),
+        report.soak.as_ref(),
+    ));
     out.push('\n');
     for t in &report.targets {
         out.push_str(&format!(
@@ -576,6 +639,549 @@ pub fn render(report: &Report) -> String {
             t.what,
             t.measured,
             t.limit
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------- anonymous flood and soak
+//
+// Issue 12: anonymous browser GETs must cost the App Router nothing it keeps, and the whole stack
+// must hold flat memory under mixed traffic with failing upstream calls. Both measure honestly
+// whatever the router does today and print [MISSED] when a target is missed.
+
+/// Anonymous requests that are answered within this many MiB of the idle RSS meet the target.
+const FLAT_MIB: f64 = 5.0;
+/// Connections of the anonymous load (one wrk thread).
+const ANONYMOUS_CONNECTIONS: u32 = 32;
+/// The path logged-in users and anonymous browsers ask for (a protected route).
+const PROTECTED_PATH: &str = "/backend/odata/v2/ProductService/Products?$top=1";
+/// A path of the same route whose backend calls the soak makes fail.
+const FAILING_PATH: &str = "/backend/odata/v2/ProductService/Products(1)";
+const FAILING_PREFIX: &str = "/odata/v2/ProductService/Products(";
+
+/// Requests sent by the bench's own clients, by outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClientLoad {
+    pub requests: u64,
+    pub ok: u64,
+    /// Answers the case provoked on purpose (the injected upstream failure, as a 5xx).
+    pub expected_failures: u64,
+    /// Everything else: a wrong status, a redirect to the login page, a transport error.
+    pub unexpected: u64,
+    pub max_ms: f64,
+    /// The first few unexpected outcomes, for the report.
+    pub examples: Vec<String>,
+}
+
+impl ClientLoad {
+    fn merge(&mut self, other: ClientLoad) {
+        self.requests += other.requests;
+        self.ok += other.ok;
+        self.expected_failures += other.expected_failures;
+        self.unexpected += other.unexpected;
+        self.max_ms = self.max_ms.max(other.max_ms);
+        for e in other.examples {
+            if self.examples.len() < 5 {
+                self.examples.push(e);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnonymousFlood {
+    /// Anonymous requests asked for (`--anonymous`).
+    pub requested: u64,
+    /// Answers wrk counted (it stops at `requested`, or at its time limit).
+    pub answered: u64,
+    pub seconds: f64,
+    pub requests_per_sec: f64,
+    /// Answers other than the redirect to the login page, and socket errors.
+    pub errors: u64,
+    /// A fresh App Router after one login and a few logged-in requests.
+    pub rss_kib_idle: u64,
+    /// After the flood, its connections closed.
+    pub rss_kib_after: u64,
+    /// The highest RSS the router reached (`VmHWM`).
+    pub rss_kib_peak: u64,
+    /// The logged-in user's requests while the flood ran.
+    pub logged_in: ClientLoad,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakProcess {
+    pub name: String,
+    pub rss_kib_start: u64,
+    pub rss_kib_end: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Soak {
+    pub seconds: u64,
+    pub processes: Vec<SoakProcess>,
+    /// Logged-in requests through the App Router to the Backend API.
+    pub router_to_backend: ClientLoad,
+    /// Logged-in requests through the App Router to bsclient's `/mainentry` (Destination
+    /// service, token exchange, Backend API).
+    pub router_to_bsclient: ClientLoad,
+    /// Logged-in requests whose backend call fails (`/__mock/fail`, 503): expected failures.
+    pub failing_upstream: ClientLoad,
+    /// Anonymous browser GETs, all the time (wrk).
+    pub anonymous: LoadResult,
+    pub expected_failures: u64,
+    pub unexpected_errors: u64,
+}
+
+/// `GET url` with `headers` by `workers` clients in a loop, each pausing `pause` after an answer,
+/// until `stop` is set; `expected_failure` says which non-2xx statuses the case provokes.
+fn spawn_clients(
+    url: String,
+    headers: Vec<(String, String)>,
+    workers: usize,
+    pause: Duration,
+    expected_failure: fn(u16) -> bool,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<ClientLoad>> {
+    use std::sync::atomic::Ordering;
+    (0..workers)
+        .map(|_| {
+            let (url, headers, stop) = (url.clone(), headers.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut load = ClientLoad::default();
+                let client = match reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        load.unexpected += 1;
+                        load.examples.push(format!("no HTTP client: {e}"));
+                        return load;
+                    }
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let mut request = client.get(&url);
+                    for (k, v) in &headers {
+                        request = request.header(k, v);
+                    }
+                    let started = Instant::now();
+                    let outcome = match request.send().await {
+                        Ok(resp) => {
+                            let status = resp.status();
+                            // The body too: an answer counts when it is complete.
+                            match resp.bytes().await {
+                                Ok(_) if status.is_success() => Ok(()),
+                                Ok(_) if expected_failure(status.as_u16()) => Err(None),
+                                Ok(_) => Err(Some(format!("{status}"))),
+                                Err(e) => Err(Some(format!("{status}, body: {e}"))),
+                            }
+                        }
+                        Err(e) => Err(Some(format!("{e}"))),
+                    };
+                    load.requests += 1;
+                    load.max_ms = load.max_ms.max(started.elapsed().as_secs_f64() * 1000.0);
+                    match outcome {
+                        Ok(()) => load.ok += 1,
+                        Err(None) => load.expected_failures += 1,
+                        Err(Some(what)) => {
+                            load.unexpected += 1;
+                            if load.examples.len() < 5 {
+                                load.examples.push(what);
+                            }
+                        }
+                    }
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+                load
+            })
+        })
+        .collect()
+}
+
+async fn join_clients(handles: Vec<tokio::task::JoinHandle<ClientLoad>>) -> ClientLoad {
+    let mut total = ClientLoad::default();
+    for h in handles {
+        match h.await {
+            Ok(load) => total.merge(load),
+            Err(e) => {
+                total.unexpected += 1;
+                total.examples.push(format!("client task failed: {e}"));
+            }
+        }
+    }
+    total
+}
+
+fn no_failure_expected(_: u16) -> bool {
+    false
+}
+
+/// The injected 503, as the router passes it on or maps it (502/503/504).
+fn upstream_failure(status: u16) -> bool {
+    matches!(status, 502..=504)
+}
+
+/// wrk with a Lua script that stops after `count` answers (one wrk thread, so one counter), or
+/// at `limit`, whichever comes first.
+fn run_wrk_count(
+    wrk: &std::path::Path,
+    url: &str,
+    headers: &[(String, String)],
+    concurrency: u32,
+    count: u64,
+    limit: Duration,
+) -> Result<LoadResult, ScenarioError> {
+    let script = std::env::temp_dir().join(format!(
+        "scenario-wrk-count-{}-{count}.lua",
+        std::process::id()
+    ));
+    std::fs::write(
+        &script,
+        format!(
+            "local answered = 0\n\
+             function response(status, headers, body)\n  \
+               answered = answered + 1\n  \
+               if answered >= {count} then wrk.thread:stop() end\n\
+             end\n"
+        ),
+    )
+    .map_err(|e| ScenarioError::Io(format!("{}: {e}", script.display())))?;
+    let result = measure::run_wrk_script(wrk, url, headers, concurrency, limit, &script);
+    let _ = std::fs::remove_file(&script);
+    result
+}
+
+/// Headers of a browser navigating without a session: it gets sent to the login page.
+fn anonymous_browser() -> Vec<(String, String)> {
+    vec![(
+        "Accept".to_string(),
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".to_string(),
+    )]
+}
+
+/// A fresh App Router: `count` anonymous browser GETs of a protected route (each answered with
+/// the redirect to XSUAA) while a logged-in user keeps asking for data; its RSS idle, at the end
+/// and at its peak.
+pub async fn anonymous_flood(
+    stack: &Stack,
+    wrk: &std::path::Path,
+    user: &str,
+    password: &str,
+    count: u64,
+) -> Result<AnonymousFlood, ScenarioError> {
+    let (mut router, router_url, _) = stack.spawn_approuter(&[])?;
+    router
+        .wait_healthy(&format!("{router_url}/health"), Duration::from_secs(30))
+        .await?;
+    let browser = Browser::new();
+    let page = browser
+        .login(&format!("{router_url}{PROTECTED_PATH}"), user, password)
+        .await?;
+    if !page.status.is_success() {
+        return Err(ScenarioError::Login(format!(
+            "login through the App Router ended with {}",
+            page.status
+        )));
+    }
+    let cookie = browser
+        .cookie_header(&router_url)
+        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let logged_in = vec![
+        ("Cookie".to_string(), cookie),
+        ("Accept".to_string(), "application/json".to_string()),
+    ];
+    let url = format!("{router_url}{PROTECTED_PATH}");
+    // A few logged-in requests first, so "idle" includes what serving one user takes.
+    warm_up(&url, &logged_in).await?;
+    let idle = router.rss_kib().unwrap_or(0);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients = spawn_clients(
+        url.clone(),
+        logged_in,
+        2,
+        Duration::from_millis(5),
+        no_failure_expected,
+        stop.clone(),
+    );
+    // About 4,000 answers a second at the least, else the time limit ends it (and the report
+    // shows how many were answered).
+    let limit = Duration::from_secs((count / 4000).max(20));
+    let flood = {
+        let (wrk, url) = (wrk.to_path_buf(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            run_wrk_count(
+                &wrk,
+                &url,
+                &anonymous_browser(),
+                ANONYMOUS_CONNECTIONS,
+                count,
+                limit,
+            )
+        })
+        .await
+        .map_err(|e| ScenarioError::Io(format!("the load thread failed: {e}")))?
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let logged_in = join_clients(clients).await;
+    let flood = flood?;
+    let after = router.rss_kib().unwrap_or(0);
+    let peak = crate::process::peak_rss_kib(router.pid()).unwrap_or(0);
+    Ok(AnonymousFlood {
+        requested: count,
+        answered: flood.requests,
+        seconds: flood.seconds,
+        requests_per_sec: flood.requests_per_sec,
+        errors: flood.errors,
+        rss_kib_idle: idle,
+        rss_kib_after: after,
+        rss_kib_peak: peak,
+        logged_in,
+    })
+}
+
+/// `seconds` of logged-in traffic (router -> backend, router -> bsclient), anonymous browser
+/// traffic and logged-in requests whose backend call fails, against the running stack; the RSS
+/// of each process at the start and the end.
+pub async fn soak(
+    stack: &Stack,
+    wrk: &std::path::Path,
+    user: &str,
+    password: &str,
+    seconds: u64,
+) -> Result<Soak, ScenarioError> {
+    // A login of its own: the bench's first session may have idled out by now.
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{}{PROTECTED_PATH}", stack.approuter_url),
+            user,
+            password,
+        )
+        .await?;
+    if !page.status.is_success() {
+        return Err(ScenarioError::Login(format!(
+            "login through the App Router ended with {}",
+            page.status
+        )));
+    }
+    let cookie = browser
+        .cookie_header(&stack.approuter_url)
+        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let logged_in = vec![
+        ("Cookie".to_string(), cookie),
+        ("Accept".to_string(), "application/json".to_string()),
+    ];
+    let router = &stack.approuter_url;
+    let backend_url = format!("{router}{PROTECTED_PATH}");
+    let bsclient_url = format!("{router}/mainentry");
+    let failing_url = format!("{router}{FAILING_PATH}");
+    let anonymous_url = format!("{router}/mainentry");
+
+    // Every backend call under `Products(` fails from now on, until the soak ends.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let fault_url = format!("{}/__mock/fail", stack.backend_url());
+    let set = http
+        .post(&fault_url)
+        .json(&json!({"status": 503, "path_prefix": FAILING_PREFIX}))
+        .send()
+        .await?;
+    if !set.status().is_success() {
+        return Err(ScenarioError::Http(format!(
+            "POST {fault_url} answered {}",
+            set.status()
+        )));
+    }
+    // One request of each kind before the start, so the start RSS includes serving them.
+    warm_up(&backend_url, &logged_in).await?;
+    warm_up(&bsclient_url, &logged_in).await?;
+    let processes = [&stack.approuter, &stack.bsclient, &stack.mock];
+    let start = rss(&processes);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pause = Duration::from_millis(2);
+    let backend = spawn_clients(
+        backend_url,
+        logged_in.clone(),
+        2,
+        pause,
+        no_failure_expected,
+        stop.clone(),
+    );
+    let bsclient = spawn_clients(
+        bsclient_url,
+        logged_in.clone(),
+        2,
+        pause,
+        no_failure_expected,
+        stop.clone(),
+    );
+    let failing = spawn_clients(
+        failing_url,
+        logged_in,
+        1,
+        pause,
+        upstream_failure,
+        stop.clone(),
+    );
+    let anonymous = {
+        let wrk = wrk.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            measure::run_wrk(
+                &wrk,
+                &anonymous_url,
+                &anonymous_browser(),
+                8,
+                Duration::from_secs(seconds),
+            )
+        })
+        .await
+        .map_err(|e| ScenarioError::Io(format!("the load thread failed: {e}")))?
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let router_to_backend = join_clients(backend).await;
+    let router_to_bsclient = join_clients(bsclient).await;
+    let failing_upstream = join_clients(failing).await;
+    let _ = http.delete(&fault_url).send().await;
+    let anonymous = anonymous?;
+    let end = rss(&processes);
+
+    let unexpected_errors = router_to_backend.unexpected
+        + router_to_bsclient.unexpected
+        + failing_upstream.unexpected
+        + anonymous.errors;
+    let expected_failures = failing_upstream.expected_failures;
+    Ok(Soak {
+        seconds,
+        processes: start
+            .into_iter()
+            .zip(end)
+            .map(|((name, s), (_, e))| SoakProcess {
+                name,
+                rss_kib_start: s,
+                rss_kib_end: e,
+            })
+            .collect(),
+        router_to_backend,
+        router_to_bsclient,
+        failing_upstream,
+        anonymous,
+        expected_failures,
+        unexpected_errors,
+    })
+}
+
+fn mib_over(after: u64, before: u64) -> f64 {
+    (after as f64 - before as f64) / 1024.0
+}
+
+/// The targets of the flood and the soak.
+pub fn security_targets(flood: Option<&AnonymousFlood>, soak: Option<&Soak>) -> Vec<Target> {
+    let mut targets = Vec::new();
+    if let Some(f) = flood {
+        let grown = mib_over(f.rss_kib_after, f.rss_kib_idle);
+        targets.push(Target {
+            what: format!(
+                "approuter RSS after {} anonymous requests, MiB over idle",
+                f.answered
+            ),
+            measured: grown,
+            limit: format!("<= {FLAT_MIB}"),
+            met: grown <= FLAT_MIB && f.answered >= f.requested,
+        });
+        let failed = f.logged_in.unexpected + f.errors;
+        targets.push(Target {
+            what: format!(
+                "errors during the anonymous flood ({} logged-in requests served)",
+                f.logged_in.ok
+            ),
+            measured: failed as f64,
+            limit: "= 0".into(),
+            met: failed == 0 && f.logged_in.ok > 0,
+        });
+    }
+    if let Some(s) = soak {
+        for p in &s.processes {
+            let grown = mib_over(p.rss_kib_end, p.rss_kib_start);
+            targets.push(Target {
+                what: format!("{} RSS growth over the {} s soak (MiB)", p.name, s.seconds),
+                measured: grown,
+                limit: format!("<= {FLAT_MIB}"),
+                met: grown <= FLAT_MIB,
+            });
+        }
+        targets.push(Target {
+            what: format!(
+                "unexpected errors in the soak ({} expected failures)",
+                s.expected_failures
+            ),
+            measured: s.unexpected_errors as f64,
+            limit: "= 0".into(),
+            met: s.unexpected_errors == 0 && s.expected_failures > 0,
+        });
+    }
+    targets
+}
+
+/// The flood and the soak as lines of the report.
+pub fn render_security(flood: Option<&AnonymousFlood>, soak: Option<&Soak>) -> String {
+    let mut out = String::new();
+    let load = |l: &ClientLoad| {
+        format!(
+            "{} requests: {} ok, {} expected failures, {} unexpected{} (max {:.1} ms)",
+            l.requests,
+            l.ok,
+            l.expected_failures,
+            l.unexpected,
+            if l.examples.is_empty() {
+                String::new()
+            } else {
+                format!(" e.g. {}", l.examples.join("; "))
+            },
+            l.max_ms
+        )
+    };
+    if let Some(f) = flood {
+        out.push_str(&format!(
+            "anonymous flood: {} of {} answered in {:.1} s ({:.0} req/s, {} not the login redirect); \
+             approuter RSS {} KiB idle -> {} KiB after (peak {} KiB)\n  logged-in meanwhile: {}\n",
+            f.answered,
+            f.requested,
+            f.seconds,
+            f.requests_per_sec,
+            f.errors,
+            f.rss_kib_idle,
+            f.rss_kib_after,
+            f.rss_kib_peak,
+            load(&f.logged_in)
+        ));
+    }
+    if let Some(s) = soak {
+        let rss: Vec<String> = s
+            .processes
+            .iter()
+            .map(|p| format!("{} {}->{}", p.name, p.rss_kib_start, p.rss_kib_end))
+            .collect();
+        out.push_str(&format!(
+            "soak {} s: RSS KiB start->end: {}; {} expected failures, {} unexpected errors\n  \
+             router -> backend: {}\n  router -> bsclient: {}\n  failing upstream: {}\n  \
+             anonymous: {} requests, {:.0} req/s, {} not the login redirect\n",
+            s.seconds,
+            rss.join(", "),
+            s.expected_failures,
+            s.unexpected_errors,
+            load(&s.router_to_backend),
+            load(&s.router_to_bsclient),
+            load(&s.failing_upstream),
+            s.anonymous.requests,
+            s.anonymous.requests_per_sec,
+            s.anonymous.errors
         ));
     }
     out

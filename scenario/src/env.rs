@@ -11,6 +11,9 @@ pub struct MockReady {
     pub xsuaa: XsuaaReady,
     pub destination: ServiceUrl,
     pub backend: ServiceUrl,
+    /// The HERE token endpoint (seed 003's token provider); absent from older mocks.
+    #[serde(default)]
+    pub here: Option<HereReady>,
     /// Exactly what a bound app gets as `VCAP_SERVICES`.
     pub vcap_services: Value,
 }
@@ -24,6 +27,45 @@ pub struct XsuaaReady {
     pub uaadomain: Option<String>,
     #[serde(default)]
     pub ca_cert_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HereReady {
+    pub url: String,
+    pub token_endpoint_url: String,
+    /// The protected demo API the client page calls with the token.
+    pub demo_url: String,
+    /// A HERE `credentials.properties` for the mock's first access key.
+    pub credentials_properties: Option<String>,
+}
+
+/// Where the client page of seed 003 lives, next to `xs-app.json` (the route's `localDir`).
+pub const TOKEN_CLIENT_DIR: &str = "token-client";
+
+/// The client page's route: `/token-client/...` from `localDir`, behind the XSUAA login like every
+/// route; the page calls `/getToken` (the catch-all route to bsclient) and the mock's demo API.
+pub fn token_client_route() -> Value {
+    json!({
+        "source": format!("^/{TOKEN_CLIENT_DIR}/(.*)$"),
+        "target": "$1",
+        "localDir": TOKEN_CLIENT_DIR,
+        "authenticationType": "xsuaa",
+    })
+}
+
+/// The page's files (`scenario/token-client/`), and its `config.json` naming the demo API.
+pub fn token_client_files(demo_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "index.html",
+            include_str!("../token-client/index.html").to_owned(),
+        ),
+        (
+            "client.js",
+            include_str!("../token-client/client.js").to_owned(),
+        ),
+        ("config.json", json!({ "demoUrl": demo_url }).to_string()),
+    ]
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -108,6 +108,18 @@ pub fn run_wrk_paced(
     result
 }
 
+/// Like [`run_wrk`], with a wrk Lua `script` (e.g. one that stops after a number of answers).
+pub fn run_wrk_script(
+    wrk: &Path,
+    url: &str,
+    headers: &[(String, String)],
+    concurrency: u32,
+    duration: Duration,
+    script: &Path,
+) -> Result<LoadResult, ScenarioError> {
+    run_wrk_with(wrk, url, headers, concurrency, duration, Some(script))
+}
+
 fn run_wrk_with(
     wrk: &Path,
     url: &str,

@@ -16,20 +16,41 @@ const SOURCES: [(&str, &str); 2] = [
     ("app.js", include_str!("../node-tutorial/app.js")),
 ];
 
+/// Seed 003's `token-provider.js` (Express + `@here/olp-sdk-authentication`) and a script that
+/// drives HERE's own client, for the HERE compatibility test.
+pub const HERE_SOURCES: [(&str, &str); 3] = [
+    (
+        "package.json",
+        include_str!("../here-token-provider/package.json"),
+    ),
+    (
+        "token-provider.js",
+        include_str!("../here-token-provider/token-provider.js"),
+    ),
+    (
+        "here-client-check.js",
+        include_str!("../here-token-provider/here-client-check.js"),
+    ),
+];
+
 /// Writes the app into `dir` and installs its packages (bounded to five minutes) unless the
 /// same `package.json` is installed there already. Returns why it could not, for the skip message.
 pub fn prepare(dir: &Path) -> Result<(), String> {
     install(dir, &SOURCES)
 }
 
-/// Writes `files` (the first one is `package.json`) into `dir` and runs `npm install` there unless
-/// the same `package.json` is installed already.
-pub fn install(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
+/// [`prepare`] for [`HERE_SOURCES`].
+pub fn prepare_here(dir: &Path) -> Result<(), String> {
+    install(dir, &HERE_SOURCES)
+}
+
+/// Writes `sources` (the first is `package.json`) into `dir` and runs `npm install` when needed.
+pub fn install(dir: &Path, sources: &[(&str, &str)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let installed_manifest = std::fs::read_to_string(dir.join("package.json")).ok();
     let up_to_date =
-        installed_manifest.as_deref() == Some(files[0].1) && dir.join("node_modules").is_dir();
-    for &(name, text) in files {
+        installed_manifest.as_deref() == Some(sources[0].1) && dir.join("node_modules").is_dir();
+    for &(name, text) in sources {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"))?;
     }
     if up_to_date {

@@ -22,6 +22,10 @@ pub struct StackOptions {
     pub xsuaa_port: u16,
     pub destination_port: u16,
     pub backend_port: u16,
+    pub here_port: u16,
+    /// bsclient's `/getToken` from the xsuaa binding (the XSUAA flavour) instead of the HERE
+    /// flavour with the mock's `credentials.properties`.
+    pub xsuaa_token_provider: bool,
     /// Points bsclient's destination binding at this URL instead of the mock's Destination
     /// service, e.g. a port nobody listens on: a stopped Destination service.
     pub destination_uri_override: Option<String>,
@@ -79,6 +83,28 @@ impl Stack {
         }
         let bsclient_port = pick(options.bsclient_port)?;
         let mut bsclient_env = env::bsclient_env(&names, &ready_for_bsclient, bsclient_port);
+        // Seed 003's token provider: the HERE flavour with the mock's credentials.properties, as a
+        // HERE user would download it (the xsuaa binding's client when asked, or without one).
+        if let Some(here) = &mock_ready.here {
+            if let Some(properties) = &here.credentials_properties
+                && !options.xsuaa_token_provider
+            {
+                let file = workdir.join("credentials.properties");
+                std::fs::write(&file, properties)
+                    .map_err(|e| ScenarioError::Io(format!("{}: {e}", file.display())))?;
+                bsclient_env.push((
+                    "TOKEN_PROVIDER_CREDENTIALS".into(),
+                    file.display().to_string(),
+                ));
+            }
+            let dir = workdir.join(env::TOKEN_CLIENT_DIR);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| ScenarioError::Io(format!("{}: {e}", dir.display())))?;
+            for (name, text) in env::token_client_files(&here.demo_url) {
+                std::fs::write(dir.join(name), text)
+                    .map_err(|e| ScenarioError::Io(format!("{name}: {e}")))?;
+            }
+        }
         bsclient_env.extend(options.bsclient_env.iter().cloned());
         let mut bsclient = AppProcess::spawn(
             "bsclient",
@@ -98,6 +124,9 @@ impl Stack {
         if let Some(routes) = xs_app["routes"].as_array_mut() {
             for (i, route) in options.extra_routes.iter().enumerate() {
                 routes.insert(i, route.clone());
+            }
+            if mock_ready.here.is_some() {
+                routes.insert(0, env::token_client_route());
             }
         }
         std::fs::write(&xs_app_path, xs_app.to_string())
@@ -224,6 +253,11 @@ impl Stack {
         &self.mock_ready.xsuaa.url
     }
 
+    /// The mock HERE token endpoint's base URL.
+    pub fn here_url(&self) -> Option<&str> {
+        self.mock_ready.here.as_ref().map(|h| h.url.as_str())
+    }
+
     pub fn destination_url(&self) -> &str {
         &self.mock_ready.destination.url
     }
@@ -280,6 +314,8 @@ pub(crate) async fn start_mock(
         options.destination_port.to_string(),
         "--backend-port".into(),
         options.backend_port.to_string(),
+        "--here-port".into(),
+        options.here_port.to_string(),
         "--ready-file".into(),
         ready_file.display().to_string(),
     ];

@@ -142,3 +142,115 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     println!("screenshot: {}", file.display());
 }
+
+/// Seed 003's client page, served by the App Router from a `localDir` route behind the login:
+/// it fetches `/getToken?ttl=3600` (through the App Router to bsclient's HERE-flavoured token
+/// provider), shows the token and its expiry, and calls the mock HERE demo API with it.
+#[tokio::test]
+async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
+    let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
+        println!(
+            "SKIPPED: chromium and chromedriver are not installed (run `bash .ci/setup`, which installs Debian's chromium and chromium-driver)"
+        );
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let alice = stack
+        .names
+        .users
+        .iter()
+        .find(|u| u.name == "alice")
+        .unwrap()
+        .clone();
+    let (_driver, driver_url) = start_chromedriver(&driver).await;
+    let profile = stack.workdir().join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let browser = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a Chromium session");
+
+    let page = format!("{}/token-client/index.html", stack.approuter_url);
+    let outcome = async {
+        browser.goto(&page).await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[type=password]"))
+            .await?;
+        browser
+            .find(Locator::Css(
+                "input[type=text], input[type=email], input[name=username]",
+            ))
+            .await?
+            .send_keys(&alice.name)
+            .await?;
+        browser
+            .find(Locator::Css("input[type=password]"))
+            .await?
+            .send_keys(&alice.password)
+            .await?;
+        browser
+            .find(Locator::Css("form [type=submit], form button"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(
+                "#status[data-state=ok], #status[data-state=error]",
+            ))
+            .await?;
+        let status = browser.find(Locator::Id("status")).await?;
+        let state = status.attr("data-state").await?;
+        let text = status.text().await?;
+        let expires = browser.find(Locator::Id("expires")).await?.text().await?;
+        let demo = browser.find(Locator::Id("demo")).await?.text().await?;
+        let url = browser.current_url().await?;
+        let png = browser.screenshot().await?;
+        Ok::<_, fantoccini::error::CmdError>((state, text, expires, demo, url, png))
+    }
+    .await;
+    let source = browser.source().await.unwrap_or_default();
+    let _ = browser.close().await;
+
+    let (state, text, expires, demo, url, png) = outcome.unwrap_or_else(|e| {
+        panic!(
+            "browser flow failed: {e}\npage source:\n{source}\nlogs:\n{}",
+            stack.logs(30)
+        )
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("alice-token-client.png");
+    std::fs::write(&file, &png).unwrap();
+    println!("screenshot: {}", file.display());
+    assert_eq!(url.as_str(), page, "back on the page after the login");
+    assert_eq!(
+        state.as_deref(),
+        Some("ok"),
+        "{text}\n{source}\n{}",
+        stack.logs(30)
+    );
+    assert!(
+        expires.contains("(in 59 min)") || expires.contains("(in 60 min)"),
+        "ttl=3600: {expires}"
+    );
+    assert!(demo.starts_with("200: token of HERE-"), "{demo}");
+}

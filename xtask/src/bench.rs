@@ -17,6 +17,14 @@ pub struct Args {
     /// Logged-in sessions the App Router holds for the memory measurement.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub sessions: u64,
+    /// Anonymous browser GETs of a protected route against a fresh App Router, with a logged-in
+    /// user served meanwhile (its RSS idle and after; 0 skips the case).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+    pub anonymous: u64,
+    /// Seconds of soak at the end: logged-in, anonymous and failing-upstream traffic at once,
+    /// RSS of each process at start and end (0: no soak).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub soak: u64,
     /// Where the JSON results go.
     #[arg(long, default_value_os_t = crate::workspace_root().join("bench/results.json"))]
     pub out: PathBuf,
@@ -54,6 +62,8 @@ pub fn run(args: Args) -> Result<(), Error> {
         concurrencies: args.concurrency,
         sessions: args.sessions as usize,
         binary_dir: crate::target_dir().join("release"),
+        anonymous: args.anonymous,
+        soak_seconds: args.soak,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Missing {
         what: format!("cannot start the async runtime: {e}"),

@@ -4,8 +4,8 @@
 use crate::command::{Cmd, on_path};
 use crate::error::Error;
 use crate::manifests::{
-    self, APPROUTER, BSCLIENT, INIT_DATA_JSON, MANIFEST_YML, Secret, TargetArgs, XS_SECURITY_JSON,
-    XsuaaCredentials,
+    self, APPROUTER, BACKEND_API, BACKEND_XS_SECURITY_JSON, BSCLIENT, INIT_DATA_JSON, MANIFEST_YML,
+    Secret, TargetArgs, XS_SECURITY_JSON, XsuaaCredentials,
 };
 use mock_platform::names::ScenarioNames;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Use DIR/approuter and DIR/bsclient instead of building (they must run on cflinuxfs4).
+    /// Use DIR/approuter and DIR/bsclient (and DIR/backend-api with --with-backend) instead of
+    /// building (they must run on cflinuxfs4).
     #[arg(long, value_name = "DIR", conflicts_with = "allow_host_glibc")]
     pub prebuilt: Option<PathBuf>,
 
@@ -47,10 +48,103 @@ pub struct Args {
     /// Build and stage only, run no `cf` command (e.g. for `mbt build` with the staged mta.yaml).
     #[arg(long)]
     pub stage_only: bool,
+
+    /// No Cloud Foundry: stage exactly what deploy would push (with the Backend API as a third
+    /// app, dev-profile binaries), run each app as the binary buildpack would against a local
+    /// mock landscape created from the staged files, and drive the scenario through them.
+    #[arg(long, conflicts_with_all = ["dry_run", "stage_only", "allow_host_glibc"])]
+    pub local: bool,
+
+    /// With --local: keep the staged apps running after the check, until Ctrl-C.
+    #[arg(long, requires = "local")]
+    pub keep_running: bool,
+
+    /// With --local: write the apps' local URLs as JSON here once the check passed.
+    #[arg(long, value_name = "FILE", requires = "local")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// The domain of the staged routes in a local run; no DNS is involved, the routes are mapped to
+/// loopback ports.
+pub const LOCAL_DOMAIN: &str = "apps.local.test";
+
+fn run_local(names: &ScenarioNames, args: Args) -> Result<(), Error> {
+    if args.target.backend_url.is_some() || args.target.backend_xsappname.is_some() {
+        return Err(Error::InvalidOption {
+            option: "--local",
+            value: String::new(),
+            reason: "a local run deploys this workspace's Backend API (as --with-backend): leave \
+                     out --backend-url and --backend-xsappname"
+                .into(),
+        });
+    }
+    let mut target_args = args.target.clone();
+    target_args.with_backend = true;
+    if target_args.domain.is_none() {
+        target_args.domain = Some(LOCAL_DOMAIN.into());
+    }
+    let mut target = manifests::Target::from_args(&target_args, false)?;
+    manifests::validate_names(names, &target)?;
+    let out = absolute(
+        &args
+            .out
+            .clone()
+            .unwrap_or_else(|| crate::target_dir().join("cf-local")),
+    )?;
+    let apps = app_binaries(&target);
+    let binaries = match &args.prebuilt {
+        Some(_) => build(&args, &apps, false)?,
+        None => {
+            // The dev profile: the staging run checks the files and the wiring, not the release
+            // build (which takes minutes with fat LTO); its glibc needs are checked the same way.
+            let cargo =
+                Cmd::with_program(cargo_program(), "cargo").current_dir(&crate::workspace_root());
+            cargo
+                .args([
+                    "build",
+                    "-p",
+                    APPROUTER,
+                    "-p",
+                    BSCLIENT,
+                    "-p",
+                    "mock-platform",
+                ])
+                .run()?;
+            crate::target_dir().join("debug")
+        }
+    };
+    crate::glibc::check_for_cf(&binaries, &apps, false)?;
+    stage(names, &target, &out, &binaries, &apps, false)?;
+    let platform_binary = binaries.join("mock-platform");
+    if !platform_binary.is_file() {
+        return Err(Error::Missing {
+            what: format!(
+                "no mock-platform in {} (the local landscape)",
+                binaries.display()
+            ),
+            next_step: "`cargo build -p mock-platform` and put it next to the prebuilt binaries"
+                .into(),
+        });
+    }
+    let options = crate::local::Options {
+        out,
+        platform_binary,
+        keep_running: args.keep_running,
+        ready_file: args.ready_file.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Missing {
+        what: format!("cannot start tokio: {e}"),
+        next_step: "check the process limits (ulimit -u)".into(),
+    })?;
+    runtime.block_on(crate::local::run(names, &mut target, &options))
 }
 
 pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
-    let target = manifests::Target::from_args(&args.target, !args.stage_only)?;
+    if args.local {
+        return run_local(names, args);
+    }
+    let mut target = manifests::Target::from_args(&args.target, !args.stage_only)?;
+    manifests::validate_names(names, &target)?;
     let out = args.out.clone().unwrap_or_else(manifests::default_out_dir);
     let out = absolute(&out)?;
     let dry_run = args.dry_run;
@@ -69,14 +163,48 @@ pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         );
     }
 
-    let binaries = build(&args, dry_run)?;
-    stage(names, &target, &out, &binaries, dry_run)?;
+    let apps = app_binaries(&target);
+    let binaries = build(&args, &apps, dry_run)?;
+    crate::glibc::check_for_cf(&binaries, &apps, dry_run)?;
+    stage(names, &target, &out, &binaries, &apps, dry_run)?;
     if !uses_cf {
         println!(
             "staged in {}; no cf command run (--stage-only)",
             out.display()
         );
         return Ok(());
+    }
+
+    if target.with_backend() {
+        // First: the approuter's xs-security.json references the scope this one grants it.
+        create_or_update_service(
+            "xsuaa",
+            "application",
+            &names.backend.instance,
+            &out.join(BACKEND_XS_SECURITY_JSON),
+            dry_run,
+        )?;
+        let key = backend_service_key_name(names);
+        let credentials = read_service_key(&names.backend.instance, &key, dry_run)?;
+        match credentials {
+            Some(credentials) => {
+                let xsappname =
+                    credential_field(&credentials, "xsappname", &names.backend.instance, &key)?;
+                println!("the Backend API's xsappname on this landscape: {xsappname}");
+                target.set_backend_xsappname(xsappname);
+                // xs-app.json's route checks the scope under that name.
+                let files = manifests::generate(names, &target, None);
+                manifests::write_file(
+                    &out.join(APPROUTER).join(manifests::XS_APP_JSON),
+                    &files.xs_app_json,
+                    false,
+                )?;
+            }
+            None => println!(
+                "(would write {} with the scope under the \"xsappname\" of that service key)",
+                out.join(APPROUTER).join(manifests::XS_APP_JSON).display()
+            ),
+        }
     }
 
     let xs_security = out.join(XS_SECURITY_JSON);
@@ -106,9 +234,29 @@ pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         dry_run,
     )?;
 
+    if let Some((redis, plan)) = target.redis(names) {
+        // Sessions shared by the App Router's instances; nothing to update when it exists.
+        let exists = Cmd::new("cf").args(["service", &redis, "--guid"]);
+        let create = Cmd::new("cf")
+            .args(["create-service", "redis-cache", &plan, &redis])
+            .arg("--wait");
+        if dry_run {
+            exists.announce();
+            println!("(then, if {redis} does not exist yet:)");
+            create.announce();
+        } else if !exists.output()?.status.success() {
+            create.run()?;
+        }
+    }
+
     let manifest = out.join(MANIFEST_YML);
-    // bsclient first, so the approuter's destination answers as soon as the router starts.
-    for app in [&names.apps.bsclient, &names.apps.approuter] {
+    // Backend API and bsclient first, so each app's target answers as soon as the app starts.
+    let mut pushed = Vec::new();
+    if target.with_backend() {
+        pushed.push(&names.backend.app);
+    }
+    pushed.extend([&names.apps.bsclient, &names.apps.approuter]);
+    for app in &pushed {
         let push = Cmd::new("cf")
             .arg("push")
             .arg(&app.name)
@@ -117,18 +265,37 @@ pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         step(&push, dry_run)?;
     }
 
+    println!("\nroutes:");
+    for app in &pushed {
+        println!("  {:<20} {}", app.name, target.app_url(app));
+    }
     if !dry_run {
         let url = target.app_url(&names.apps.approuter);
         println!("\ndeployed: open {url}/ and log in.");
         println!(
             "Your user needs the role collections {:?} (defined by {XS_SECURITY_JSON}) and {:?} (of the \
-             Backend API's app {:?}): assign them in the BTP cockpit under Security > Users.",
+             Backend API's app {:?}): assign them in the BTP cockpit under Security > Users \
+             (or Role Collections > <name> > Edit > Users), then log out and in again.",
             names.xsuaa.uaa_user_role_collection,
             names.backend.role_collection,
             names.backend.xsappname
         );
     }
     Ok(())
+}
+
+/// The binaries deploy pushes, one app folder each.
+fn app_binaries(target: &manifests::Target) -> Vec<&'static str> {
+    let mut apps = vec![APPROUTER, BSCLIENT];
+    if target.with_backend() {
+        apps.push(BACKEND_API);
+    }
+    apps
+}
+
+/// The Backend API's service key (deploy reads its xsappname from it).
+pub fn backend_service_key_name(names: &ScenarioNames) -> String {
+    format!("{}-key", names.backend.instance)
 }
 
 fn step(cmd: &Cmd, dry_run: bool) -> Result<(), Error> {
@@ -170,15 +337,17 @@ fn check_cf_ready() -> Result<(), Error> {
 }
 
 /// Folder holding `approuter` and `bsclient` built for cflinuxfs4.
-fn build(args: &Args, dry_run: bool) -> Result<PathBuf, Error> {
+fn build(args: &Args, apps: &[&str], dry_run: bool) -> Result<PathBuf, Error> {
     if let Some(dir) = &args.prebuilt {
-        for binary in [APPROUTER, BSCLIENT] {
+        for binary in apps {
             let path = dir.join(binary);
             if !path.is_file() {
                 return Err(Error::Missing {
                     what: format!("--prebuilt {}: no file {binary} in it", dir.display()),
-                    next_step: "point --prebuilt at a folder with both binaries, or leave it out to build them"
-                        .into(),
+                    next_step: format!(
+                        "point --prebuilt at a folder with {}, or leave it out to build them",
+                        apps.join(", ")
+                    ),
                 });
             }
         }
@@ -187,7 +356,12 @@ fn build(args: &Args, dry_run: bool) -> Result<PathBuf, Error> {
     }
 
     let cargo = Cmd::with_program(cargo_program(), "cargo").current_dir(&crate::workspace_root());
-    let packages = ["-p", APPROUTER, "-p", BSCLIENT];
+    let mut packages = vec!["-p", APPROUTER, "-p", BSCLIENT];
+    if apps.contains(&BACKEND_API) {
+        // The Backend API's production binary lives in the mock-platform crate.
+        packages.extend(["-p", "mock-platform", "--bin", BACKEND_API]);
+        packages.extend(["--bin", APPROUTER, "--bin", BSCLIENT]);
+    }
     if args.allow_host_glibc {
         eprintln!(
             "warning: --allow-host-glibc: building against this machine's glibc{}; Cloud Foundry's {} \
@@ -196,7 +370,10 @@ fn build(args: &Args, dry_run: bool) -> Result<PathBuf, Error> {
             host_glibc().map(|v| format!(" ({v})")).unwrap_or_default(),
             manifests::STACK
         );
-        step(&cargo.arg("build").arg("--release").args(packages), dry_run)?;
+        step(
+            &cargo.arg("build").arg("--release").args(&packages),
+            dry_run,
+        )?;
         return Ok(crate::target_dir().join("release"));
     }
 
@@ -217,7 +394,7 @@ fn build(args: &Args, dry_run: bool) -> Result<PathBuf, Error> {
     step(
         &cargo
             .args(["zigbuild", "--release", "--target", ZIGBUILD_TARGET])
-            .args(packages),
+            .args(&packages),
         dry_run,
     )?;
     // cargo-zigbuild drops the glibc suffix from the output folder.
@@ -249,6 +426,7 @@ fn stage(
     target: &manifests::Target,
     out: &Path,
     binaries: &Path,
+    apps: &[&str],
     dry_run: bool,
 ) -> Result<(), Error> {
     if dry_run {
@@ -262,7 +440,7 @@ fn stage(
         let files = manifests::generate(names, target, None);
         manifests::write_files(out, &files)?;
     }
-    for binary in [APPROUTER, BSCLIENT] {
+    for binary in apps {
         let from = binaries.join(binary);
         let to = out.join(binary).join(binary);
         if dry_run {
@@ -272,11 +450,11 @@ fn stage(
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
         }
-        std::fs::copy(&from, &to).map_err(|e| Error::io("copy", &from, e))?;
+        crate::local::copy_file(&from, &to)?;
         make_executable(&to)?;
     }
     if !dry_run {
-        println!("staged both apps in {}", out.display());
+        println!("staged {} in {}", apps.join(", "), out.display());
     }
     Ok(())
 }
@@ -329,14 +507,31 @@ fn read_xsuaa_credentials(
 ) -> Result<Option<XsuaaCredentials>, Error> {
     let instance = &names.xsuaa.instance;
     let key = manifests::service_key_name(names);
+    let Some(credentials) = read_service_key(instance, &key, dry_run)? else {
+        return Ok(None);
+    };
+    let field = |name: &str| credential_field(&credentials, name, instance, &key);
+    Ok(Some(XsuaaCredentials {
+        clientid: field("clientid")?,
+        clientsecret: Secret::new(field("clientsecret")?),
+        url: field("url")?,
+    }))
+}
+
+/// Creates the key (a no-op when it exists) and returns its credentials (`None` in a dry run).
+fn read_service_key(
+    instance: &str,
+    key: &str,
+    dry_run: bool,
+) -> Result<Option<serde_json::Value>, Error> {
     // Succeeds when the key already exists (cf v7+), so re-deploys reuse it.
     step(
         &Cmd::new("cf")
-            .args(["create-service-key", instance, &key])
+            .args(["create-service-key", instance, key])
             .arg("--wait"),
         dry_run,
     )?;
-    let show = Cmd::new("cf").args(["service-key", instance, &key]);
+    let show = Cmd::new("cf").args(["service-key", instance, key]);
     if dry_run {
         show.announce();
         return Ok(None);
@@ -349,12 +544,12 @@ fn read_xsuaa_credentials(
             detail: format!("\n{}", String::from_utf8_lossy(&output.stderr).trim()),
         });
     }
-    parse_service_key(&String::from_utf8_lossy(&output.stdout), instance, &key).map(Some)
+    parse_service_key(&String::from_utf8_lossy(&output.stdout), instance, key).map(Some)
 }
 
 /// `cf service-key` prints a "Getting key ..." line, then JSON: `{"credentials": {...}}` since cf v8,
 /// the bare credentials before.
-fn parse_service_key(output: &str, instance: &str, key: &str) -> Result<XsuaaCredentials, Error> {
+fn parse_service_key(output: &str, instance: &str, key: &str) -> Result<serde_json::Value, Error> {
     let context = || format!("`cf service-key {instance} {key}`");
     let start = output
         .find('{')
@@ -369,26 +564,26 @@ fn parse_service_key(output: &str, instance: &str, key: &str) -> Result<XsuaaCre
                 context()
             ))
         })?;
-    let credentials = value.get("credentials").unwrap_or(&value);
-    let field = |name: &str| -> Result<String, Error> {
-        match credentials.get(name).and_then(|v| v.as_str()) {
-            Some(v) if !v.is_empty() => Ok(v.to_string()),
-            // Name the keys only: their values include the secret.
-            _ => Err(Error::ServiceKey(format!(
-                "{}: the credentials have no {name:?} (keys: {})",
-                context(),
-                credentials
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            ))),
-        }
-    };
-    Ok(XsuaaCredentials {
-        clientid: field("clientid")?,
-        clientsecret: Secret::new(field("clientsecret")?),
-        url: field("url")?,
-    })
+    Ok(value.get("credentials").cloned().unwrap_or(value))
+}
+
+fn credential_field(
+    credentials: &serde_json::Value,
+    name: &str,
+    instance: &str,
+    key: &str,
+) -> Result<String, Error> {
+    match credentials.get(name).and_then(|v| v.as_str()) {
+        Some(v) if !v.is_empty() => Ok(v.to_string()),
+        // Name the keys only: their values include the secret.
+        _ => Err(Error::ServiceKey(format!(
+            "`cf service-key {instance} {key}`: the credentials have no {name:?} (keys: {})",
+            credentials
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        ))),
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
@@ -404,17 +599,20 @@ mod tests {
         let v8 = "Getting key k for service instance X as me...\n\n{\n  \"credentials\": {\"clientid\": \"sb-X!t1\", \
                   \"clientsecret\": \"s\", \"url\": \"https://a.authentication.example.com\"}\n}\n";
         let c = parse_service_key(v8, "X", "k").unwrap();
-        assert_eq!(c.clientid, "sb-X!t1");
-        assert_eq!(c.url, "https://a.authentication.example.com");
+        assert_eq!(c["clientid"], "sb-X!t1");
+        assert_eq!(c["url"], "https://a.authentication.example.com");
         let v6 = "Getting key k for service instance X as me...\n\n{\"clientid\": \"c\", \"clientsecret\": \"s\", \"url\": \"u\"}";
-        assert_eq!(parse_service_key(v6, "X", "k").unwrap().clientid, "c");
+        assert_eq!(parse_service_key(v6, "X", "k").unwrap()["clientid"], "c");
     }
 
     #[test]
     fn a_service_key_without_secret_is_named_but_not_shown() {
         let out =
             "{\"credentials\": {\"clientid\": \"c\", \"url\": \"https://topsecret.example\"}}";
-        let err = parse_service_key(out, "X", "k").unwrap_err().to_string();
+        let credentials = parse_service_key(out, "X", "k").unwrap();
+        let err = credential_field(&credentials, "clientsecret", "X", "k")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no \"clientsecret\""), "{err}");
         assert!(!err.contains("topsecret"), "{err}");
     }

@@ -41,6 +41,9 @@ pub enum Error {
 
     #[error("{0}")]
     ServiceKey(String),
+
+    #[error("local staging run: {0}")]
+    Local(String),
 }
 
 impl Error {

@@ -4,6 +4,8 @@ mod bench;
 mod command;
 mod deploy;
 mod error;
+mod glibc;
+mod local;
 mod manifests;
 mod run;
 

@@ -5,7 +5,7 @@
 //! `approuter/xs-app.json` (+ the `approuter` binary), `bsclient/` (+ the `bsclient` binary).
 
 use crate::error::Error;
-use mock_platform::names::{CfApp, ScenarioNames};
+use mock_platform::names::{CfApp, ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::Serialize;
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeMap;
@@ -20,6 +20,10 @@ pub const XS_APP_JSON: &str = "xs-app.json";
 /// Binary names = crate names = app folder names in the staging folder.
 pub const APPROUTER: &str = "approuter";
 pub const BSCLIENT: &str = "bsclient";
+/// The Backend API's production binary (`--with-backend`), from the mock-platform crate.
+pub const BACKEND_API: &str = "backend-api";
+/// The Backend API's own security descriptor (`--with-backend`), for its xsuaa instance.
+pub const BACKEND_XS_SECURITY_JSON: &str = "xs-security-backend.json";
 
 /// cflinuxfs4 = Ubuntu 22.04; the binaries must not need a newer glibc than its 2.35.
 pub const STACK: &str = "cflinuxfs4";
@@ -36,9 +40,45 @@ pub struct TargetArgs {
     #[arg(long, env = "CF_DOMAIN", value_name = "DOMAIN")]
     pub domain: Option<String>,
 
-    /// Base URL of the Backend API; the destination points at <URL>/odata/v2/ProductService/Products.
-    #[arg(long, env = "BACKEND_URL", value_name = "URL")]
+    /// Base URL (https) of the Backend API; the destination points at
+    /// <URL>/odata/v2/ProductService/Products.
+    #[arg(
+        long,
+        env = "BACKEND_URL",
+        value_name = "URL",
+        conflicts_with = "with_backend"
+    )]
     pub backend_url: Option<String>,
+
+    /// Appended to every route host as `<host>-<SUFFIX>`: hosts on a shared domain are global, so a
+    /// second user of the same landscape needs their own (e.g. `--host-suffix jdoe`).
+    #[arg(long, env = "CF_HOST_SUFFIX", value_name = "SUFFIX")]
+    pub host_suffix: Option<String>,
+
+    /// The Backend API's xsappname as its landscape reports it, with XSUAA's suffix
+    /// (e.g. `Backend-service!t12345`: `cf service-key <its xsuaa instance> <key>` shows it as
+    /// `xsappname`). The approuter's route checks `<it>.<scope>`.
+    #[arg(
+        long,
+        env = "BACKEND_XSAPPNAME",
+        value_name = "XSAPPNAME",
+        conflicts_with = "with_backend"
+    )]
+    pub backend_xsappname: Option<String>,
+
+    /// Deploy the Backend API as a third app with its own xsuaa instance (backend.app and
+    /// backend.instance in scenario.yaml); the destination points at its route.
+    #[arg(long)]
+    pub with_backend: bool,
+
+    /// App Router instances. More than one binds a Redis instance (BTP's `redis-cache`), in which
+    /// the instances share the sessions: a user's next request may reach another instance.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub instances: u32,
+
+    /// Plan of that `redis-cache` instance (`cf marketplace -e redis-cache` lists your account's).
+    #[arg(long, default_value = "trial", value_name = "PLAN")]
+    pub redis_plan: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,7 +96,18 @@ pub struct Args {
 pub struct Target {
     domain: String,
     backend_url: Option<String>,
+    /// `-<suffix>`, or empty.
+    host_suffix: String,
+    /// With XSUAA's `!t<n>`/`!b<n>` suffix, as the landscape reports it.
+    backend_xsappname: Option<String>,
+    with_backend: bool,
+    instances: u32,
+    redis_plan: String,
 }
+
+/// XSUAA's rules for an `xsappname` (SAP: "Application Security Descriptor Configuration Syntax"):
+/// letters, digits, `_`, `-`, `\` and `/`, at most 100 characters; the broker appends `!t<n>`.
+const XSAPPNAME_MAX_LEN: usize = 100;
 
 impl Target {
     /// `backend_required`: deploy cannot create a working destination without it; manifests writes a
@@ -77,14 +128,38 @@ impl Target {
         };
         let backend_url = match args.backend_url.as_deref().map(str::trim) {
             Some(u) if !u.is_empty() => Some(validate_backend_url(u)?),
-            _ if backend_required => {
+            _ if backend_required && !args.with_backend => {
                 return Err(Error::Missing {
                     what: "no Backend API URL given (the destination points at \
                            <URL>/odata/v2/ProductService/Products)"
                         .into(),
-                    next_step:
-                        "pass `--backend-url https://<your Backend API host>` or set BACKEND_URL"
-                            .into(),
+                    next_step: "pass `--backend-url https://<your Backend API host>` or set \
+                                BACKEND_URL; or `--with-backend` to deploy this workspace's \
+                                Backend API as a third app"
+                        .into(),
+                });
+            }
+            _ => None,
+        };
+        let host_suffix = match args.host_suffix.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => format!("-{}", validate_host_suffix(s)?),
+            _ => String::new(),
+        };
+        let backend_xsappname = match args.backend_xsappname.as_deref().map(str::trim) {
+            Some(x) if !x.is_empty() => Some(validate_landscape_xsappname(x)?),
+            _ if backend_required && !args.with_backend => {
+                return Err(Error::Missing {
+                    what: "no --backend-xsappname given: XSUAA appends a suffix per landscape \
+                           (`Backend-service!t<n>`), and the approuter's route must check the \
+                           scope under that name, or every user gets 403"
+                        .into(),
+                    next_step: "read it from the Backend API's xsuaa instance: \
+                                `cf create-service-key <its instance> key` and \
+                                `cf service-key <its instance> key` show it as \"xsappname\"; \
+                                pass it as `--backend-xsappname <xsappname>` (or set \
+                                BACKEND_XSAPPNAME); or `--with-backend` to deploy this \
+                                workspace's Backend API, whose xsappname deploy reads itself"
+                        .into(),
                 });
             }
             _ => None,
@@ -92,6 +167,11 @@ impl Target {
         Ok(Self {
             domain,
             backend_url,
+            host_suffix,
+            backend_xsappname,
+            with_backend: args.with_backend,
+            instances: args.instances,
+            redis_plan: validate_plan(&args.redis_plan)?,
         })
     }
 
@@ -99,20 +179,200 @@ impl Target {
         format!("https://{}", self.route(app))
     }
 
-    fn route(&self, app: &CfApp) -> String {
-        format!("{}.{}", app.host, self.domain)
+    pub fn host(&self, app: &CfApp) -> String {
+        format!("{}{}", app.host, self.host_suffix)
     }
 
-    fn destination_url(&self) -> String {
-        match &self.backend_url {
-            Some(base) => format!("{base}{BACKEND_ODATA_PATH}"),
-            None => format!("<BACKEND_URL>{BACKEND_ODATA_PATH}"),
+    pub fn route(&self, app: &CfApp) -> String {
+        format!("{}.{}", self.host(app), self.domain)
+    }
+
+    fn destination_url(&self, names: &ScenarioNames) -> String {
+        match (&self.backend_url, self.with_backend) {
+            (Some(base), _) => format!("{base}{BACKEND_ODATA_PATH}"),
+            (None, true) => format!("{}{BACKEND_ODATA_PATH}", self.app_url(&names.backend.app)),
+            (None, false) => format!("<BACKEND_URL>{BACKEND_ODATA_PATH}"),
         }
     }
 
     pub fn has_backend_url(&self) -> bool {
-        self.backend_url.is_some()
+        self.backend_url.is_some() || self.with_backend
     }
+
+    pub fn with_backend(&self) -> bool {
+        self.with_backend
+    }
+
+    /// The Redis instance the App Router instances share sessions in, with its plan (more than one
+    /// instance only).
+    pub fn redis(&self, names: &ScenarioNames) -> Option<(String, String)> {
+        (self.instances > 1).then(|| (redis_instance(names), self.redis_plan.clone()))
+    }
+
+    pub fn backend_xsappname(&self) -> Option<&str> {
+        self.backend_xsappname.as_deref()
+    }
+
+    /// Once deploy has read it from the Backend API's service key (`--with-backend`).
+    pub fn set_backend_xsappname(&mut self, xsappname: String) {
+        self.backend_xsappname = Some(xsappname);
+    }
+
+    /// The scope the approuter's route checks, as it appears in tokens.
+    fn backend_scope(&self, names: &ScenarioNames) -> String {
+        let app = match &self.backend_xsappname {
+            Some(x) => x.clone(),
+            None => format!("{}!t<n>", names.backend.xsappname),
+        };
+        format!("{app}.{}", names.backend.scope)
+    }
+}
+
+/// Names XSUAA or Cloud Foundry would refuse, found before any `cf` command: the xsappnames (XSUAA's
+/// character set and length) and the route hosts (DNS labels).
+pub fn validate_names(names: &ScenarioNames, target: &Target) -> Result<(), Error> {
+    for (key, value) in [
+        ("xsuaa.xsappname", &names.xsuaa.xsappname),
+        ("backend.xsappname", &names.backend.xsappname),
+    ] {
+        if let Err(reason) = check_xsappname(value) {
+            return Err(Error::Missing {
+                what: format!("scenario.yaml {key} {value:?}: XSUAA would refuse it: {reason}"),
+                next_step: format!("change {key} in scenario.yaml (or the --names file)"),
+            });
+        }
+    }
+    let mut apps = vec![
+        ("apps.approuter.host", &names.apps.approuter),
+        ("apps.bsclient.host", &names.apps.bsclient),
+    ];
+    if target.with_backend {
+        apps.push(("backend.app.host", &names.backend.app));
+    }
+    for (key, app) in apps {
+        let host = target.host(app);
+        if let Err(reason) = check_dns_label(&host) {
+            return Err(Error::Missing {
+                what: format!("route host {host:?} ({key} plus --host-suffix): {reason}"),
+                next_step: format!(
+                    "change {key} in scenario.yaml or choose a shorter --host-suffix"
+                ),
+            });
+        }
+    }
+    if let Some(landscape) = &target.backend_xsappname {
+        let base = landscape.split('!').next().unwrap_or_default();
+        if base != names.backend.xsappname {
+            return Err(Error::InvalidOption {
+                option: "--backend-xsappname",
+                value: landscape.clone(),
+                reason: format!(
+                    "it belongs to the app {base:?}, but scenario.yaml's backend.xsappname is {:?} \
+                     (xs-security.json references its scope under that name): set \
+                     backend.xsappname: {base} in scenario.yaml",
+                    names.backend.xsappname
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_xsappname(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > XSAPPNAME_MAX_LEN {
+        return Err(format!(
+            "{} characters, at most {XSAPPNAME_MAX_LEN} are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-\\/".contains(*c)))
+    {
+        return Err(format!(
+            "{c:?} is not allowed (letters, digits, '_', '-', '\\' and '/' are)"
+        ));
+    }
+    Ok(())
+}
+
+/// A route host is one DNS label: lowercase letters, digits and '-', at most 63 characters.
+fn check_dns_label(host: &str) -> Result<(), String> {
+    if host.is_empty() || host.len() > 63 {
+        return Err(format!("{} characters; a host has 1 to 63", host.len()));
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "{c:?} is not allowed in a host (lowercase letters, digits and '-')"
+        ));
+    }
+    if host.starts_with('-') || host.ends_with('-') {
+        return Err("a host cannot start or end with '-'".into());
+    }
+    Ok(())
+}
+
+fn validate_host_suffix(suffix: &str) -> Result<String, Error> {
+    check_dns_label(suffix).map_err(|reason| Error::InvalidOption {
+        option: "--host-suffix",
+        value: suffix.to_string(),
+        reason,
+    })?;
+    Ok(suffix.to_string())
+}
+
+/// `<xsappname>!t<n>` (or `!b<n>` for a broker plan), as `cf service-key` reports it.
+fn validate_landscape_xsappname(value: &str) -> Result<String, Error> {
+    let invalid = |reason: String| Error::InvalidOption {
+        option: "--backend-xsappname",
+        value: value.to_string(),
+        reason,
+    };
+    let Some((base, suffix)) = value.split_once('!') else {
+        return Err(invalid(
+            "expected the xsappname with the landscape's suffix, e.g. Backend-service!t12345 \
+             (`cf service-key <instance> <key>` shows it as \"xsappname\")"
+                .into(),
+        ));
+    };
+    check_xsappname(base).map_err(invalid)?;
+    let digits = suffix
+        .strip_prefix('t')
+        .or_else(|| suffix.strip_prefix('b'))
+        .unwrap_or("");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "the suffix {suffix:?} is not XSUAA's \"t<number>\" or \"b<number>\""
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// `<approuter app>-sessions`: the `redis-cache` instance of `--instances N`.
+pub fn redis_instance(names: &ScenarioNames) -> String {
+    format!("{}-sessions", names.apps.approuter.name)
+}
+
+fn validate_plan(plan: &str) -> Result<String, Error> {
+    let plan = plan.trim();
+    if plan.is_empty()
+        || !plan
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::InvalidOption {
+            option: "--redis-plan",
+            value: plan.to_string(),
+            reason: "not a plan name; `cf marketplace -e redis-cache` lists them".into(),
+        });
+    }
+    Ok(plan.to_string())
 }
 
 fn validate_domain(domain: &str) -> Result<String, Error> {
@@ -135,19 +395,27 @@ fn validate_domain(domain: &str) -> Result<String, Error> {
     Ok(domain.to_ascii_lowercase())
 }
 
+/// https only: the destination sends the exchanged user token to it, and Cloud Foundry's routes are
+/// https anyway.
 fn validate_backend_url(url: &str) -> Result<String, Error> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
+    let invalid = |reason: &str| Error::InvalidOption {
+        option: "--backend-url",
+        value: url.to_string(),
+        reason: reason.into(),
+    };
+    if url.starts_with("http://") {
+        return Err(invalid(
+            "not https: the destination would send the users' tokens in clear text; give the \
+             https URL of the Backend API (its Cloud Foundry route is https://<host>.<domain>)",
+        ));
+    }
+    match url.strip_prefix("https://") {
         Some(host) if !host.is_empty() && !url.chars().any(char::is_whitespace) => {
             Ok(url.trim_end_matches('/').to_string())
         }
-        _ => Err(Error::InvalidOption {
-            option: "--backend-url",
-            value: url.to_string(),
-            reason: "expected an http(s) URL such as https://backend.example.com".into(),
-        }),
+        _ => Err(invalid(
+            "expected an https URL such as https://backend.example.com",
+        )),
     }
 }
 
@@ -185,18 +453,24 @@ pub struct Files {
     pub init_data_json: String,
     pub xs_app_json: String,
     pub mta_yaml: String,
+    /// With `--with-backend` only.
+    pub backend_xs_security_json: Option<String>,
 }
 
 impl Files {
     /// Relative path in the staging folder and content, in the order they are written.
-    fn entries(&self) -> [(String, &str); 5] {
-        [
-            (MANIFEST_YML.into(), &self.manifest_yml),
+    fn entries(&self) -> Vec<(String, &str)> {
+        let mut entries = vec![
+            (MANIFEST_YML.into(), self.manifest_yml.as_str()),
             (XS_SECURITY_JSON.into(), &self.xs_security_json),
             (INIT_DATA_JSON.into(), &self.init_data_json),
             (format!("{APPROUTER}/{XS_APP_JSON}"), &self.xs_app_json),
             (MTA_YAML.into(), &self.mta_yaml),
-        ]
+        ];
+        if let Some(backend) = &self.backend_xs_security_json {
+            entries.push((BACKEND_XS_SECURITY_JSON.into(), backend));
+        }
+        entries
     }
 }
 
@@ -211,8 +485,11 @@ pub fn generate(
         manifest_yml: yaml(&manifest(names, target)),
         xs_security_json: json(&xs_security(names, target)),
         init_data_json: json(&init_data(names, target, credentials)),
-        xs_app_json: json(&xs_app(names)),
+        xs_app_json: json(&xs_app(names, target)),
         mta_yaml: yaml(&mta(names, target)),
+        backend_xs_security_json: target
+            .with_backend
+            .then(|| json(&backend_xs_security(names))),
     }
 }
 
@@ -262,6 +539,7 @@ pub fn default_out_dir() -> PathBuf {
 
 pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
     let target = Target::from_args(&args.target, false)?;
+    validate_names(names, &target)?;
     let out = args.out.unwrap_or_else(default_out_dir);
     let files = generate(names, &target, None);
     for path in write_files(&out, &files)? {
@@ -272,6 +550,15 @@ pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
          a service key of the xsuaa instance {:?}, which `cargo xtask deploy` creates and fills in.",
         names.xsuaa.instance
     );
+    if target.backend_xsappname().is_none() {
+        println!(
+            "note: no --backend-xsappname given: {}/{XS_APP_JSON} checks the placeholder scope {:?}; \
+             `cargo xtask deploy` needs the Backend API's xsappname as its landscape reports it \
+             (or --with-backend).",
+            APPROUTER,
+            target.backend_scope(names)
+        );
+    }
     if !target.has_backend_url() {
         println!(
             "note: no --backend-url (or BACKEND_URL) given: the destination {:?} points at the placeholder \
@@ -337,7 +624,11 @@ fn manifest(names: &ScenarioNames, target: &Target) -> Manifest {
         name: cf.name.clone(),
         path: binary,
         memory: cf.memory.clone(),
-        instances: 1,
+        instances: if binary == APPROUTER {
+            target.instances
+        } else {
+            1
+        },
         stack: STACK,
         buildpacks: vec!["binary_buildpack"],
         command: format!("./{binary}"),
@@ -358,26 +649,45 @@ fn manifest(names: &ScenarioNames, target: &Target) -> Manifest {
         "destinations",
         serde_json::to_string(&destinations).expect("plain structs serialize to JSON"),
     )]);
-    Manifest {
-        // bsclient first: `cf push` of the whole manifest then starts the router's target before the router.
-        applications: vec![
-            app(
-                &names.apps.bsclient,
-                BSCLIENT,
-                vec![
-                    names.xsuaa.instance.clone(),
-                    names.destination_service.instance.clone(),
-                ],
-                BTreeMap::new(),
-            ),
-            app(
-                &names.apps.approuter,
-                APPROUTER,
-                vec![names.xsuaa.instance.clone()],
-                router_env,
-            ),
-        ],
+    // bsclient reads the destination's name from its env (default: the tutorial's); a fork that
+    // renames it in scenario.yaml must tell bsclient on Cloud Foundry too.
+    let bsclient_env = BTreeMap::from([(
+        "BACKEND_DESTINATION",
+        names.destinations.bsclient_to_backend.clone(),
+    )]);
+    let mut applications = Vec::new();
+    // The Backend API first, then bsclient: `cf push` of the whole manifest then starts each app's
+    // target before the app.
+    if target.with_backend {
+        applications.push(app(
+            &names.backend.app,
+            BACKEND_API,
+            vec![names.backend.instance.clone()],
+            // It requires `<its xsappname>.<scope>`; the xsappname comes from its binding.
+            BTreeMap::from([("BACKEND_SCOPE", names.backend.scope.clone())]),
+        ));
     }
+    applications.push(app(
+        &names.apps.bsclient,
+        BSCLIENT,
+        vec![
+            names.xsuaa.instance.clone(),
+            names.destination_service.instance.clone(),
+        ],
+        bsclient_env,
+    ));
+    let mut router_services = vec![names.xsuaa.instance.clone()];
+    if let Some((redis, _)) = target.redis(names) {
+        // The approuter keeps its sessions in a bound redis (label `redis-cache`) when there is one.
+        router_services.push(redis);
+    }
+    applications.push(app(
+        &names.apps.approuter,
+        APPROUTER,
+        router_services,
+        router_env,
+    ));
+    Manifest { applications }
 }
 
 // ---- xs-security.json ---------------------------------------------------------------------------
@@ -391,22 +701,28 @@ struct XsSecurity {
     description: &'static str,
     scopes: Vec<Scope>,
     /// The Backend API's scope, so tokens issued to our client may carry it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     foreign_scope_references: Vec<String>,
     role_templates: Vec<RoleTemplate>,
     role_collections: Vec<RoleCollection>,
-    oauth2_configuration: OAuth2Configuration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2_configuration: Option<OAuth2Configuration>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct Scope {
     name: String,
     description: &'static str,
+    /// Apps that may reference this scope in their `foreign-scope-references`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    granted_apps: Vec<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
 struct RoleTemplate {
-    name: &'static str,
+    name: String,
     description: &'static str,
     scope_references: Vec<String>,
 }
@@ -430,24 +746,87 @@ fn xs_security(names: &ScenarioNames, target: &Target) -> XsSecurity {
         xsappname: names.xsuaa.xsappname.clone(),
         tenant_mode: "dedicated",
         description: "XSUAA for Backend service and TokenExchange",
+        scopes: vec![
+            Scope {
+                name: UAA_USER_SCOPE.into(),
+                description: "Scope for UAA user, required by Token Exchange Destination Type",
+                granted_apps: Vec::new(),
+            },
+            Scope {
+                name: format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}"),
+                description: "Get a token from the token provider (bsclient /getToken)",
+                granted_apps: Vec::new(),
+            },
+        ],
+        // XSUAA's portable reference to another app's scope: it resolves the landscape's `!t<n>`
+        // itself, so this file works on any account. The Backend API's own xs-security.json grants
+        // the scope to this app (`granted-apps`).
+        foreign_scope_references: vec![portable_backend_scope(names)],
+        role_templates: vec![
+            RoleTemplate {
+                name: UAA_USER_ROLE_TEMPLATE.into(),
+                description: "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
+                scope_references: vec![UAA_USER_SCOPE.into()],
+            },
+            RoleTemplate {
+                name: TOKEN_PROVIDER_SCOPE.into(),
+                description: "Get a token from the token provider",
+                scope_references: vec![format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")],
+            },
+        ],
+        role_collections: vec![
+            RoleCollection {
+                name: names.xsuaa.uaa_user_role_collection.clone(),
+                description: "Grants uaa.user, which the token exchange needs",
+                role_template_references: vec![format!("$XSAPPNAME.{UAA_USER_ROLE_TEMPLATE}")],
+            },
+            RoleCollection {
+                name: names.xsuaa.token_provider_role_collection.clone(),
+                description: "Grants the token provider's scope (bsclient /getToken)",
+                role_template_references: vec![format!("$XSAPPNAME.{TOKEN_PROVIDER_SCOPE}")],
+            },
+        ],
+        oauth2_configuration: Some(OAuth2Configuration {
+            redirect_uris: vec![format!("{}/**", target.app_url(&names.apps.approuter))],
+        }),
+    }
+}
+
+/// `$XSAPPNAME(application,Backend-service).AllAccess`: XSUAA replaces the reference with the
+/// Backend API's xsappname on this landscape, suffix included.
+fn portable_backend_scope(names: &ScenarioNames) -> String {
+    format!(
+        "$XSAPPNAME(application,{}).{}",
+        names.backend.xsappname, names.backend.scope
+    )
+}
+
+/// The Backend API's own descriptor (`--with-backend`): its scope, granted to the approuter's app so
+/// that app's `foreign-scope-references` may name it, a role template and the role collection users
+/// are assigned. Its xsuaa instance must exist before the approuter's (XSUAA checks the grant).
+fn backend_xs_security(names: &ScenarioNames) -> XsSecurity {
+    let scope = &names.backend.scope;
+    XsSecurity {
+        xsappname: names.backend.xsappname.clone(),
+        tenant_mode: "dedicated",
+        description: "Backend API (OData ProductService)",
         scopes: vec![Scope {
-            name: UAA_USER_SCOPE.into(),
-            description: "Scope for UAA user, required by Token Exchange Destination Type",
+            name: format!("$XSAPPNAME.{scope}"),
+            description: "Full access to the Backend API",
+            granted_apps: vec![format!("$XSAPPNAME(application,{})", names.xsuaa.xsappname)],
         }],
-        foreign_scope_references: vec![names.backend_scope()],
+        foreign_scope_references: Vec::new(),
         role_templates: vec![RoleTemplate {
-            name: UAA_USER_ROLE_TEMPLATE,
-            description: "Role template for Destination type 'Token Exchange'. Contains UAA user scope.",
-            scope_references: vec![UAA_USER_SCOPE.into()],
+            name: scope.clone(),
+            description: "Full access to the Backend API",
+            scope_references: vec![format!("$XSAPPNAME.{scope}")],
         }],
         role_collections: vec![RoleCollection {
-            name: names.xsuaa.uaa_user_role_collection.clone(),
-            description: "Grants uaa.user, which the token exchange needs",
-            role_template_references: vec![format!("$XSAPPNAME.{UAA_USER_ROLE_TEMPLATE}")],
+            name: names.backend.role_collection.clone(),
+            description: "Full access to the Backend API",
+            role_template_references: vec![format!("$XSAPPNAME.{scope}")],
         }],
-        oauth2_configuration: OAuth2Configuration {
-            redirect_uris: vec![format!("{}/**", target.app_url(&names.apps.approuter))],
-        },
+        oauth2_configuration: None,
     }
 }
 
@@ -522,7 +901,7 @@ fn init_data(
                 destinations: vec![Destination {
                     name: names.destinations.bsclient_to_backend.clone(),
                     kind: "HTTP",
-                    url: target.destination_url(),
+                    url: target.destination_url(names),
                     authentication: "OAuth2UserTokenExchange",
                     proxy_type: "Internet",
                     description: "Destination pointing to Productservice",
@@ -538,9 +917,24 @@ fn init_data(
 
 // ---- xs-app.json --------------------------------------------------------------------------------
 
-/// The same `xs-app.json` the local run uses, so what is tested locally is what is deployed.
-fn xs_app(names: &ScenarioNames) -> serde_json::Value {
-    scenario::env::xs_app_json(names)
+/// The same `xs-app.json` the local run uses, so what is tested locally is what is deployed, except
+/// the scope: the approuter compares it with the token's scopes literally, so it carries the
+/// Backend API's xsappname as this landscape named it (`--backend-xsappname`, or read by deploy from
+/// the Backend API's service key), never the local mock's `!t6131`.
+fn xs_app(names: &ScenarioNames, target: &Target) -> serde_json::Value {
+    let mut xs_app = scenario::env::xs_app_json(names);
+    let local = serde_json::Value::String(names.backend_scope());
+    let landscape = serde_json::Value::String(target.backend_scope(names));
+    if let Some(routes) = xs_app["routes"].as_array_mut() {
+        for route in routes {
+            if let Some(scopes) = route["scope"].as_array_mut() {
+                for scope in scopes.iter_mut().filter(|s| **s == local) {
+                    *scope = landscape.clone();
+                }
+            }
+        }
+    }
+    xs_app
 }
 
 // ---- mta.yaml -----------------------------------------------------------------------------------
@@ -583,13 +977,21 @@ fn mta(names: &ScenarioNames, target: &Target) -> Value {
             ("health-check-http-endpoint", s("/health")),
         ])
     };
-    let modules = vec![
+    let mut modules = vec![
         map([
             ("name", s(&names.apps.bsclient.name)),
             ("type", s("custom")),
             ("path", s(BSCLIENT)),
             ("build-parameters", prebuilt()),
             ("parameters", app_parameters(&names.apps.bsclient, BSCLIENT)),
+            // Module properties become the app's env, as `env` in manifest.yml.
+            (
+                "properties",
+                map([(
+                    "BACKEND_DESTINATION",
+                    s(&names.destinations.bsclient_to_backend),
+                )]),
+            ),
             (
                 "provides",
                 vec![map([
@@ -615,10 +1017,13 @@ fn mta(names: &ScenarioNames, target: &Target) -> Value {
             ("type", s("custom")),
             ("path", s(APPROUTER)),
             ("build-parameters", prebuilt()),
-            (
-                "parameters",
-                app_parameters(&names.apps.approuter, APPROUTER),
-            ),
+            ("parameters", {
+                let mut parameters = app_parameters(&names.apps.approuter, APPROUTER);
+                if let Value::Mapping(p) = &mut parameters {
+                    p.insert("instances".into(), target.instances.into());
+                }
+                parameters
+            }),
             (
                 "requires",
                 vec![
@@ -676,7 +1081,7 @@ fn mta(names: &ScenarioNames, target: &Target) -> Value {
                                 vec![map([
                                     ("Name", s(&names.destinations.bsclient_to_backend)),
                                     ("Type", s("HTTP")),
-                                    ("URL", s(target.destination_url())),
+                                    ("URL", s(target.destination_url(names))),
                                     ("Authentication", s("OAuth2UserTokenExchange")),
                                     ("ProxyType", s("Internet")),
                                     ("tokenServiceURLType", s("Dedicated")),
@@ -691,20 +1096,46 @@ fn mta(names: &ScenarioNames, target: &Target) -> Value {
             ),
         ]),
     ];
-    let resources = vec![
+    let xsuaa_resource = |instance: &str, path: &str| {
         map([
-            ("name", s(xsuaa)),
+            ("name", s(instance)),
             ("type", s("org.cloudfoundry.managed-service")),
             (
                 "parameters",
                 map([
                     ("service", s("xsuaa")),
                     ("service-plan", s("application")),
-                    ("service-name", s(xsuaa)),
-                    ("path", s(XS_SECURITY_JSON)),
+                    ("service-name", s(instance)),
+                    ("path", s(path)),
                 ]),
             ),
-        ]),
+        ])
+    };
+    let mut app_xsuaa = xsuaa_resource(xsuaa, XS_SECURITY_JSON);
+    if target.with_backend {
+        let backend = &names.backend;
+        modules.insert(
+            0,
+            map([
+                ("name", s(&backend.app.name)),
+                ("type", s("custom")),
+                ("path", s(BACKEND_API)),
+                ("build-parameters", prebuilt()),
+                ("parameters", app_parameters(&backend.app, BACKEND_API)),
+                (
+                    "requires",
+                    vec![map([("name", s(&backend.instance))])].into(),
+                ),
+            ]),
+        );
+        // XSUAA checks the app's foreign scope reference against the backend's grant: the
+        // backend's instance must exist first.
+        if let Value::Mapping(resource) = &mut app_xsuaa {
+            resource.insert("processed-after".into(), vec![s(&backend.instance)].into());
+        }
+    }
+    let mut resources = vec![
+        app_xsuaa,
         map([
             ("name", s(destination_service)),
             ("type", s("org.cloudfoundry.managed-service")),
@@ -718,6 +1149,33 @@ fn mta(names: &ScenarioNames, target: &Target) -> Value {
             ),
         ]),
     ];
+    if let Some((redis, plan)) = target.redis(names) {
+        resources.push(map([
+            ("name", s(&redis)),
+            ("type", s("org.cloudfoundry.managed-service")),
+            (
+                "parameters",
+                map([
+                    ("service", s("redis-cache")),
+                    ("service-plan", s(plan)),
+                    ("service-name", s(&redis)),
+                ]),
+            ),
+        ]));
+        if let Some(Value::Mapping(router)) = modules
+            .iter_mut()
+            .find(|m| m["name"].as_str() == Some(names.apps.approuter.name.as_str()))
+            && let Some(Value::Sequence(requires)) = router.get_mut("requires")
+        {
+            requires.push(map([("name", s(&redis))]));
+        }
+    }
+    if target.with_backend {
+        resources.insert(
+            0,
+            xsuaa_resource(&names.backend.instance, BACKEND_XS_SECURITY_JSON),
+        );
+    }
     map([
         ("_schema-version", s("3.1")),
         (

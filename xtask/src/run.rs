@@ -20,6 +20,13 @@ pub struct Args {
     pub destination_port: u16,
     #[arg(long, default_value_t = 8082)]
     pub backend_port: u16,
+    /// The mock HERE token endpoint (seed 003's token provider).
+    #[arg(long, default_value_t = 8083)]
+    pub here_port: u16,
+    /// bsclient's `/getToken` with the xsuaa binding's client credentials (the XSUAA flavour)
+    /// instead of HERE's signed request with the demo `credentials.properties`.
+    #[arg(long)]
+    pub xsuaa_token_provider: bool,
     /// Use the binaries as they are instead of building them first.
     #[arg(long)]
     pub no_build: bool,
@@ -35,6 +42,7 @@ pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
         ("--xsuaa-port", args.xsuaa_port),
         ("--destination-port", args.destination_port),
         ("--backend-port", args.backend_port),
+        ("--here-port", args.here_port),
     ];
     for (option, port) in ports {
         if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
@@ -75,6 +83,8 @@ pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
         xsuaa_port: args.xsuaa_port,
         destination_port: args.destination_port,
         backend_port: args.backend_port,
+        here_port: args.here_port,
+        xsuaa_token_provider: args.xsuaa_token_provider,
         binary_dir: Some(crate::target_dir().join(profile)),
         ..StackOptions::default()
     };
@@ -155,6 +165,24 @@ fn banner(stack: &Stack) -> String {
         " Backend API:          {}/odata/v2/ProductService/\n",
         stack.backend_url()
     ));
+    if let Some(here) = stack.here_url() {
+        out.push_str(&format!(
+            " HERE token endpoint:  {here}/oauth2/token (mock; demo API {here}/demo/whoami)\n"
+        ));
+        let credentials = stack.workdir().join("credentials.properties");
+        if credentials.is_file() {
+            out.push_str(&format!(
+                " /getToken:            HERE flavour, TOKEN_PROVIDER_CREDENTIALS={}\n",
+                credentials.display()
+            ));
+        } else {
+            out.push_str(" /getToken:            XSUAA flavour (the xsuaa binding's client)\n");
+        }
+        out.push_str(&format!(
+            " Token client page:    {}/token-client/index.html (seed 003's client)\n",
+            stack.approuter_url
+        ));
+    }
     out.push_str(" Ctrl-C stops everything.\n");
     out.push_str("==============================================================\n");
     out

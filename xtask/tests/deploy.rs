@@ -2,13 +2,16 @@
 
 mod common;
 
-use common::{BACKEND_URL, CLIENT_ID, CLIENT_SECRET, DOMAIN, Sandbox, UAA_URL, run};
+use common::{
+    BACKEND_URL, BACKEND_XSAPPNAME, CLIENT_ID, CLIENT_SECRET, DOMAIN, Sandbox, UAA_URL, run,
+};
 use std::path::Path;
 use std::process::Command;
 
 fn deploy(sandbox: &Sandbox, mut cmd: Command, extra: &[&str]) -> common::Outcome {
     cmd.arg("deploy")
         .args(["--domain", DOMAIN, "--backend-url", BACKEND_URL])
+        .args(["--backend-xsappname", BACKEND_XSAPPNAME])
         .arg("--out")
         .arg(sandbox.out())
         .args(extra);
@@ -367,4 +370,329 @@ fn stage_only_builds_and_stages_without_cf() {
     assert!(outcome.success, "{}", outcome.stderr);
     assert!(sandbox.out().join("approuter/approuter").is_file());
     assert!(sandbox.out().join("mta.yaml").is_file());
+}
+
+/// Deploy with only the given options (no default backend URL or xsappname).
+fn deploy_with(sandbox: &Sandbox, args: &[&str]) -> common::Outcome {
+    let prebuilt = sandbox.prebuilt();
+    let mut cmd = sandbox.xtask();
+    cmd.arg("deploy")
+        .args(["--prebuilt", prebuilt.to_str().unwrap()])
+        .arg("--out")
+        .arg(sandbox.out())
+        .args(args);
+    run(cmd)
+}
+
+fn assert_stopped_before_cf(sandbox: &Sandbox, outcome: &common::Outcome, says: &[&str]) {
+    assert!(!outcome.success, "{}", outcome.stdout);
+    assert!(
+        sandbox.cf_calls().is_empty(),
+        "no cf command may run: {:?}",
+        sandbox.cf_calls()
+    );
+    assert!(!sandbox.out().exists(), "nothing is staged");
+    for text in says {
+        assert!(
+            outcome.stderr.contains(text),
+            "{text:?} in:\n{}",
+            outcome.stderr
+        );
+    }
+}
+
+#[test]
+fn without_the_backend_xsappname_deploy_stops_before_cf_and_says_where_to_read_it() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_with(
+        &sandbox,
+        &["--domain", DOMAIN, "--backend-url", BACKEND_URL],
+    );
+    assert_stopped_before_cf(
+        &sandbox,
+        &outcome,
+        &[
+            "--backend-xsappname",
+            "every user gets 403",
+            "next step:",
+            "cf service-key",
+            "--with-backend",
+        ],
+    );
+}
+
+#[test]
+fn bad_input_stops_before_any_cf_command_with_the_next_step() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--backend-url", "http://backend.example.com"],
+            &["--backend-url", "not https", "https://"],
+        ),
+        (
+            &["--backend-xsappname", "Backend-service"],
+            &["--backend-xsappname", "suffix", "cf service-key"],
+        ),
+        (
+            &["--backend-xsappname", "Backend-service!t12x"],
+            &["--backend-xsappname", "\"t12x\""],
+        ),
+        (
+            &["--backend-xsappname", "Other-service!t12"],
+            &["belongs to the app \"Other-service\"", "backend.xsappname"],
+        ),
+        (&["--host-suffix", "J.Doe"], &["--host-suffix", "'J'"]),
+    ];
+    for (args, says) in cases {
+        let sandbox = Sandbox::new();
+        let mut all = vec!["--domain", DOMAIN];
+        if !args.contains(&"--backend-url") {
+            all.extend(["--backend-url", BACKEND_URL]);
+        }
+        if !args.contains(&"--backend-xsappname") {
+            all.extend(["--backend-xsappname", BACKEND_XSAPPNAME]);
+        }
+        all.extend_from_slice(args);
+        let outcome = deploy_with(&sandbox, &all);
+        assert_stopped_before_cf(&sandbox, &outcome, says);
+    }
+
+    // Without a domain.
+    let sandbox = Sandbox::new();
+    let outcome = deploy_with(&sandbox, &["--backend-url", BACKEND_URL]);
+    assert_stopped_before_cf(
+        &sandbox,
+        &outcome,
+        &["no Cloud Foundry app domain", "cf domains"],
+    );
+}
+
+#[test]
+fn an_xsappname_xsuaa_would_refuse_stops_deploy_before_cf() {
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
+    let long = "A".repeat(101);
+    for (bad, says) in [
+        ("Xsuaa.For.Scenario", "'.' is not allowed"),
+        (long.as_str(), "101 characters, at most 100"),
+    ] {
+        let sandbox = Sandbox::new();
+        let names = sandbox.path().join("names.yaml");
+        std::fs::write(
+            &names,
+            shipped.replace("xsappname: XsuaaForScenario", &format!("xsappname: {bad}")),
+        )
+        .unwrap();
+        let outcome = deploy_with(
+            &sandbox,
+            &[
+                "--names",
+                names.to_str().unwrap(),
+                "--domain",
+                DOMAIN,
+                "--backend-url",
+                BACKEND_URL,
+                "--backend-xsappname",
+                BACKEND_XSAPPNAME,
+            ],
+        );
+        assert_stopped_before_cf(
+            &sandbox,
+            &outcome,
+            &[
+                "xsuaa.xsappname",
+                "XSUAA would refuse it",
+                says,
+                "next step: change xsuaa.xsappname",
+            ],
+        );
+    }
+}
+
+#[test]
+fn host_suffix_changes_the_routes_and_deploy_prints_the_urls() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &["--host-suffix", "jdoe"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stdout
+            .contains("ApprouterForShop     https://shelf-jdoe.cfapps.example.com"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("BsClientApp          https://bsclient-jdoe.cfapps.example.com"),
+        "{}",
+        outcome.stdout
+    );
+    let manifest = std::fs::read_to_string(sandbox.out().join("manifest.yml")).unwrap();
+    assert!(
+        manifest.contains("route: shelf-jdoe.cfapps.example.com"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("route: bsclient-jdoe.cfapps.example.com"),
+        "{manifest}"
+    );
+    assert!(!manifest.contains("route: shelf.cfapps"), "{manifest}");
+}
+
+/// The `cf` argument lines of a fresh deploy with `--with-backend`.
+fn fresh_deploy_with_backend_calls(out: &Path) -> Vec<String> {
+    let out = out.display();
+    vec![
+        "target".to_string(),
+        "service BackendXsuaa --guid".to_string(),
+        format!(
+            "create-service xsuaa application BackendXsuaa -c {out}/xs-security-backend.json --wait"
+        ),
+        "create-service-key BackendXsuaa BackendXsuaa-key --wait".to_string(),
+        "service-key BackendXsuaa BackendXsuaa-key".to_string(),
+        "service XsuaaForScenario --guid".to_string(),
+        format!(
+            "create-service xsuaa application XsuaaForScenario -c {out}/xs-security.json --wait"
+        ),
+        "create-service-key XsuaaForScenario XsuaaForScenario-key --wait".to_string(),
+        "service-key XsuaaForScenario XsuaaForScenario-key".to_string(),
+        "service mydestination --guid".to_string(),
+        format!("create-service destination lite mydestination -c {out}/init_data.json --wait"),
+        format!("push BackendServiceApp -f {out}/manifest.yml"),
+        format!("push BsClientApp -f {out}/manifest.yml"),
+        format!("push ApprouterForShop -f {out}/manifest.yml"),
+    ]
+}
+
+#[test]
+fn with_backend_creates_its_xsuaa_first_reads_its_xsappname_and_pushes_it_as_a_third_app() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_with(&sandbox, &["--domain", DOMAIN, "--with-backend"]);
+    assert!(outcome.success, "{}\n{}", outcome.stdout, outcome.stderr);
+    assert_eq!(
+        sandbox.cf_calls(),
+        fresh_deploy_with_backend_calls(&sandbox.out())
+    );
+
+    let out = sandbox.out();
+    assert!(out.join("backend-api/backend-api").is_file());
+    // The route checks the scope under the name the landscape gave the backend.
+    let xs_app: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("approuter/xs-app.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        xs_app["routes"][0]["scope"],
+        serde_json::json!([format!("{BACKEND_XSAPPNAME}.AllAccess")])
+    );
+    // The destination points at the backend's route.
+    let init: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("init_data.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        init["init_data"]["subaccount"]["destinations"][0]["URL"],
+        "https://backend-service.cfapps.example.com/odata/v2/ProductService/Products"
+    );
+    let backend: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("xs-security-backend.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(backend["xsappname"], "Backend-service");
+    assert_eq!(
+        backend["scopes"][0]["granted-apps"],
+        serde_json::json!(["$XSAPPNAME(application,XsuaaForScenario)"])
+    );
+    assert_eq!(
+        backend["role-collections"][0]["name"],
+        "BackendServiceAllAccess"
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("BackendServiceApp    https://backend-service.cfapps.example.com"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn with_backend_dry_run_prints_the_full_cf_sequence_and_runs_none() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.xtask();
+    cmd.args(["deploy", "--domain", DOMAIN, "--with-backend", "--dry-run"])
+        .args(["--instances", "2"])
+        .arg("--out")
+        .arg(sandbox.out());
+    let outcome = run(cmd);
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert!(sandbox.cf_calls().is_empty());
+    let printed = printed_commands(&outcome.stdout);
+    let out = sandbox.out().display().to_string();
+    let mut last = 0;
+    for expected in [
+        "cargo zigbuild --release --target x86_64-unknown-linux-gnu.2.35 -p approuter -p bsclient -p mock-platform --bin backend-api --bin approuter --bin bsclient".to_string(),
+        format!("cf create-service xsuaa application BackendXsuaa -c {out}/xs-security-backend.json --wait"),
+        "cf service-key BackendXsuaa BackendXsuaa-key".to_string(),
+        format!("cf create-service xsuaa application XsuaaForScenario -c {out}/xs-security.json --wait"),
+        format!("cf create-service destination lite mydestination -c {out}/init_data.json --wait"),
+        "cf create-service redis-cache trial ApprouterForShop-sessions --wait".to_string(),
+        format!("cf push BackendServiceApp -f {out}/manifest.yml"),
+        format!("cf push BsClientApp -f {out}/manifest.yml"),
+        format!("cf push ApprouterForShop -f {out}/manifest.yml"),
+    ] {
+        let at = printed
+            .iter()
+            .position(|p| *p == expected)
+            .unwrap_or_else(|| panic!("{expected:?} not printed in:\n{}", outcome.stdout));
+        assert!(at >= last, "{expected:?} out of order:\n{}", outcome.stdout);
+        last = at;
+    }
+    assert!(
+        outcome
+            .stdout
+            .contains("backend-api needs at most glibc 2.35"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn more_approuter_instances_bind_a_redis_cache_that_deploy_creates_before_the_push() {
+    let sandbox = Sandbox::new();
+    let outcome = deploy_prebuilt(&sandbox, &["--instances", "2", "--redis-plan", "standard"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let calls = sandbox.cf_calls();
+    let position = |call: &str| {
+        calls
+            .iter()
+            .position(|c| c == call)
+            .unwrap_or_else(|| panic!("{call:?} not in {calls:?}"))
+    };
+    let redis = position("create-service redis-cache standard ApprouterForShop-sessions --wait");
+    assert!(position("service ApprouterForShop-sessions --guid") < redis);
+    let out = sandbox.out().display().to_string();
+    assert!(redis < position(&format!("push ApprouterForShop -f {out}/manifest.yml")));
+
+    let manifest: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(sandbox.out().join("manifest.yml")).unwrap(),
+    )
+    .unwrap();
+    let router = manifest["applications"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"].as_str() == Some("ApprouterForShop"))
+        .unwrap();
+    assert_eq!(router["instances"].as_u64(), Some(2));
+    let services: Vec<&str> = router["services"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(services, ["XsuaaForScenario", "ApprouterForShop-sessions"]);
+
+    // One instance needs no Redis.
+    let sandbox = Sandbox::new();
+    assert!(deploy_prebuilt(&sandbox, &[]).success);
+    assert!(!sandbox.cf_calls().iter().any(|c| c.contains("redis")));
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{BACKEND_URL, DOMAIN, Sandbox, run};
+use common::{BACKEND_URL, BACKEND_XSAPPNAME, DOMAIN, Sandbox, run};
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 use std::path::Path;
@@ -103,9 +103,10 @@ fn xs_security_json_has_the_tutorial_scopes_and_the_router_redirect() {
     assert_eq!(security["xsappname"], "XsuaaForScenario");
     assert_eq!(security["tenant-mode"], "dedicated");
     assert_eq!(security["scopes"][0]["name"], "uaa.user");
+    // Portable: XSUAA resolves the Backend API's suffix on whatever landscape this is created on.
     assert_eq!(
         security["foreign-scope-references"],
-        serde_json::json!(["Backend-service!t6131.AllAccess"])
+        serde_json::json!(["$XSAPPNAME(application,Backend-service).AllAccess"])
     );
     assert_eq!(
         security["role-templates"][0]["name"],
@@ -166,7 +167,13 @@ fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credenti
 #[test]
 fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
     let sandbox = Sandbox::new();
-    assert!(generate(&sandbox, &["--domain", DOMAIN]).success);
+    assert!(
+        generate(
+            &sandbox,
+            &["--domain", DOMAIN, "--backend-xsappname", BACKEND_XSAPPNAME]
+        )
+        .success
+    );
 
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(xs_app["authenticationMethod"], "route");
@@ -178,7 +185,7 @@ fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
     assert_eq!(route["authenticationType"], "xsuaa");
     assert_eq!(
         route["scope"],
-        serde_json::json!(["Backend-service!t6131.AllAccess"])
+        serde_json::json!(["Backend-service!t4711.AllAccess"])
     );
 }
 
@@ -285,7 +292,14 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
 
     let outcome = generate(
         &sandbox,
-        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+        &[
+            "--domain",
+            DOMAIN,
+            "--names",
+            names.to_str().unwrap(),
+            "--backend-xsappname",
+            "ForkBackend!t99",
+        ],
     );
     assert!(outcome.success, "{}", outcome.stderr);
 
@@ -305,7 +319,7 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
     let security = read_json(&sandbox.out().join("xs-security.json"));
     assert_eq!(
         security["foreign-scope-references"],
-        serde_json::json!(["ForkBackend!t6131.AllAccess"])
+        serde_json::json!(["$XSAPPNAME(application,ForkBackend).AllAccess"])
     );
     assert_eq!(
         security["oauth2-configuration"]["redirect-uris"][0],
@@ -313,10 +327,7 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
     );
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(xs_app["routes"][0]["destination"], "to_client");
-    assert_eq!(
-        xs_app["routes"][0]["scope"][0],
-        "ForkBackend!t6131.AllAccess"
-    );
+    assert_eq!(xs_app["routes"][0]["scope"][0], "ForkBackend!t99.AllAccess");
 }
 
 #[test]
@@ -421,5 +432,190 @@ fn bench_rejects_a_concurrency_out_of_range() {
             .contains("--concurrency \"0\": each level must be 1..=256"),
         "{}",
         outcome.stderr
+    );
+}
+
+#[test]
+fn bsclient_asks_for_the_destination_scenario_yaml_names_in_manifest_and_mta() {
+    let sandbox = Sandbox::new();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
+    let names = sandbox.path().join("fork.yaml");
+    std::fs::write(
+        &names,
+        shipped.replace(
+            "bsclient_to_backend: BackendServiceAPI",
+            "bsclient_to_backend: ForkProducts",
+        ),
+    )
+    .unwrap();
+    let outcome = generate(
+        &sandbox,
+        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+    );
+    assert!(outcome.success, "{}", outcome.stderr);
+
+    let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
+    assert_eq!(
+        app(&manifest, "BsClientApp")["env"]["BACKEND_DESTINATION"].as_str(),
+        Some("ForkProducts")
+    );
+    let mta = read_yaml(&sandbox.out().join("mta.yaml"));
+    let module = mta["modules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str() == Some("BsClientApp"))
+        .unwrap();
+    assert_eq!(
+        module["properties"]["BACKEND_DESTINATION"].as_str(),
+        Some("ForkProducts")
+    );
+    let init = read_json(&sandbox.out().join("init_data.json"));
+    assert_eq!(
+        init["init_data"]["subaccount"]["destinations"][0]["Name"],
+        "ForkProducts"
+    );
+}
+
+#[test]
+fn no_generated_file_hard_codes_the_local_backend_suffix() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(
+        &sandbox,
+        &[
+            "--domain",
+            DOMAIN,
+            "--backend-url",
+            BACKEND_URL,
+            "--backend-xsappname",
+            BACKEND_XSAPPNAME,
+        ],
+    );
+    assert!(outcome.success, "{}", outcome.stderr);
+    for file in [
+        "manifest.yml",
+        "xs-security.json",
+        "init_data.json",
+        "mta.yaml",
+        "approuter/xs-app.json",
+    ] {
+        let text = std::fs::read_to_string(sandbox.out().join(file)).unwrap();
+        assert!(
+            !text.contains("t6131"),
+            "{file} hard-codes the mock's suffix:\n{text}"
+        );
+    }
+
+    // Without the option, the scope is a visible placeholder and the user is told.
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &["--domain", DOMAIN]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains("--backend-xsappname"),
+        "{}",
+        outcome.stdout
+    );
+    let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
+    assert_eq!(
+        xs_app["routes"][0]["scope"][0],
+        "Backend-service!t<n>.AllAccess"
+    );
+}
+
+#[test]
+fn host_suffix_changes_every_route_the_destination_and_the_redirect() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--host-suffix", "jdoe"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
+    assert_eq!(
+        app(&manifest, "ApprouterForShop")["routes"][0]["route"].as_str(),
+        Some("shelf-jdoe.cfapps.example.com")
+    );
+    assert_eq!(
+        app(&manifest, "BsClientApp")["routes"][0]["route"].as_str(),
+        Some("bsclient-jdoe.cfapps.example.com")
+    );
+    assert!(
+        app(&manifest, "ApprouterForShop")["env"]["destinations"]
+            .as_str()
+            .unwrap()
+            .contains("https://bsclient-jdoe.cfapps.example.com")
+    );
+    let security = read_json(&sandbox.out().join("xs-security.json"));
+    assert_eq!(
+        security["oauth2-configuration"]["redirect-uris"][0],
+        "https://shelf-jdoe.cfapps.example.com/**"
+    );
+    let mta = std::fs::read_to_string(sandbox.out().join("mta.yaml")).unwrap();
+    assert!(mta.contains("shelf-jdoe.cfapps.example.com"), "{mta}");
+
+    // A host longer than a DNS label is refused, naming the key.
+    let long = "x".repeat(60);
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--host-suffix", &long]);
+    assert!(!outcome.success);
+    assert!(
+        outcome.stderr.contains("apps.approuter.host"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn with_backend_adds_the_backend_app_its_descriptor_and_points_the_destination_at_it() {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--with-backend"]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
+    let backend = app(&manifest, "BackendServiceApp");
+    assert_eq!(backend["command"].as_str(), Some("./backend-api"));
+    assert_eq!(backend["path"].as_str(), Some("backend-api"));
+    assert_eq!(strings(&backend["services"]), ["BackendXsuaa"]);
+    assert_eq!(
+        backend["routes"][0]["route"].as_str(),
+        Some("backend-service.cfapps.example.com")
+    );
+    let names: Vec<&str> = manifest["applications"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["BackendServiceApp", "BsClientApp", "ApprouterForShop"]
+    );
+
+    let descriptor = read_json(&sandbox.out().join("xs-security-backend.json"));
+    assert_eq!(descriptor["xsappname"], "Backend-service");
+    assert_eq!(descriptor["scopes"][0]["name"], "$XSAPPNAME.AllAccess");
+    assert_eq!(
+        descriptor["scopes"][0]["granted-apps"],
+        serde_json::json!(["$XSAPPNAME(application,XsuaaForScenario)"])
+    );
+    assert_eq!(
+        descriptor["role-templates"][0]["scope-references"],
+        serde_json::json!(["$XSAPPNAME.AllAccess"])
+    );
+    assert_eq!(
+        descriptor["role-collections"][0]["role-template-references"],
+        serde_json::json!(["$XSAPPNAME.AllAccess"])
+    );
+    let init = read_json(&sandbox.out().join("init_data.json"));
+    assert_eq!(
+        init["init_data"]["subaccount"]["destinations"][0]["URL"],
+        "https://backend-service.cfapps.example.com/odata/v2/ProductService/Products"
+    );
+    let mta = read_yaml(&sandbox.out().join("mta.yaml"));
+    let resources: Vec<&str> = mta["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(
+        resources,
+        ["BackendXsuaa", "XsuaaForScenario", "mydestination"]
     );
 }

@@ -227,6 +227,11 @@ fn each_configuration_error_names_its_source() {
             Env::new(tutorial()).set("SESSION_TIMEOUT", "0"),
             &["SESSION_TIMEOUT"],
         ),
+        // More minutes than fit in seconds: refused, not overflowed (found by the property tests).
+        (
+            Env::new(tutorial()).set("SESSION_TIMEOUT", "18446744073709551615"),
+            &["SESSION_TIMEOUT"],
+        ),
         (
             Env::new(tutorial()).set("destinations", "{not json"),
             &["destinations"],

@@ -133,6 +133,7 @@ impl Platform {
             Service::Xsuaa => &self.mock.xsuaa_url,
             Service::Destination => &self.mock.destination_url,
             Service::Backend => &self.mock.backend_url,
+            Service::Here => &self.mock.here_url,
         }
     }
 

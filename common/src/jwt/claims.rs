@@ -47,6 +47,10 @@ pub struct Claims {
     pub xs_user_attributes: Option<serde_json::Value>,
     #[serde(rename = "xs.system.attributes", default)]
     pub xs_system_attributes: Option<serde_json::Value>,
+    /// Not a claim: the `kid` of the key the token was verified with (set by
+    /// `JwtValidator::validate`), so a remembered token can be dropped when its key is withdrawn.
+    #[serde(skip)]
+    pub kid: Option<String>,
 }
 
 fn string_or_seq<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -1,5 +1,7 @@
-//! Verification keys: the JWKS at `{url}/token_keys` (or a trusted `jku`), cached by `kid` and
-//! refreshed on an unknown `kid` at most once per [`REFRESH_INTERVAL`], or one offline PEM key.
+//! Verification keys: the JWKS at `{url}/token_keys` (or a trusted `jku`), cached by `kid`,
+//! refreshed on an unknown `kid` at most once per [`REFRESH_INTERVAL`] and before use when older
+//! than [`MAX_KEY_AGE`]; each refresh replaces the whole set, so withdrawn keys are dropped.
+//! Or one offline PEM key.
 
 use super::JwtError;
 use crate::oauth::{error_chain, snippet};
@@ -10,6 +12,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a fetched key set is used before it is fetched again (lazily, on the next token).
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Deserialize)]
 struct Jwks {
@@ -69,10 +73,39 @@ fn decoding_key(jwk: &Jwk) -> Option<DecodingKey> {
     decoding_key_from_pem(jwk.value.as_deref()?).ok()
 }
 
+/// When the key set is fetched again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwksPolicy {
+    /// An unknown `kid` causes a refresh at most this often (a stream of forged `kid`s must not
+    /// turn into a stream of requests to XSUAA).
+    pub min_refresh_interval: Duration,
+    /// A key set older than this is fetched again before it is used, so a key XSUAA withdrew
+    /// stops being trusted within this time even when no token with a new `kid` arrives.
+    pub max_age: Duration,
+}
+
+impl Default for JwksPolicy {
+    fn default() -> Self {
+        JwksPolicy {
+            min_refresh_interval: REFRESH_INTERVAL,
+            max_age: MAX_KEY_AGE,
+        }
+    }
+}
+
+/// The keys of the last successful fetch; a refresh replaces them all, so keys that XSUAA no
+/// longer publishes are dropped.
+#[derive(Default)]
+struct KeySet {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
 pub struct JwksCache {
     http: reqwest::Client,
     default_url: String,
-    keys: Mutex<HashMap<String, DecodingKey>>,
+    policy: JwksPolicy,
+    keys: Mutex<KeySet>,
     /// Serialises refreshes so a burst of tokens with a new `kid` causes one fetch.
     refresh: tokio::sync::Mutex<LastRefresh>,
 }
@@ -85,26 +118,37 @@ struct LastRefresh {
 }
 
 impl JwksCache {
-    pub fn new(http: reqwest::Client, default_url: String) -> Self {
+    pub fn new(http: reqwest::Client, default_url: String, policy: JwksPolicy) -> Self {
         JwksCache {
             http,
             default_url,
-            keys: Mutex::new(HashMap::new()),
+            policy,
+            keys: Mutex::new(KeySet::default()),
             refresh: tokio::sync::Mutex::new(LastRefresh::default()),
         }
     }
 
-    fn cached(&self, kid: &str) -> Option<DecodingKey> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(kid)
-            .cloned()
+    fn set(&self) -> std::sync::MutexGuard<'_, KeySet> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The key for `kid`, fetching the JWKS (from `jku` when trusted, else the default URL) when it
-    /// is not cached and the last fetch is older than [`REFRESH_INTERVAL`].
+    fn cached(&self, kid: &str) -> Option<DecodingKey> {
+        self.set().keys.get(kid).cloned()
+    }
+
+    fn is_stale(&self) -> bool {
+        self.set()
+            .fetched_at
+            .is_some_and(|at| at.elapsed() >= self.policy.max_age)
+    }
+
+    /// The key for `kid`. A key set older than [`JwksPolicy::max_age`] is fetched again first;
+    /// an unknown `kid` causes a fetch (from `jku` when trusted, else the default URL) when the
+    /// last one is older than [`JwksPolicy::min_refresh_interval`].
     pub async fn key(&self, kid: &str, jku: Option<&str>) -> Result<DecodingKey, JwtError> {
+        if self.is_stale() {
+            self.refresh_stale(jku).await;
+        }
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
@@ -112,7 +156,10 @@ impl JwksCache {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        if last.at.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
+        if last
+            .at
+            .is_some_and(|t| t.elapsed() < self.policy.min_refresh_interval)
+        {
             tracing::debug!(
                 kid,
                 "unknown kid, JWKS refreshed recently: not fetching again"
@@ -122,6 +169,42 @@ impl JwksCache {
                 .clone()
                 .unwrap_or_else(|| JwtError::UnknownKid(kid.to_owned())));
         }
+        self.refresh_locked(&mut last, jku).await?;
+        self.cached(kid)
+            .ok_or_else(|| JwtError::UnknownKid(kid.to_owned()))
+    }
+
+    /// Whether `kid` is still published (after refreshing a stale key set): a token validated
+    /// earlier and remembered must not outlive the withdrawal of its key.
+    pub async fn is_published(&self, kid: &str) -> bool {
+        if self.is_stale() {
+            self.refresh_stale(None).await;
+        }
+        self.set().keys.contains_key(kid)
+    }
+
+    /// Fetches a key set that has grown too old. When XSUAA cannot be reached the old keys stay
+    /// (a key endpoint that is down must not log everybody out); the next attempt waits for
+    /// [`JwksPolicy::min_refresh_interval`].
+    async fn refresh_stale(&self, jku: Option<&str>) {
+        let mut last = self.refresh.lock().await;
+        if !self.is_stale()
+            || last
+                .at
+                .is_some_and(|t| t.elapsed() < self.policy.min_refresh_interval)
+        {
+            return;
+        }
+        if let Err(e) = self.refresh_locked(&mut last, jku).await {
+            tracing::warn!(error = %e, "periodic JWKS refresh failed: keeping the keys fetched before");
+        }
+    }
+
+    async fn refresh_locked(
+        &self,
+        last: &mut LastRefresh,
+        jku: Option<&str>,
+    ) -> Result<(), JwtError> {
         last.at = Some(Instant::now());
         let fetched = match jku {
             Some(jku) if jku != self.default_url => match self.fetch(jku).await {
@@ -135,11 +218,21 @@ impl JwksCache {
         };
         last.error = fetched.as_ref().err().cloned();
         let fetched = fetched?;
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.extend(fetched);
-        keys.get(kid)
-            .cloned()
-            .ok_or_else(|| JwtError::UnknownKid(kid.to_owned()))
+        let mut set = self.set();
+        let withdrawn = set
+            .keys
+            .keys()
+            .filter(|kid| !fetched.contains_key(*kid))
+            .count();
+        if withdrawn > 0 {
+            tracing::info!(
+                withdrawn,
+                "JWKS refresh: keys no longer published are dropped"
+            );
+        }
+        set.keys = fetched;
+        set.fetched_at = Some(Instant::now());
+        Ok(())
     }
 
     #[tracing::instrument(name = "jwks_fetch", skip(self))]

@@ -11,6 +11,10 @@ pub const BACKEND_URL: &str = "https://backend.example.com";
 pub const CLIENT_ID: &str = "sb-XsuaaForScenario!t1";
 pub const CLIENT_SECRET: &str = "fake-secret-7f3a9c";
 pub const UAA_URL: &str = "https://demo.authentication.example.com";
+/// The `!t<n>` the fake landscape gives the Backend API's xsappname: not the mock's 6131, so a
+/// generated file that hard-codes the local suffix is caught.
+pub const BACKEND_TENANT: &str = "4711";
+pub const BACKEND_XSAPPNAME: &str = "Backend-service!t4711";
 
 pub struct Sandbox {
     dir: tempfile::TempDir,
@@ -74,7 +78,7 @@ impl Sandbox {
     pub fn prebuilt(&self) -> PathBuf {
         let dir = self.path().join("prebuilt");
         std::fs::create_dir_all(&dir).unwrap();
-        for binary in ["approuter", "bsclient"] {
+        for binary in ["approuter", "bsclient", "backend-api"] {
             std::fs::write(dir.join(binary), format!("#!/bin/sh\necho {binary}\n")).unwrap();
         }
         dir
@@ -89,6 +93,8 @@ impl Sandbox {
             .env("CARGO_TARGET_DIR", self.path().join("target"))
             .env_remove("CF_DOMAIN")
             .env_remove("BACKEND_URL")
+            .env_remove("BACKEND_XSAPPNAME")
+            .env_remove("CF_HOST_SUFFIX")
             .current_dir(self.path());
         cmd
     }
@@ -167,6 +173,20 @@ case "$1" in
   service-key)
     echo "Getting key $3 for service instance $2 as demo@example.com..."
     echo
+    if [ "$2" = "BackendXsuaa" ]; then
+      cat <<'JSON'
+{{
+  "credentials": {{
+    "clientid": "sb-Backend-service!t{BACKEND_TENANT}",
+    "clientsecret": "backend-secret",
+    "url": "{UAA_URL}",
+    "uaadomain": "authentication.example.com",
+    "xsappname": "Backend-service!t{BACKEND_TENANT}"
+  }}
+}}
+JSON
+      exit 0
+    fi
     cat <<'JSON'
 {{
   "credentials": {{
@@ -214,7 +234,7 @@ case "$1" in
     ;;
 esac
 mkdir -p "$out"
-for b in approuter bsclient; do printf '#!/bin/sh\necho built-%s\n' "$b" > "$out/$b"; done
+for b in approuter bsclient backend-api; do printf '#!/bin/sh\necho built-%s\n' "$b" > "$out/$b"; done
 "#
     )
 }
