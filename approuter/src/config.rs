@@ -168,7 +168,7 @@ impl Config {
             check_logout_page(page, &allowed_redirect_hosts, &origin)?;
         }
 
-        let server = ServerLimits::from_lookup(&var).map_err(Error::Config)?;
+        let server = ServerLimits::from_lookup(var).map_err(Error::Config)?;
 
         Ok(Config {
             port,
