@@ -14,6 +14,8 @@ use axum::http::Method;
 /// expressions (look-aheads such as `^/(?!api/).*$`, back-references) behave as in SAP's router.
 #[derive(Debug)]
 pub struct Source {
+    /// As written in `xs-app.json`, for messages and for writing the file back.
+    pattern: Box<str>,
     regex: regress::Regex,
     /// Capturing groups, and the names of the named ones, for `$n` / `$<name>` in `target`.
     groups: usize,
@@ -26,10 +28,15 @@ impl Source {
         let regex = regress::Regex::with_flags(pattern, flags).map_err(|e| e.to_string())?;
         let (groups, names) = count_groups(pattern);
         Ok(Self {
+            pattern: pattern.into(),
             regex,
             groups,
             names,
         })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
     }
 
     pub fn group_count(&self) -> usize {
