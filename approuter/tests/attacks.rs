@@ -507,7 +507,7 @@ async fn correlation_id_injection_is_replaced_and_ids_reach_the_backend() {
 #[tokio::test]
 async fn a_huge_route_regex_is_not_echoed_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    // Unclosed group: the regex crate's message repeats the whole pattern with a caret.
+    // Unclosed group: the label echoes the pattern, and a regex engine's message may repeat it.
     let source = format!("^/{}(.*$", "a".repeat(2_000_000));
     let env = env_with(
         dir.path(),
@@ -520,7 +520,7 @@ async fn a_huge_route_regex_is_not_echoed_at_start_up() {
     assert!(output.contains("routes[0]"), "{output}");
     assert!(output.contains("bytes)"), "{output}");
     assert!(
-        output.contains("unclosed group"),
+        output.contains("Unbalanced parenthesis"),
         "the reason is kept: {output}"
     );
     assert!(output.len() < 4096, "{} bytes of output", output.len());
