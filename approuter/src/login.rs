@@ -134,13 +134,13 @@ pub async fn require_login(
         redirect_uri,
         created: now,
     };
-    let secure = origin.https_to_browser;
-    let cookie = xsuaa.login_cookies.set_cookie(pending, secure)?;
+    let attributes = app.sessions.cookie_attributes(origin.https_to_browser);
+    let cookie = xsuaa.login_cookies.set_cookie(pending, attributes)?;
     let mut response = redirect(&request.url)?;
     for old in xsuaa.login_cookies.to_evict(headers, now) {
         response.headers_mut().append(
             header::SET_COOKIE,
-            xsuaa.login_cookies.clear_cookie(&old, secure),
+            xsuaa.login_cookies.clear_cookie(&old, attributes),
         );
     }
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -189,7 +189,7 @@ pub async fn callback(
     };
     let clear = xsuaa.login_cookies.clear_cookie(
         &xsuaa.login_cookies.cookie_name(&state),
-        origin.https_to_browser,
+        app.sessions.cookie_attributes(origin.https_to_browser),
     );
     let outcome = complete_login(app, xsuaa, pending, &state, answer, headers, origin).await;
     let mut response = match outcome {

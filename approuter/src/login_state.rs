@@ -164,7 +164,13 @@ impl LoginCookies {
     }
 
     /// The `Set-Cookie` for a new login. A `return_to` too long for a cookie becomes `/`.
-    pub fn set_cookie(&self, mut login: PendingLogin, secure: bool) -> Result<HeaderValue, Error> {
+    /// `attributes` are the session cookie's (`; SameSite=...` and `; Secure`, from `COOKIES` and
+    /// `SECURE_SESSION_COOKIE`): a login inside another site's frame needs `SameSite=None` here too.
+    pub fn set_cookie(
+        &self,
+        mut login: PendingLogin,
+        attributes: &str,
+    ) -> Result<HeaderValue, Error> {
         let name = self.cookie_name(login.state.expose());
         let mut value = self.seal(&name, &login)?;
         if value.len() > MAX_COOKIE_VALUE && login.return_to != "/" {
@@ -176,18 +182,15 @@ impl LoginCookies {
                 "the request's host name is too long to log in with".into(),
             ));
         }
-        let cookie = format!(
-            "{name}={value}; Path=/; Max-Age={LOGIN_TTL_SECS}; HttpOnly; SameSite=Lax{}",
-            if secure { "; Secure" } else { "" }
-        );
+        let cookie =
+            format!("{name}={value}; Path=/; Max-Age={LOGIN_TTL_SECS}; HttpOnly{attributes}");
         HeaderValue::from_str(&cookie)
             .map_err(|_| Error::Internal("login cookie is not a header value".into()))
     }
 
-    pub fn clear_cookie(&self, name: &str, secure: bool) -> HeaderValue {
+    pub fn clear_cookie(&self, name: &str, attributes: &str) -> HeaderValue {
         let cookie = format!(
-            "{name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{}",
-            if secure { "; Secure" } else { "" }
+            "{name}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly{attributes}"
         );
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
@@ -298,7 +301,9 @@ mod tests {
     fn a_sealed_login_opens_with_the_same_secret_only() {
         let now = 1_000_000;
         let a = cookies_for("secret");
-        let set = a.set_cookie(login("st1", now), true).unwrap();
+        let set = a
+            .set_cookie(login("st1", now), "; SameSite=Lax; Secure")
+            .unwrap();
         let text = set.to_str().unwrap();
         assert!(
             text.contains("HttpOnly") && text.contains("Max-Age=180") && text.ends_with("Secure")
@@ -325,7 +330,7 @@ mod tests {
     #[test]
     fn a_tampered_or_moved_cookie_is_refused() {
         let a = cookies_for("secret");
-        let set = a.set_cookie(login("st1", 5), false).unwrap();
+        let set = a.set_cookie(login("st1", 5), "; SameSite=Lax").unwrap();
         let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
         let (name, value) = pair.split_once('=').unwrap();
         let mut bytes = URL_SAFE_NO_PAD.decode(value).unwrap();
@@ -344,13 +349,13 @@ mod tests {
         let now = 1_000_000;
         let sets: Vec<_> = (0..MAX_LOGINS_PER_BROWSER as i64)
             .map(|i| {
-                a.set_cookie(login(&format!("s{i}"), now - 10 + i), false)
+                a.set_cookie(login(&format!("s{i}"), now - 10 + i), "; SameSite=Lax")
                     .unwrap()
             })
             .collect();
         let mut all = sets.clone();
         all.push(
-            a.set_cookie(login("old", now - LOGIN_TTL_SECS - 1), false)
+            a.set_cookie(login("old", now - LOGIN_TTL_SECS - 1), "; SameSite=Lax")
                 .unwrap(),
         );
         let evicted = a.to_evict(&request_with(&all), now);

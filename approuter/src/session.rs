@@ -410,7 +410,7 @@ impl Sessions {
     }
 
     /// `; SameSite=...` and `; Secure` for a request that came over https or not.
-    fn cookie_attributes(&self, https: bool) -> &'static str {
+    pub fn cookie_attributes(&self, https: bool) -> &'static str {
         let secure = self.same_site_none || self.force_secure.unwrap_or(https);
         match (self.same_site_none, secure) {
             (true, _) => "; SameSite=None; Secure",

@@ -733,7 +733,7 @@ proptest! {
             created: 1_700_000_000,
         };
         L.with(|l| -> Result<(), TestCaseError> {
-            let set = l.set_cookie(login, false)
+            let set = l.set_cookie(login, "; SameSite=Lax")
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
             let (name, value) = pair.split_once('=').unwrap();

@@ -161,7 +161,7 @@ async fn alice_logs_in_with_code_pkce_and_state_and_gets_the_backend_scope() {
     assert_eq!(claims["ext_attr"]["zdn"], "scenario");
     assert_eq!(
         claims["xs.system.attributes"]["xs.rolecollections"],
-        json!(["BackendServiceAllAccess", "UaaUser"])
+        json!(["BackendServiceAllAccess", "UaaUser", "TokenProviderUser"])
     );
     let scopes = scopes(token);
     assert!(
