@@ -344,7 +344,11 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
             return Ok(method_not_allowed(allow));
         }
         if route.kind == RouteKind::UserApi {
-            return crate::user_api::answer(&target, auth);
+            let userinfo = app.xsuaa.as_ref().map(|x| crate::user_api::UserInfo {
+                http: &x.http,
+                xsuaa_url: &x.creds.url,
+            });
+            return crate::user_api::answer(&target, auth, userinfo).await;
         }
         token = Some(auth.access_token.unpack());
     }

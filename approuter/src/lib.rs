@@ -43,6 +43,7 @@
 
 pub mod app;
 pub mod config;
+pub mod cookies;
 pub mod correlation;
 pub mod csrf;
 pub mod error;

@@ -25,6 +25,8 @@ pub struct Xsuaa {
     pub oauth: OAuthClient,
     pub validator: JwtValidator,
     pub zone_id: Option<String>,
+    /// For calls on the user's behalf (the user API's `/userinfo`).
+    pub http: reqwest::Client,
     /// Logins in flight, sealed into cookies.
     pub login_cookies: LoginCookies,
     /// Zone ids and scope lists are the same for many sessions: kept once.
@@ -37,7 +39,8 @@ impl Xsuaa {
         Xsuaa {
             login_cookies: LoginCookies::new(&creds.clientsecret, &creds.clientid, session_cookie),
             oauth: OAuthClient::from_xsuaa(&creds, http.clone()),
-            validator: JwtValidator::from_xsuaa(&creds, http),
+            validator: JwtValidator::from_xsuaa(&creds, http.clone()),
+            http,
             zone_id: creds.zone_id().map(str::to_string),
             interner: Interner::default(),
             creds,

@@ -19,7 +19,7 @@
 
 use crate::error::Error;
 use crate::session::constant_time_eq;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::Secret;
@@ -256,14 +256,11 @@ impl LoginCookies {
     }
 }
 
-/// `(name, value)` of every cookie in the request's `Cookie` headers.
+/// `(name, value)` of every cookie in the request's `Cookie` headers that is text (ours are:
+/// base64url values); a non-ASCII cookie of another app does not hide them.
 fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
+    crate::cookies::pairs(headers)
+        .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?)))
 }
 
 #[cfg(test)]
@@ -291,7 +288,7 @@ mod tests {
             .collect();
         let mut headers = HeaderMap::new();
         headers.insert(
-            header::COOKIE,
+            axum::http::header::COOKIE,
             HeaderValue::from_str(&pairs.join("; ")).unwrap(),
         );
         headers

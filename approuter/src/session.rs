@@ -9,7 +9,7 @@
 
 use crate::error::Error;
 use crate::token_pack::{PackedToken, Packer};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use common::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -462,14 +462,7 @@ impl Sessions {
 
     /// The session id from the `Cookie` header(s), if one parses.
     pub fn id_from_headers(&self, headers: &HeaderMap) -> Option<Id> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| *name == self.cookie_name)
-            .find_map(|(_, value)| value.trim().parse::<Id>().ok())
+        crate::cookies::find(headers, &self.cookie_name)
     }
 
     /// The session, with its idle timeout renewed when a good part of it has passed (renewing on
@@ -668,7 +661,7 @@ mod tests {
         let id = Id::default();
         let mut headers = HeaderMap::new();
         headers.insert(
-            header::COOKIE,
+            axum::http::header::COOKIE,
             HeaderValue::from_str(&format!("a=1; JSESSIONID=garbage; JSESSIONID={id}; b=2"))
                 .unwrap(),
         );

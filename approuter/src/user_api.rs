@@ -1,10 +1,8 @@
 //! `"service": "sap-approuter-userapi"` routes: `@sap/approuter`'s user API, which UI5 apps call
 //! for the logged-in user's name and e-mail. `.../currentUser` and `.../attributes` answer from the
-//! claims of the session's (validated) access token, as SAP's router does.
-//!
-//! SAP's `attributes` also asks XSUAA's `/userinfo` for `user_attributes`; we answer with the
-//! token's details only (start-up says so), which is what `attributes` returns for a user
-//! without custom attributes.
+//! claims of the session's (validated) access token, as SAP's router does; `attributes` merges
+//! in the `user_attributes` that XSUAA's `/userinfo` returns for the user's token, as SAP's does
+//! (and, as SAP's, answers with the token's details alone when `/userinfo` fails).
 
 use crate::error::Error;
 use crate::session::AuthInfo;
@@ -12,7 +10,52 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
 use base64::Engine;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// `/userinfo` is asked on the user's click: a slow XSUAA must not hold the page for long.
+const USERINFO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Claims SAP's router drops from `user_attributes` before merging them (`ignoreClaims` in its
+/// `user-api-middleware.js`): identity and token bookkeeping, not custom attributes.
+const IGNORED_ATTRIBUTES: &[&str] = &[
+    "aud",
+    "nonce",
+    "remoteEntityId",
+    "zone_uuid",
+    "sub",
+    "given_name",
+    "family_name",
+    "email",
+    "first_name",
+    "last_name",
+    "azp",
+    "mail",
+    "app_tid",
+    "iss",
+    "sid",
+    "ias_iss",
+    "scim_id",
+    "cnf",
+    "jti",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "acr",
+    "amr",
+    "at_hash",
+    "c_hash",
+    "sub_jwk",
+    "ias_apis",
+];
+
+/// Where `attributes` asks for the user's custom attributes: XSUAA's `/userinfo`.
+pub struct UserInfo<'a> {
+    pub http: &'a reqwest::Client,
+    /// The xsuaa binding's `url`.
+    pub xsuaa_url: &'a str,
+}
 
 pub const SERVICE: &str = "sap-approuter-userapi";
 
@@ -35,7 +78,11 @@ struct UserDetails<'a> {
 
 /// The answer for `path` (the route's target applied): `currentUser` or `attributes` anywhere in
 /// it, as SAP checks; anything else is SAP's 500 for an invalid user API endpoint.
-pub fn answer(path: &str, auth: &AuthInfo) -> Result<Response<Body>, Error> {
+pub async fn answer(
+    path: &str,
+    auth: &AuthInfo,
+    userinfo: Option<UserInfo<'_>>,
+) -> Result<Response<Body>, Error> {
     let current_user = if path.contains("currentUser") {
         true
     } else if path.contains("attributes") {
@@ -85,7 +132,12 @@ pub fn answer(path: &str, auth: &AuthInfo) -> Result<Response<Body>, Error> {
             _ => details.name.map(str::to_string),
         };
     }
-    let body = serde_json::to_string_pretty(&details)
+    let mut answer = serde_json::to_value(&details)
+        .map_err(|e| Error::Internal(format!("user API answer: {e}")))?;
+    if !current_user && let (Some(userinfo), Value::Object(answer)) = (userinfo, &mut answer) {
+        merge_user_attributes(answer, userinfo, token.expose()).await;
+    }
+    let body = serde_json::to_string_pretty(&answer)
         .map_err(|e| Error::Internal(format!("user API answer: {e}")))?;
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
@@ -98,4 +150,46 @@ pub fn answer(path: &str, auth: &AuthInfo) -> Result<Response<Body>, Error> {
         HeaderValue::from_static("no-cache, no-store"),
     );
     Ok(response)
+}
+
+/// `user_attributes` from `/userinfo`, without [`IGNORED_ATTRIBUTES`], over the token's details
+/// (SAP's `Object.assign`). A failing `/userinfo` leaves the details as they are, as in SAP;
+/// the log names the status or error kind, never the token.
+async fn merge_user_attributes(
+    answer: &mut Map<String, Value>,
+    userinfo: UserInfo<'_>,
+    token: &str,
+) {
+    let url = format!("{}/userinfo", userinfo.xsuaa_url.trim_end_matches('/'));
+    let response = userinfo
+        .http
+        .get(&url)
+        .bearer_auth(token)
+        .timeout(USERINFO_TIMEOUT)
+        .send()
+        .await;
+    let body = match response {
+        Ok(r) if r.status().is_success() => r.json::<Value>().await,
+        Ok(r) => {
+            tracing::info!(status = %r.status(), "user API: XSUAA /userinfo refused; answering with the token's details");
+            return;
+        }
+        Err(e) => Err(e),
+    };
+    match body {
+        Ok(Value::Object(mut info)) => {
+            if let Some(Value::Object(attributes)) = info.remove("user_attributes") {
+                for (name, value) in attributes {
+                    if !IGNORED_ATTRIBUTES.contains(&name.as_str()) {
+                        answer.insert(name, value);
+                    }
+                }
+            }
+        }
+        Ok(_) => tracing::info!("user API: XSUAA /userinfo answered no JSON object"),
+        Err(e) => tracing::info!(
+            error = %e,
+            "user API: XSUAA /userinfo failed; answering with the token's details"
+        ),
+    }
 }

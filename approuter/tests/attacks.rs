@@ -256,6 +256,34 @@ async fn anonymous_flood_creates_no_server_sessions() {
     assert_eq!(sessions(), 1, "the flood left no session behind");
 }
 
+/// A cookie with a non-ASCII value (set by another app on the domain, in UTF-8 or Latin-1) next to
+/// the session cookie: the user stays logged in, and every cookie but the router's reaches the
+/// backend byte for byte (reading the header as text once hid the session and dropped them all).
+#[tokio::test]
+async fn a_non_ascii_cookie_hides_neither_the_session_nor_the_other_cookies() {
+    let s = Scenario::start(Options::default()).await;
+    let browser = alice(&s).await;
+    let session = browser.cookie(&s.url("/"), COOKIE).unwrap();
+    let mut cookie = b"theme=gr\xfcn; city=K\xc3\xb6ln; ".to_vec();
+    cookie.extend_from_slice(format!("{COOKIE}={session}; lang=de").as_bytes());
+    let r = reqwest::Client::new()
+        .get(s.url("/odata/Products"))
+        .header("accept", "application/json")
+        .header(
+            "cookie",
+            reqwest::header::HeaderValue::from_bytes(&cookie).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "still logged in");
+    let seen = s.backend.last();
+    assert_eq!(
+        seen.headers["cookie"].as_bytes(),
+        b"theme=gr\xfcn; city=K\xc3\xb6ln; lang=de"
+    );
+}
+
 // ---- Login state ---------------------------------------------------------------------------
 
 /// A login cookie the router did not seal (forged, or altered by one bit) gets nowhere: the code
@@ -652,4 +680,83 @@ async fn bad_incoming_timeouts_stop_the_start_with_the_variable_name() {
         e.to_string().starts_with("INCOMING_CONNECTION_TIMEOUT"),
         "{e}"
     );
+}
+
+// ---- Requests a proxy must not misread ----------------------------------------------------
+
+/// Request smuggling: a request whose framing a backend could read differently than the router
+/// (CL.TE, an obfuscated or non-final `chunked`, two lengths, whitespace before the colon) gets
+/// one answer and a closed connection, so the bytes after it are never read as a request. hyper
+/// refuses all but CL.TE with 400; CL.TE it frames by Transfer-Encoding, drops the Content-Length
+/// and closes after answering (RFC 9112 6.3), so the backend gets one unambiguous request.
+#[tokio::test]
+async fn request_smuggling_with_ambiguous_framing_is_refused() {
+    let backend = Backend::start().await;
+    let router = limited_router(&backend, &[]).await;
+    let smuggled = "GET /api/smuggled HTTP/1.1\r\nHost: app.example.com\r\n\r\n";
+    for (framing, refused) in [
+        ("Content-Length: 44\r\nTransfer-Encoding: chunked", false),
+        ("Transfer-Encoding: chunked\r\nContent-Length: 44", false),
+        ("Transfer-Encoding: xchunked", true),
+        ("Transfer-Encoding: chunked, identity", true),
+        ("Content-Length: 5\r\nContent-Length: 44", true),
+        ("Transfer-Encoding : chunked", true),
+    ] {
+        let attack = format!(
+            "POST /api/in HTTP/1.1\r\nHost: app.example.com\r\n{framing}\r\n\r\n0\r\n\r\n{smuggled}"
+        );
+        let (_, sent) =
+            held_until_closed(&router_addr(&router), attack.as_bytes(), TIMEOUT + MARGIN).await;
+        assert_eq!(sent.matches("HTTP/1.1 ").count(), 1, "{framing:?}: {sent}");
+        if refused {
+            assert!(sent.starts_with("HTTP/1.1 400"), "{framing:?}: {sent}");
+        }
+    }
+    let forwarded = backend.requests();
+    assert_eq!(forwarded.len(), 2, "the two CL.TE requests, once each");
+    for r in forwarded {
+        assert_eq!(r.path, "/in");
+        assert_ne!(r.header("content-length"), Some("44"), "{:?}", r.headers);
+    }
+}
+
+/// Oversized request heads: a 64 KiB header is refused with 431 as Node (so `@sap/approuter`)
+/// refuses anything over its 16 KiB default, so that idle connections cannot each pin a large
+/// read buffer; the backend sees nothing.
+#[tokio::test]
+async fn oversized_request_headers_get_431() {
+    let backend = Backend::start().await;
+    let router = limited_router(&backend, &[]).await;
+    let attack = format!(
+        "GET /api/big HTTP/1.1\r\nHost: app.example.com\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let (_, sent) =
+        held_until_closed(&router_addr(&router), attack.as_bytes(), TIMEOUT + MARGIN).await;
+    assert!(sent.starts_with("HTTP/1.1 431"), "{sent}");
+    assert!(backend.requests().is_empty(), "nothing was forwarded");
+
+    // A big but ordinary head (12 KiB of cookies) is served, and NODE_OPTIONS raises the limit
+    // as it does for Node.
+    let client = reqwest::Client::new();
+    let cookies = format!("big={}", "c".repeat(12 * 1024));
+    let ok = client
+        .get(format!("{}/api/cookies", router.url))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let raised = limited_router(
+        &backend,
+        &[("NODE_OPTIONS", "--max-http-header-size=131072".into())],
+    )
+    .await;
+    let ok = client
+        .get(format!("{}/api/big", raised.url))
+        .header("x-big", "a".repeat(64 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
 }

@@ -67,7 +67,15 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// How long a shutdown waits for open connections before dropping them.
     pub shutdown_grace: Duration,
+    /// Largest request head (request line and headers) read; larger ones get 431. Node's
+    /// default, so `@sap/approuter`'s: a connection cannot pin a large read buffer.
+    pub max_header_bytes: usize,
 }
+
+/// Node's `--max-http-header-size` default.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+/// hyper's smallest read buffer.
+const MIN_HEADER_BYTES: usize = 8 * 1024;
 
 impl Default for ServerLimits {
     fn default() -> Self {
@@ -77,6 +85,7 @@ impl Default for ServerLimits {
             connection_timeout: Some(DEFAULT_CONNECTION_TIMEOUT),
             max_connections: default_max_connections(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -101,8 +110,10 @@ pub fn default_max_connections() -> usize {
 
 impl ServerLimits {
     /// Reads `INCOMING_CONNECTION_TIMEOUT` and `INCOMING_REQUEST_TIMEOUT` (milliseconds, `0`
-    /// disables, as `@sap/approuter`) and `INCOMING_MAX_CONNECTIONS`. The header-read timeout is
-    /// Node's: 60 s, or the request timeout when that is shorter.
+    /// disables, as `@sap/approuter`), `INCOMING_MAX_CONNECTIONS`, and the largest request head
+    /// from `--max-http-header-size` in `NODE_OPTIONS` (where `@sap/approuter` users raise
+    /// Node's 16 KiB). The header-read timeout is Node's: 60 s, or the request timeout when that
+    /// is shorter.
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let millis = |name: &str, default: Duration| -> Result<Option<Duration>, String> {
@@ -130,7 +141,12 @@ impl ServerLimits {
                 }
             },
         };
+        let max_header_bytes = match var("NODE_OPTIONS") {
+            None => DEFAULT_MAX_HEADER_BYTES,
+            Some(options) => node_max_header_size(&options)?.unwrap_or(DEFAULT_MAX_HEADER_BYTES),
+        };
         Ok(ServerLimits {
+            max_header_bytes,
             header_read_timeout: request_timeout.map_or(DEFAULT_HEADER_READ_TIMEOUT, |r| {
                 r.min(DEFAULT_HEADER_READ_TIMEOUT)
             }),
@@ -152,10 +168,31 @@ impl ServerLimits {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(self.max_header_bytes.max(MIN_HEADER_BYTES))
             .keep_alive(true);
         builder.http2().timer(TokioTimer::new());
         builder
     }
+}
+
+/// `--max-http-header-size=N` (or `... N`) in `NODE_OPTIONS`; other options are Node's business.
+fn node_max_header_size(options: &str) -> Result<Option<usize>, String> {
+    const FLAG: &str = "--max-http-header-size";
+    let mut words = options.split_whitespace();
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix(FLAG) {
+            Some("") => words.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => continue,
+        };
+        return match value.map(str::parse::<usize>) {
+            Some(Ok(n)) if n > 0 => Ok(Some(n)),
+            _ => Err(format!(
+                "NODE_OPTIONS: {FLAG} needs a positive number of bytes"
+            )),
+        };
+    }
+    Ok(None)
 }
 
 /// Serves `router` over plain HTTP on `listener` until `shutdown` resolves.
@@ -497,6 +534,23 @@ mod tests {
         assert_eq!(limits.connection_timeout, Some(Duration::from_secs(120)));
         assert_eq!(limits.header_read_timeout, Duration::from_secs(60));
         assert!(limits.max_connections >= 16);
+        assert_eq!(limits.max_header_bytes, 16 * 1024);
+    }
+
+    #[test]
+    fn node_options_raise_the_largest_request_head_as_for_node() {
+        for options in [
+            "--max-http-header-size=65536",
+            "--enable-source-maps --max-http-header-size 65536",
+        ] {
+            let limits = ServerLimits::from_lookup(lookup(&[("NODE_OPTIONS", options)])).unwrap();
+            assert_eq!(limits.max_header_bytes, 65536, "{options}");
+        }
+        let other = ServerLimits::from_lookup(lookup(&[("NODE_OPTIONS", "--inspect")])).unwrap();
+        assert_eq!(other.max_header_bytes, 16 * 1024);
+        let e = ServerLimits::from_lookup(lookup(&[("NODE_OPTIONS", "--max-http-header-size=x")]))
+            .unwrap_err();
+        assert!(e.starts_with("NODE_OPTIONS"), "{e}");
     }
 
     #[test]

@@ -474,7 +474,7 @@ impl MockConfig {
                         id: None,
                         origin: default_origin(),
                         role_collections: u.role_collections.clone(),
-                        attributes: BTreeMap::new(),
+                        attributes: u.attributes.clone(),
                     })
                     .collect(),
             },

@@ -114,6 +114,9 @@ pub struct DemoUser {
     pub given_name: String,
     pub family_name: String,
     pub role_collections: Vec<String>,
+    /// Custom user attributes (`xs.user.attributes`, XSUAA's `/userinfo` `user_attributes`).
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -30,6 +30,9 @@ pub struct Case {
     /// RSS in KiB of the processes on the path, idle before and at the end of the load.
     pub rss_kib_before: Vec<(String, u64)>,
     pub rss_kib_after: Vec<(String, u64)>,
+    /// CPU time each process on the path spent per request over the load, in ms (from /proc):
+    /// unlike req/s, the ratio of two of these holds across machines.
+    pub cpu_ms_per_request: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +56,8 @@ pub struct Report {
     pub targets: Vec<Target>,
     /// Why the tutorial's Node.js app was not measured, when it was not.
     pub node_baseline_skipped: Option<String>,
+    /// Why SAP's `@sap/approuter` was not measured, when it was not.
+    pub sap_baseline_skipped: Option<String>,
     /// The scheduler slice the App Router's threads got (its start-up log's `sched_slice`): the
     /// c16 tails depend on it, and kernels before Linux 6.12 keep their own.
     pub approuter_sched_slice: Option<String>,
@@ -98,6 +103,7 @@ impl Load<'_> {
         on_path: &[&AppProcess],
     ) -> Result<Case, ScenarioError> {
         let before = rss(on_path);
+        let cpu_before: Vec<f64> = on_path.iter().map(|p| p.cpu_ms().unwrap_or(0.0)).collect();
         let load = match pace {
             Pace::Saturated => {
                 measure::run_wrk(self.wrk, url, headers, concurrency, self.duration)?
@@ -106,11 +112,22 @@ impl Load<'_> {
                 measure::run_wrk_paced(self.wrk, url, headers, concurrency, self.duration, ms)?
             }
         };
+        let rss_after = rss(on_path);
+        let requests = load.requests.max(1) as f64;
+        let cpu_ms_per_request = on_path
+            .iter()
+            .zip(cpu_before)
+            .map(|(p, before)| {
+                let used = p.cpu_ms().unwrap_or(before) - before;
+                (p.name.clone(), used / requests)
+            })
+            .collect();
         Ok(Case {
             name,
             load,
             rss_kib_before: before,
-            rss_kib_after: rss(on_path),
+            rss_kib_after: rss_after,
+            cpu_ms_per_request,
         })
     }
 }
@@ -182,6 +199,16 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         }
     };
 
+    let mut sap_skipped = None;
+    let sap_router = match sap_baseline(&stack, &options, &alice.name, &alice.password).await {
+        Ok(router) => Some(router),
+        Err(reason) => {
+            eprintln!("SAP's @sap/approuter is not measured: {reason}");
+            sap_skipped = Some(reason);
+            None
+        }
+    };
+
     let load = Load {
         wrk: &wrk,
         duration,
@@ -209,6 +236,16 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             saturated,
             &[&stack.approuter, &stack.mock],
         )?);
+        if let Some((sap, sap_url, sap_cookie)) = &sap_router {
+            cases.push(load.case(
+                format!("{SAP_CASE} c{c}"),
+                &format!("{sap_url}/backend{BACKEND_PATH}"),
+                &[("Cookie".to_string(), sap_cookie.clone())],
+                c,
+                saturated,
+                &[sap, &stack.mock],
+            )?);
+        }
         let warm_url = format!("{}/mainentry", stack.bsclient_url);
         // Fill the caches once, so the run measures warm requests only.
         warm_up(&warm_url, &mainentry_headers).await?;
@@ -261,6 +298,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     }
     drop(cold);
     drop(node_app);
+    drop(sap_router);
 
     // The same 16 clients with 4 ms of think time each: the latency of the path itself, next to the
     // saturated c16 case above, whose latency is mostly waiting in line for the two cores.
@@ -322,6 +360,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         login_seconds,
     );
     report.node_baseline_skipped = node_skipped;
+    report.sap_baseline_skipped = sap_skipped;
     report.approuter_sched_slice = sched_slice;
     drop(router);
     if options.anonymous > 0 {
@@ -356,6 +395,8 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
 }
 
 const NODE_CASE: &str = "node tutorial app /mainentry";
+const SAP_CASE: &str = "sap approuter -> backend";
+const ROUTER_CASE: &str = "approuter -> backend";
 const PACE_MS: u32 = 4;
 const PACED: &str = "paced 4 ms";
 
@@ -401,6 +442,64 @@ async fn node_baseline(
         ));
     }
     Ok((process, url))
+}
+
+/// Installs (into the build's target dir, kept between runs) and starts SAP's `@sap/approuter`
+/// with our App Router's `xs-app.json`, destinations and bindings, connection reuse to backends
+/// on as on Cloud Foundry, and logs a browser in through the mock XSUAA's form. Returns it, its
+/// URL and the session's `Cookie` header.
+async fn sap_baseline(
+    stack: &Stack,
+    options: &BenchOptions,
+    user: &str,
+    password: &str,
+) -> Result<(AppProcess, String, String), String> {
+    let node =
+        measure::which("node").ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
+    let dir = options
+        .binary_dir
+        .parent()
+        .unwrap_or(&options.binary_dir)
+        .join("sap-approuter");
+    eprintln!(
+        "preparing @sap/approuter {} in {}",
+        crate::sap_approuter::VERSION,
+        dir.display()
+    );
+    crate::sap_approuter::prepare(&dir)?;
+    let (mut process, url) = stack
+        .spawn_sap_approuter(
+            &node,
+            &dir,
+            &[("DISABLE_CONNECTION_REUSE".into(), "false".into())],
+        )
+        .map_err(|e| e.to_string())?;
+    // SAP's router has no health endpoint: its login page answers once it listens.
+    process
+        .wait_healthy(&format!("{url}/backend/"), Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{url}/backend{BACKEND_PATH}?$top=1"),
+            user,
+            password,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if !page.status.is_success() || !page.body.contains("ProductID") {
+        return Err(format!(
+            "the login through it ended with {}: {}\n{}",
+            page.status,
+            page.body.chars().take(300).collect::<String>(),
+            process.log.tail(20)
+        ));
+    }
+    let cookie = browser
+        .cookie_header(&url)
+        .ok_or("no session cookie after the login")?;
+    Ok((process, url, cookie))
 }
 
 /// A token for `user` from the mock XSUAA (password grant with the xsuaa binding's client).
@@ -498,6 +597,21 @@ fn rps(cases: &[Case], name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU per request of `router` over that of the Backend API (the mock) in the case `name`: the
+/// router does the backend's socket work twice (client side and backend side), so about 1 is
+/// near the limit, on any machine.
+fn cpu_ratio(cases: &[Case], name: &str, router: &str) -> Option<f64> {
+    let case = cases.iter().find(|c| c.name == name)?;
+    let of = |process: &str| {
+        case.cpu_ms_per_request
+            .iter()
+            .find(|(p, _)| p == process)
+            .map(|(_, ms)| *ms)
+    };
+    let backend = of("mock-platform")?;
+    (backend > 0.0).then(|| of(router).unwrap_or(0.0) / backend)
+}
+
 fn report(
     options: &BenchOptions,
     cases: Vec<Case>,
@@ -518,6 +632,60 @@ fn report(
         let warm_ratio = if cold > 0.0 { warm / cold } else { 0.0 };
         ratios.push((format!("approuter/direct c{c}"), router_ratio));
         ratios.push((format!("warm/cold c{c}"), warm_ratio));
+        let sap = rps(&cases, &format!("{SAP_CASE} c{c}"));
+        if sap > 0.0 {
+            let ours_vs_sap = router / sap;
+            ratios.push((format!("approuter/sap approuter req/s c{c}"), ours_vs_sap));
+            if c == 16 {
+                targets.push(Target {
+                    what: "approuter req/s vs @sap/approuter's, c16".into(),
+                    measured: ours_vs_sap,
+                    limit: ">= 20".into(),
+                    met: ours_vs_sap >= 20.0,
+                });
+            }
+            let rss_after = |name: &str, process: &str| {
+                cases
+                    .iter()
+                    .find(|x| x.name == name)
+                    .and_then(|x| x.rss_kib_after.iter().find(|(p, _)| p == process))
+                    .map_or(0.0, |(_, kib)| *kib as f64)
+            };
+            let ours = rss_after(&format!("{ROUTER_CASE} c{c}"), "approuter");
+            let theirs = rss_after(&format!("{SAP_CASE} c{c}"), "sap-approuter");
+            if ours > 0.0 && theirs > 0.0 {
+                let rss_ratio = ours / theirs;
+                ratios.push((
+                    format!("approuter/sap approuter RSS under load c{c}"),
+                    rss_ratio,
+                ));
+                if c == 16 {
+                    targets.push(Target {
+                        what: "approuter RSS vs @sap/approuter's under load, c16".into(),
+                        measured: rss_ratio,
+                        limit: "<= 0.125".into(),
+                        met: rss_ratio <= 0.125,
+                    });
+                }
+            }
+            if let Some(cpu) = cpu_ratio(&cases, &format!("{SAP_CASE} c{c}"), "sap-approuter") {
+                ratios.push((
+                    format!("sap approuter CPU/backend CPU per request c{c}"),
+                    cpu,
+                ));
+            }
+        }
+        if let Some(cpu) = cpu_ratio(&cases, &format!("{ROUTER_CASE} c{c}"), "approuter") {
+            ratios.push((format!("approuter CPU/backend CPU per request c{c}"), cpu));
+            if c == 16 {
+                targets.push(Target {
+                    what: "approuter CPU per request vs the Backend API's, c16".into(),
+                    measured: cpu,
+                    limit: "<= 1.3".into(),
+                    met: cpu <= 1.3,
+                });
+            }
+        }
         let node = rps(&cases, &format!("{NODE_CASE} c{c}"));
         if node > 0.0 {
             ratios.push((format!("bsclient warm/node tutorial app c{c}"), warm / node));
@@ -572,6 +740,7 @@ fn report(
         ratios,
         targets,
         node_baseline_skipped: None,
+        sap_baseline_skipped: None,
         approuter_sched_slice: None,
         anonymous_flood: None,
         soak: None,
@@ -592,15 +761,21 @@ pub fn render(report: &Report) -> String {
             .zip(&case.rss_kib_after)
             .map(|((name, b), (_, a))| format!("{name} {b}->{a}"))
             .collect();
+        let cpu: Vec<String> = case
+            .cpu_ms_per_request
+            .iter()
+            .map(|(name, ms)| format!("{name} {:.1}", ms * 1000.0))
+            .collect();
         out.push_str(&format!(
-            "{:<34} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}  {}\n",
+            "{:<34} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}  {}; CPU µs/request: {}\n",
             case.name,
             case.load.requests_per_sec,
             case.load.p50_ms,
             case.load.p99_ms,
             case.load.max_ms,
             case.load.errors,
-            rss.join(", ")
+            rss.join(", "),
+            cpu.join(", ")
         ));
     }
     out.push('\n');
@@ -626,6 +801,9 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(reason) = &report.node_baseline_skipped {
         out.push_str(&format!("node tutorial app not measured: {reason}\n"));
+    }
+    if let Some(reason) = &report.sap_baseline_skipped {
+        out.push_str(&format!("@sap/approuter not measured: {reason}\n"));
     }
     out.push_str(&render_security(
         report.anonymous_flood.as_ref(),

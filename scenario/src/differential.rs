@@ -415,16 +415,7 @@ impl RouterPair {
                 .ok_or_else(|| ScenarioError::Login(format!("no demo user {user}")))?;
             let browser = Browser::new();
             let start = format!("{}{login_path}", self.url(side));
-            let mut page = browser.get(&start).await?;
-            if page.status.is_success()
-                && let Some((cookies, location)) =
-                    sap_approuter::script_redirect(&page.body, login_path)
-            {
-                for cookie in cookies {
-                    browser.add_cookie(&cookie, &page.url);
-                }
-                page = browser.get(&location).await?;
-            }
+            let page = browser.open(&start).await?;
             if !page.is_login_form() {
                 return Err(ScenarioError::Login(format!(
                     "{}: {start} did not lead to the login form ({} at {}): {}\n{}",

@@ -212,6 +212,11 @@ impl AppProcess {
         let _ = self.child.wait();
     }
 
+    /// CPU time used so far in ms ([`cpu_ms`]).
+    pub fn cpu_ms(&self) -> Option<f64> {
+        cpu_ms(self.child.id())
+    }
+
     /// Resident memory of the process in KiB (from /proc), for benchmarks and memory tests.
     pub fn rss_kib(&self) -> Option<u64> {
         rss_kib(self.child.id())
@@ -222,6 +227,21 @@ impl Drop for AppProcess {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(5));
     }
+}
+
+/// CPU time the process has used so far, user plus system, all threads, in milliseconds (from
+/// `/proc/<pid>/stat`, whose clock ticks are `USER_HZ` = 100 per second on Linux).
+pub fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses (which may hold spaces): state is field 3, utime 14,
+    // stime 15.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 * 10.0)
 }
 
 pub fn rss_kib(pid: u32) -> Option<u64> {

@@ -216,6 +216,27 @@ impl Stack {
         Ok((process, url))
     }
 
+    /// SAP's `@sap/approuter` (installed in `sap_dir` by [`crate::sap_approuter::prepare`]) with our
+    /// App Router's env, `xs-app.json` and working directory plus `extra_env`, on a free port: the
+    /// benchmark's baseline.
+    pub fn spawn_sap_approuter(
+        &self,
+        node: &Path,
+        sap_dir: &Path,
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String), ScenarioError> {
+        let entry = crate::sap_approuter::entry_point(sap_dir);
+        let (process, url, _) = self.spawn_with(
+            "sap-approuter",
+            node,
+            &[entry.display().to_string()],
+            &self.workdir,
+            &self.approuter_env,
+            extra_env,
+        )?;
+        Ok((process, url))
+    }
+
     fn spawn_like(
         &self,
         app: &str,

@@ -21,6 +21,7 @@ fn limits(header: Duration) -> ServerLimits {
         connection_timeout: Some(Duration::from_secs(60)),
         max_connections: 64,
         shutdown_grace: Duration::from_secs(1),
+        ..ServerLimits::default()
     }
 }
 

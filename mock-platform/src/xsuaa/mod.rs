@@ -107,6 +107,8 @@ async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Result<Jso
         "family_name": user.family_name, "name": format!("{} {}", user.given_name, user.family_name),
         "email": user.email, "email_verified": true, "origin": user.origin,
         "zid": state.model.zone.id, "previous_logon_time": null,
+        // As UAA: the user's custom attributes (the App Router's user API `attributes` reads them).
+        "user_attributes": user.attributes,
     })))
 }
 
