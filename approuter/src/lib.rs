@@ -42,6 +42,7 @@
 //! answer carries the request's `x-correlationid` ([`correlation`]).
 
 pub mod app;
+pub mod backend_cookies;
 pub mod config;
 pub mod correlation;
 pub mod csrf;
@@ -56,6 +57,7 @@ pub mod session;
 pub mod static_files;
 pub mod token_pack;
 pub mod user_api;
+pub mod websocket;
 pub mod xs_app;
 
 pub use app::{App, router, serve};
