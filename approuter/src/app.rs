@@ -403,7 +403,8 @@ async fn dispatch(
                 keep_session_cookies,
             };
             if upgrade {
-                return websocket::proxy(app.clone(), upstream, req, forward, session.as_ref()).await;
+                return websocket::proxy(app.clone(), upstream, req, forward, session.as_ref())
+                    .await;
             }
             let forwarded = proxy::forward(upstream, req, forward).await?;
             if !forwarded.session_cookies.is_empty()

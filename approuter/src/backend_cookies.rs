@@ -172,7 +172,9 @@ impl BackendCookies {
         cookies.iter().any(|c| {
             let existing = self.find(destination, &c.name, &c.path);
             match existing {
-                Some(i) => c.deletes || self.0[i].value.expose() != c.value || self.0[i].secure != c.secure,
+                Some(i) => {
+                    c.deletes || self.0[i].value.expose() != c.value || self.0[i].secure != c.secure
+                }
                 None => !c.deletes,
             }
         })
@@ -240,7 +242,10 @@ mod tests {
     fn session_and_persistent_cookies_are_told_apart() {
         let s = set("JSESSIONID=abc; Path=/base; HttpOnly");
         assert!(s.session && !s.deletes);
-        assert_eq!((s.name.as_str(), s.value.as_str(), s.path.as_str()), ("JSESSIONID", "abc", "/base"));
+        assert_eq!(
+            (s.name.as_str(), s.value.as_str(), s.path.as_str()),
+            ("JSESSIONID", "abc", "/base")
+        );
         assert!(!set("a=1; Max-Age=60").session);
         assert!(!set("a=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT").session);
         assert!(set("a=; Max-Age=0").deletes);
@@ -253,20 +258,49 @@ mod tests {
     #[test]
     fn cookies_go_back_only_to_their_destination_and_path() {
         let mut jar = BackendCookies::default();
-        assert!(jar.apply("a", &[set("s=1; Path=/base"), set("t=2; Path=/other"), set("p=3; Max-Age=9")]).is_empty());
+        assert!(
+            jar.apply(
+                "a",
+                &[
+                    set("s=1; Path=/base"),
+                    set("t=2; Path=/other"),
+                    set("p=3; Max-Age=9")
+                ]
+            )
+            .is_empty()
+        );
         assert_eq!(jar.len(), 2, "the persistent one is not kept");
-        assert_eq!(jar.header_for("a", "/base/x", false).as_deref(), Some("s=1"));
+        assert_eq!(
+            jar.header_for("a", "/base/x", false).as_deref(),
+            Some("s=1")
+        );
         assert_eq!(jar.header_for("a", "/base", false).as_deref(), Some("s=1"));
         assert_eq!(jar.header_for("a", "/basement", false), None);
-        assert_eq!(jar.header_for("b", "/base/x", false), None, "another destination");
+        assert_eq!(
+            jar.header_for("b", "/base/x", false),
+            None,
+            "another destination"
+        );
         jar.apply("a", &[set("s=9; Path=/base")]);
-        assert_eq!(jar.header_for("a", "/base/x", false).as_deref(), Some("s=9"), "replaced");
+        assert_eq!(
+            jar.header_for("a", "/base/x", false).as_deref(),
+            Some("s=9"),
+            "replaced"
+        );
         assert!(!jar.would_change("a", &[set("s=9; Path=/base")]));
         assert!(jar.would_change("a", &[set("s=; Path=/base; Max-Age=0")]));
         jar.apply("a", &[set("s=; Path=/base; Max-Age=0")]);
-        assert_eq!(jar.header_for("a", "/base/x", false), None, "deleted by the backend");
+        assert_eq!(
+            jar.header_for("a", "/base/x", false),
+            None,
+            "deleted by the backend"
+        );
         jar.apply("a", &[set("sec=1; Path=/; Secure")]);
-        assert_eq!(jar.header_for("a", "/x", false), None, "Secure only over https");
+        assert_eq!(
+            jar.header_for("a", "/x", false),
+            None,
+            "Secure only over https"
+        );
         assert_eq!(jar.header_for("a", "/x", true).as_deref(), Some("sec=1"));
     }
 
@@ -274,7 +308,10 @@ mod tests {
     fn a_session_holds_a_bounded_number_of_bytes() {
         let mut jar = BackendCookies::default();
         let big = format!("big={}", "x".repeat(MAX_COOKIE_BYTES));
-        assert_eq!(jar.apply("a", &[set(&big)]), vec![("big".to_string(), NotKept::TooLarge)]);
+        assert_eq!(
+            jar.apply("a", &[set(&big)]),
+            vec![("big".to_string(), NotKept::TooLarge)]
+        );
         for i in 0..MAX_COOKIES + 3 {
             jar.apply("a", &[set(&format!("c{i}=v"))]);
         }

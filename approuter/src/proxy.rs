@@ -146,7 +146,10 @@ impl Upstream {
         } else if e.is_connect() {
             self.bad_gateway(self.cannot_connect(&e))
         } else {
-            self.bad_gateway(format!("request to the backend failed: {}", error_chain(&e)))
+            self.bad_gateway(format!(
+                "request to the backend failed: {}",
+                error_chain(&e)
+            ))
         }
     }
 
@@ -190,12 +193,11 @@ impl Upstream {
                     return Ok((response.into_parts().0, None));
                 }
                 let (parts, body) = response.into_parts();
-                let upgraded =
-                    hyper::upgrade::on(Response::from_parts(parts.clone(), body))
-                        .await
-                        .map_err(|e| {
-                            self.bad_gateway(format!("the upgrade failed: {}", error_chain(&e)))
-                        })?;
+                let upgraded = hyper::upgrade::on(Response::from_parts(parts.clone(), body))
+                    .await
+                    .map_err(|e| {
+                        self.bad_gateway(format!("the upgrade failed: {}", error_chain(&e)))
+                    })?;
                 Ok((
                     parts,
                     Some(Box::new(hyper_util::rt::TokioIo::new(upgraded)) as Tunnel),
@@ -290,7 +292,10 @@ impl Upstream {
 
 /// A connection after an upgrade, either side.
 pub(crate) type Tunnel = Box<dyn Connection>;
-pub(crate) trait Connection: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+pub(crate) trait Connection:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Connection for T {}
 
 /// Whether a connect error was the connect timeout (an I/O `TimedOut` somewhere in its chain).
@@ -410,24 +415,22 @@ pub struct Forwarded {
 }
 
 impl Upstream {
-    /// The URL a request for `target_path` (and `query`) goes to, and its path.
-    pub(crate) fn url_for(&self, target_path: &str, query: Option<&str>) -> (String, usize) {
+    /// The URL a request for `target_path` (and `query`) goes to.
+    pub(crate) fn url_for(&self, target_path: &str, query: Option<&str>) -> String {
         let mut url = String::with_capacity(self.base.len() + target_path.len() + 64);
         url.push_str(&self.base);
         url.push('/');
         url.push_str(target_path.trim_start_matches('/'));
-        let path_end = url.len();
         if let Some(query) = query {
             url.push('?');
             url.push_str(query);
         }
-        (url, path_end)
+        url
     }
 
-    /// The path part of a URL made by [`Upstream::url_for`].
-    pub(crate) fn path_of<'u>(&self, url: &'u str, path_end: usize) -> &'u str {
-        let origin_len = self.backend_origin.len();
-        url.get(origin_len..path_end).filter(|p| p.starts_with('/')).unwrap_or("/")
+    /// The backend path a request for `target_path` goes to.
+    pub(crate) fn backend_path(&self, target_path: &str) -> String {
+        format!("{}/{}", self.base_path, target_path.trim_start_matches('/'))
     }
 }
 
@@ -464,10 +467,19 @@ pub async fn forward(
     f: Forward<'_>,
 ) -> Result<Forwarded, Error> {
     let (parts, body) = req.into_parts();
-    let (url, path_end) = up.url_for(f.target_path, parts.uri.query());
-    let backend_path = up.path_of(&url, path_end).to_string();
+    let url = up.url_for(f.target_path, parts.uri.query());
+    // Only for backend cookies: a plain request makes no copy of its path.
+    let backend_path = f
+        .backend_cookies
+        .is_some()
+        .then(|| up.backend_path(f.target_path));
 
-    let headers = request_headers(up, &parts.headers, &f, &backend_path);
+    let headers = request_headers(
+        up,
+        &parts.headers,
+        &f,
+        backend_path.as_deref().unwrap_or("/"),
+    );
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
             .headers
@@ -499,7 +511,12 @@ pub async fn forward(
             }
             if name == header::SET_COOKIE {
                 if f.keep_session_cookies
-                    && let Some(cookie) = backend_cookies::parse(value, &backend_path)
+                    && let Some(cookie) = backend_cookies::parse(
+                        value,
+                        &backend_path
+                            .clone()
+                            .unwrap_or_else(|| up.backend_path(f.target_path)),
+                    )
                 {
                     let session = cookie.session;
                     if session || cookie.deletes {
@@ -566,7 +583,7 @@ pub(crate) fn request_headers(
         }
         if name == header::COOKIE {
             if let Some(kept) = strip_cookie(value, f.session_cookie) {
-                join_cookies(&mut cookies, &kept);
+                join_cookies(&mut cookies, kept);
             }
             continue;
         }
@@ -575,7 +592,7 @@ pub(crate) fn request_headers(
     if let Some(jar) = f.backend_cookies
         && let Some(kept) = jar.header_for(&up.name, backend_path, up.https)
     {
-        join_cookies(&mut cookies, &kept);
+        join_cookies(&mut cookies, kept);
     }
     if let Some(cookies) = cookies
         && let Ok(mut v) = HeaderValue::from_str(&cookies)
@@ -664,13 +681,13 @@ fn strip_cookie(value: &HeaderValue, session_cookie: &str) -> Option<String> {
     Some(kept.join("; "))
 }
 
-fn join_cookies(into: &mut Option<String>, more: &str) {
+fn join_cookies(into: &mut Option<String>, more: String) {
     match into {
         Some(text) => {
             text.push_str("; ");
-            text.push_str(more);
+            text.push_str(&more);
         }
-        None => *into = Some(more.to_string()),
+        None => *into = Some(more),
     }
 }
 
@@ -916,7 +933,10 @@ mod tests {
         jar.apply("backend", &[set("JSESSIONID=java1; Path=/base")]);
         jar.apply("other", &[set("o=1; Path=/")]);
         let mut incoming = HeaderMap::new();
-        incoming.insert("cookie", HeaderValue::from_static("JSESSIONID=router; theme=dark"));
+        incoming.insert(
+            "cookie",
+            HeaderValue::from_static("JSESSIONID=router; theme=dark"),
+        );
         let o = origin();
         let f = Forward {
             target_path: "x",

@@ -53,10 +53,9 @@ impl AllowedOrigin {
             return false;
         }
         match self.host.strip_prefix("*.") {
-            Some(domain) => host
-                .len()
-                .checked_sub(domain.len() + 1)
-                .is_some_and(|cut| cut > 0 && host[cut..].eq_ignore_ascii_case(&format!(".{domain}"))),
+            Some(domain) => host.len().checked_sub(domain.len() + 1).is_some_and(|cut| {
+                cut > 0 && host[cut..].eq_ignore_ascii_case(&format!(".{domain}"))
+            }),
             None => host.eq_ignore_ascii_case(&self.host),
         }
     }
@@ -69,13 +68,18 @@ pub fn parse_allowed_origins(json: &str) -> Result<Vec<AllowedOrigin>, Error> {
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| err(format!("not valid JSON: {e}")))?;
     let items = value.as_array().ok_or_else(|| {
-        err("must be an array like [{\"protocol\": \"https\", \"host\": \"app.example.com\"}]".into())
+        err(
+            "must be an array like [{\"protocol\": \"https\", \"host\": \"app.example.com\"}]"
+                .into(),
+        )
     })?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let obj = item
-            .as_object()
-            .ok_or_else(|| err(format!("[{i}] must be an object with host (protocol, port)")))?;
+        let obj = item.as_object().ok_or_else(|| {
+            err(format!(
+                "[{i}] must be an object with host (protocol, port)"
+            ))
+        })?;
         if let Some(key) = obj
             .keys()
             .find(|k| !matches!(k.as_str(), "protocol" | "host" | "port"))
@@ -107,7 +111,11 @@ pub fn parse_allowed_origins(json: &str) -> Result<Vec<AllowedOrigin>, Error> {
                 };
                 match n {
                     Some(n @ 1..=65535) => Some(n as u16),
-                    _ => return Err(err(format!("[{i}]: port {p} is not a port from 1 to 65535"))),
+                    _ => {
+                        return Err(err(format!(
+                            "[{i}]: port {p} is not a port from 1 to 65535"
+                        )));
+                    }
                 }
             }
         };
@@ -247,8 +255,8 @@ pub async fn proxy(
     session: Option<&SessionRef>,
 ) -> Result<Response<Body>, Error> {
     let client_upgrade = hyper::upgrade::on(&mut req);
-    let (url, path_end) = up.url_for(f.target_path, req.uri().query());
-    let backend_path = up.path_of(&url, path_end).to_string();
+    let url = up.url_for(f.target_path, req.uri().query());
+    let backend_path = up.backend_path(f.target_path);
     let mut headers = proxy::request_headers(up, req.headers(), &f, &backend_path);
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
@@ -316,7 +324,10 @@ fn refused(up: &Upstream, status: StatusCode) -> Response<Body> {
     ));
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
@@ -408,10 +419,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Activity<T> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -459,7 +467,10 @@ mod tests {
     fn upgrades_are_recognised() {
         let mut h = HeaderMap::new();
         h.insert(header::UPGRADE, HeaderValue::from_static("WebSocket"));
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
         assert!(is_upgrade(&Method::GET, &h));
         assert!(!is_upgrade(&Method::POST, &h));
         h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));

@@ -335,7 +335,13 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
                 _ => return Err(type_error(origin, "websockets.enabled", "true or false")),
             }
         }
-        Some(_) => return Err(type_error(origin, "websockets", "an object like {\"enabled\": true}")),
+        Some(_) => {
+            return Err(type_error(
+                origin,
+                "websockets",
+                "an object like {\"enabled\": true}",
+            ));
+        }
     };
 
     let routes_value = match top.get("routes") {

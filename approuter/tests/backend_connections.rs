@@ -97,12 +97,9 @@ async fn ws_connect(http_url: &str, headers: &[(&str, &str)]) -> Result<Ws, u16>
         );
     }
     let authority = url::Url::parse(&url).unwrap();
-    let stream = TcpStream::connect((
-        authority.host_str().unwrap(),
-        authority.port().unwrap(),
-    ))
-    .await
-    .unwrap();
+    let stream = TcpStream::connect((authority.host_str().unwrap(), authority.port().unwrap()))
+        .await
+        .unwrap();
     match tokio_tungstenite::client_async(request, stream).await {
         Ok((ws, _)) => Ok(ws),
         Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
@@ -151,7 +148,10 @@ async fn a_websocket_reaches_the_backend_with_the_users_token_and_echoes() {
         Some(s.router.url.trim_start_matches("http://"))
     );
     assert!(
-        !handshake.header("cookie").unwrap_or("").contains("JSESSIONID"),
+        !handshake
+            .header("cookie")
+            .unwrap_or("")
+            .contains("JSESSIONID"),
         "the router's session cookie stays with the router"
     );
 
@@ -181,31 +181,62 @@ async fn websocket_upgrades_are_refused_as_sap_refuses_them() {
             ws_connect(&url, &headers).await.map(|_| 101)
         }
     };
-    assert_eq!(ws("/ws", vec![("cookie", cookie.clone())]).await, Err(403), "no Origin");
     assert_eq!(
-        ws("/ws", vec![("origin", "http://evil.example".into()), ("cookie", cookie.clone())]).await,
+        ws("/ws", vec![("cookie", cookie.clone())]).await,
+        Err(403),
+        "no Origin"
+    );
+    assert_eq!(
+        ws(
+            "/ws",
+            vec![
+                ("origin", "http://evil.example".into()),
+                ("cookie", cookie.clone())
+            ]
+        )
+        .await,
         Err(403),
         "a foreign origin"
     );
     let other_port = origin.replace("127.0.0.1:", "127.0.0.1:1");
     assert_eq!(
-        ws("/ws", vec![("origin", other_port), ("cookie", cookie.clone())]).await,
+        ws(
+            "/ws",
+            vec![("origin", other_port), ("cookie", cookie.clone())]
+        )
+        .await,
         Err(403),
         "the router's host on another port"
     );
-    assert_eq!(ws("/ws", vec![("origin", origin.clone())]).await, Err(401), "no session: no login redirect");
     assert_eq!(
-        ws("/scoped/ws", vec![("origin", origin.clone()), ("cookie", cookie.clone())]).await,
+        ws("/ws", vec![("origin", origin.clone())]).await,
+        Err(401),
+        "no session: no login redirect"
+    );
+    assert_eq!(
+        ws(
+            "/scoped/ws",
+            vec![("origin", origin.clone()), ("cookie", cookie.clone())]
+        )
+        .await,
         Err(403),
         "bob lacks the route's scope"
     );
     assert_eq!(
-        ws("/static/ws", vec![("origin", origin.clone()), ("cookie", cookie.clone())]).await,
+        ws(
+            "/static/ws",
+            vec![("origin", origin.clone()), ("cookie", cookie.clone())]
+        )
+        .await,
         Err(404),
         "a route without a destination"
     );
     assert_eq!(
-        ws("/ws", vec![("origin", origin.clone()), ("cookie", cookie.clone())]).await,
+        ws(
+            "/ws",
+            vec![("origin", origin.clone()), ("cookie", cookie.clone())]
+        )
+        .await,
         Ok(101),
         "bob on a route he may use"
     );
@@ -228,7 +259,9 @@ async fn websocket_upgrades_are_refused_as_sap_refuses_them() {
     let disabled = TestRouter::start(open(false), dests.clone(), &[]).await;
     let url = format!("{}/ws", disabled.url);
     assert_eq!(
-        ws_connect(&url, &[("origin", &disabled.url)]).await.map(|_| 101),
+        ws_connect(&url, &[("origin", &disabled.url)])
+            .await
+            .map(|_| 101),
         Err(403)
     );
     let listed = TestRouter::start(
@@ -242,7 +275,9 @@ async fn websocket_upgrades_are_refused_as_sap_refuses_them() {
     .await;
     let url = format!("{}/ws", listed.url);
     assert_eq!(
-        ws_connect(&url, &[("origin", &listed.url)]).await.map(|_| 101),
+        ws_connect(&url, &[("origin", &listed.url)])
+            .await
+            .map(|_| 101),
         Err(403),
         "the router's own origin is not in the list"
     );
@@ -257,7 +292,12 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     let s = Setup::start().await;
     let alice = s.logged_in("alice").await;
 
-    let r = alice.client.get(s.url("/session-cookie")).send().await.unwrap();
+    let r = alice
+        .client
+        .get(s.url("/session-cookie"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let to_browser: Vec<String> = r
         .headers()
@@ -303,7 +343,12 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     assert_eq!(backend_cookies(&s).as_deref(), None);
 
     // The backend deletes its cookie: it is forgotten.
-    alice.client.get(s.url("/session-cookie-delete")).send().await.unwrap();
+    alice
+        .client
+        .get(s.url("/session-cookie-delete"))
+        .send()
+        .await
+        .unwrap();
     alice.client.get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("PERSIST=p1"));
 

@@ -150,7 +150,11 @@ async fn two_instances_share_a_session_through_redis() {
         .unwrap();
     assert_eq!(set.status(), StatusCode::OK);
     let to_browser: Vec<_> = set.headers().get_all("set-cookie").iter().collect();
-    assert_eq!(to_browser.len(), 1, "only the persistent one: {to_browser:?}");
+    assert_eq!(
+        to_browser.len(),
+        1,
+        "only the persistent one: {to_browser:?}"
+    );
     client
         .get(format!("{}/odata/Products", b.url))
         .header("cookie", &cookie)

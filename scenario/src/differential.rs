@@ -534,7 +534,9 @@ impl RouterPair {
         let url = format!("{base}{}", request.path);
         if request.websocket {
             let cookies = browser.cookie_header(&url);
-            return self.observe_websocket(platform, &base, &url, request, cookies).await;
+            return self
+                .observe_websocket(platform, &base, &url, request, cookies)
+                .await;
         }
         let client = browser.client().clone();
         let mut csrf_token = None;
@@ -634,13 +636,18 @@ impl RouterPair {
             let value = value.replace("{router}", base);
             handshake.headers_mut().insert(
                 *name,
-                value.parse().map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?,
+                value
+                    .parse()
+                    .map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?,
             );
         }
         if let Some(cookies) = cookies {
-            handshake
-                .headers_mut()
-                .insert("cookie", cookies.parse().map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?);
+            handshake.headers_mut().insert(
+                "cookie",
+                cookies
+                    .parse()
+                    .map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?,
+            );
         }
         let parsed = url::Url::parse(&ws_url).map_err(|e| io(&e))?;
         let stream = tokio::net::TcpStream::connect((

@@ -280,7 +280,9 @@ fn backend_redirect_mapped(o: &Observed) -> Result<(), String> {
 
 fn backend_cookie_scoped(o: &Observed) -> Result<(), String> {
     match o.header("set-cookie") {
-        Some(c) if c.starts_with("persistent_cookie=<value>;") && c.contains("path=/api/") => Ok(()),
+        Some(c) if c.starts_with("persistent_cookie=<value>;") && c.contains("path=/api/") => {
+            Ok(())
+        }
         other => Err(format!("{other:?}")),
     }
 }
