@@ -153,7 +153,7 @@ impl BackendCookies {
         if matching.is_empty() {
             return None;
         }
-        matching.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
         let mut out = String::new();
         for c in matching {
             if !out.is_empty() {

@@ -289,7 +289,7 @@ fn backend_cookie_scoped(o: &Observed) -> Result<(), String> {
 
 fn anonymous_backend_cookie(o: &Observed) -> Result<(), String> {
     match o.header("set-cookie") {
-        Some(c) if c == "backend_cookie=<value>; httponly; path=/open/" => Ok(()),
+        Some("backend_cookie=<value>; httponly; path=/open/") => Ok(()),
         other => Err(format!("no session, the cookie to the browser: {other:?}")),
     }
 }
