@@ -9,7 +9,7 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{MemoryStore, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{correlation, csrf, static_files};
+use crate::{backend_cookies, correlation, csrf, static_files, websocket};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -45,6 +45,10 @@ pub struct App {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) allowed_redirect_hosts: Vec<String>,
     pub(crate) server: common::server::ServerLimits,
+    /// xs-app.json `websockets.enabled`.
+    pub(crate) websockets_enabled: bool,
+    /// `WS_ALLOWED_ORIGINS`; `None`: the router's own URL.
+    pub(crate) ws_allowed_origins: Option<Vec<websocket::AllowedOrigin>>,
 }
 
 impl App {
@@ -86,6 +90,8 @@ impl App {
             trusted_proxies: config.trusted_proxies,
             allowed_redirect_hosts: config.allowed_redirect_hosts,
             server: config.server,
+            websockets_enabled: xs_app.websockets_enabled,
+            ws_allowed_origins: config.ws_allowed_origins,
         }))
     }
 
@@ -219,7 +225,11 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     response
 }
 
-async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Response<Body>, Error> {
+async fn dispatch(
+    app: &Arc<App>,
+    req: Request,
+    info: &mut AccessInfo,
+) -> Result<Response<Body>, Error> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -231,6 +241,10 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         &app.trusted_proxies,
     )?;
     let path = routes::normalize_path(req.uri().path())?;
+    let upgrade = websocket::is_upgrade(req.method(), req.headers());
+    if upgrade {
+        websocket::check_handshake(app, req.headers(), &origin)?;
+    }
 
     if path == app.callback_path {
         let xsuaa = app.xsuaa.as_ref().ok_or(Error::NotFound)?;
@@ -254,6 +268,10 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         routes::Match::NotFound => return Err(Error::NotFound),
     };
     info.route = Some(route.index);
+    if upgrade && !matches!(route.kind, RouteKind::Destination(_)) {
+        // SAP: "not able to match the web socket request to any configured backend".
+        return Err(Error::NotFound);
+    }
     // A method override counts as a second method of the request (see `csrf`).
     let named = csrf::override_method(req.headers())?.filter(|m| m != req.method());
     if let (Some(named), Some(allowed)) = (&named, &route.http_methods)
@@ -266,6 +284,7 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
 
     let mut token = None;
     let mut csrf_answer = None;
+    let mut session = None;
     if route.authenticated {
         let xsuaa = app
             .xsuaa
@@ -278,6 +297,10 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         };
         let logged_in = loaded.filter(|(_, d)| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)));
         let Some((id, data)) = logged_in else {
+            if upgrade {
+                // A WebSocket cannot follow a login redirect: 401, as SAP answers.
+                return Err(Error::Unauthorized);
+            }
             return login::require_login(
                 app,
                 xsuaa,
@@ -290,6 +313,7 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         };
         let data = match login::ensure_fresh(app, xsuaa, id, data).await {
             Ok(data) => data,
+            Err(Error::Unauthorized) if upgrade => return Err(Error::Unauthorized),
             Err(Error::Unauthorized) => {
                 return login::require_login(
                     app,
@@ -351,6 +375,7 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
             return crate::user_api::answer(&target, auth, userinfo).await;
         }
         token = Some(auth.access_token.unpack());
+        session = Some(websocket::SessionRef { id, data });
     }
 
     if let Some(allow) = &not_allowed {
@@ -362,6 +387,10 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 Error::Internal(format!("destination {name} missing at run time"))
             })?;
             let original_path = req.uri().path().to_string();
+            // SAP's default: the backend's session cookies stay in the user's session; with
+            // `setBackendSessionCookies` they go to the browser. Without a login there is no
+            // session to keep them in (and none is made for them): they go to the browser.
+            let keep_session_cookies = session.is_some() && !route.set_backend_session_cookies;
             let forward = Forward {
                 target_path: &target,
                 request_path: &path,
@@ -372,8 +401,22 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
                 strip_csrf_header: route.csrf_protection,
                 session_cookie: app.sessions.cookie_name(),
                 tenant: app.tenant.as_ref(),
+                backend_cookies: session
+                    .as_ref()
+                    .and_then(|s| s.data.backend_cookies.as_deref()),
+                keep_session_cookies,
             };
-            proxy::forward(upstream, req, forward).await?
+            if upgrade {
+                return websocket::proxy(app.clone(), upstream, req, forward, session.as_ref())
+                    .await;
+            }
+            let forwarded = proxy::forward(upstream, req, forward).await?;
+            if !forwarded.session_cookies.is_empty()
+                && let Some(s) = &session
+            {
+                keep_backend_cookies(app, s.id, &s.data, name, &forwarded.session_cookies).await;
+            }
+            forwarded.response
         }
         // A user API route without a login has no user to tell about.
         RouteKind::UserApi => return Err(Error::NotFound),
@@ -387,6 +430,42 @@ async fn dispatch(app: &App, req: Request, info: &mut AccessInfo) -> Result<Resp
         response.headers_mut().insert(csrf::HEADER, v);
     }
     Ok(response)
+}
+
+/// Keeps a destination's session cookies in the user's session (a store write only when they
+/// change). A failure is logged, not answered: the backend's answer is already there, and the
+/// next request can set the cookie again.
+pub(crate) async fn keep_backend_cookies(
+    app: &App,
+    id: tower_sessions::session::Id,
+    data: &crate::session::SessionData,
+    destination: &str,
+    cookies: &[backend_cookies::SetCookie],
+) {
+    let unchanged = match &data.backend_cookies {
+        Some(jar) => !jar.would_change(destination, cookies),
+        None => cookies.iter().all(|c| !c.session || c.deletes),
+    };
+    if unchanged {
+        return;
+    }
+    let mut refused = Vec::new();
+    let result = app
+        .sessions
+        .update(id, |d| {
+            let jar = d.backend_cookies.get_or_insert_with(Box::default);
+            refused = jar.apply(destination, cookies);
+            if jar.is_empty() {
+                d.backend_cookies = None;
+            }
+        })
+        .await;
+    for (name, why) in refused {
+        tracing::warn!(destination, cookie = %name, reason = ?why, "backend session cookie not kept: the session's bound is reached");
+    }
+    if let Err(e) = result {
+        tracing::warn!(destination, error = %e, "backend session cookies not kept");
+    }
 }
 
 /// 405 as `@sap/approuter` answers it: the methods the matching routes allow in `Allow`, the status

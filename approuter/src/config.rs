@@ -41,6 +41,8 @@ pub struct Config {
     /// Hosts an absolute `logoutPage` may point to.
     pub allowed_redirect_hosts: Vec<String>,
     pub cookie_name: String,
+    /// `WS_ALLOWED_ORIGINS`: the origins that may open WebSockets (default: the router's own).
+    pub ws_allowed_origins: Option<Vec<crate::websocket::AllowedOrigin>>,
     /// `httpHeaders` (env) plus `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is
     /// false: added to every answer.
     pub additional_headers: Vec<(HeaderName, HeaderValue)>,
@@ -244,6 +246,11 @@ impl Config {
             check_logout_page(page, &allowed_redirect_hosts, &origin)?;
         }
 
+        let ws_allowed_origins = match var("WS_ALLOWED_ORIGINS") {
+            Some(json) => Some(crate::websocket::parse_allowed_origins(&json)?),
+            None => None,
+        };
+
         let server = ServerLimits::from_lookup(var).map_err(Error::Config)?;
 
         Ok(Config {
@@ -257,6 +264,7 @@ impl Config {
             trusted_proxies,
             allowed_redirect_hosts,
             cookie_name: DEFAULT_COOKIE_NAME.to_string(),
+            ws_allowed_origins,
             additional_headers,
             cookie_same_site,
             secure_session_cookie,

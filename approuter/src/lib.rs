@@ -19,6 +19,7 @@
 //! | `JWT_REFRESH` | read and validated; refresh happens in the last part of the token's lifetime |
 //! | `REDIS_URL` | `redis://` or `rediss://` (TLS) `[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
 //! | `TRUSTED_PROXIES` | comma list of IPs/CIDRs (or `*`) whose `X-Forwarded-*` headers are believed; on Cloud Foundry (`CF_INSTANCE_IP` set) the private networks by default, else nobody |
+//! | `WS_ALLOWED_ORIGINS` | origins that may open WebSockets, SAP's format `[{"protocol", "host" (`*.` prefix allowed), "port"}]` (default: the router's own URL) |
 //! | `ALLOWED_REDIRECT_HOSTS` | hosts an absolute `logout.logoutPage` may point to |
 //! | `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`, `XS_CACERT_PATH` | PEM bundles of CA certificates trusted besides the webpki roots (https destinations, XSUAA) |
 //! | `default-env.json`, `default-services.json` | in the working directory, for local runs: variables the env does not set, and `{"uaa": credentials}` when no xsuaa is bound |
@@ -31,7 +32,8 @@
 //! {path, matchCase}), target (JavaScript `replace`: $1, $$...), destination | localDir | service
 //! sap-approuter-userapi, authenticationType (xsuaa|none), scope (string | array | {METHOD: ...,
 //! default: ...}; `$XSAPPNAME` expanded), csrfProtection, httpMethods (else 405 with `Allow`),
-//! cacheControl}`. Other keys of `@sap/approuter` are reported at start-up (a warning, or an
+//! cacheControl, setBackendSessionCookies}`, `websockets{enabled}` ([`websocket`]); backends'
+//! session cookies are kept in the user's session ([`backend_cookies`]). Other keys of `@sap/approuter` are reported at start-up (a warning, or an
 //! error where ignoring them would weaken security); unknown keys are errors.
 //!
 //! # Endpoints of the router itself
@@ -42,6 +44,7 @@
 //! answer carries the request's `x-correlationid` ([`correlation`]).
 
 pub mod app;
+pub mod backend_cookies;
 pub mod config;
 pub mod cookies;
 pub mod correlation;
@@ -57,6 +60,7 @@ pub mod session;
 pub mod static_files;
 pub mod token_pack;
 pub mod user_api;
+pub mod websocket;
 pub mod xs_app;
 
 pub use app::{App, router, serve};

@@ -266,7 +266,7 @@ async fn complete_login(
     // nothing, and a session this browser had (expired login) is replaced.
     let data = SessionData {
         auth: Some(auth),
-        csrf: None,
+        ..SessionData::default()
     };
     let new_id = app.sessions.create(data).await?;
     if let Some(old_id) = app.sessions.id_from_headers(headers) {

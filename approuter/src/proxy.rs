@@ -1,6 +1,7 @@
 //! The streaming reverse proxy to a destination: bodies flow through in chunks both ways, never
 //! buffered whole.
 
+use crate::backend_cookies::{self, BackendCookies, SetCookie};
 use crate::error::Error;
 use crate::forwarded::{Origin, is_identity_header};
 use axum::body::Body;
@@ -39,6 +40,8 @@ pub struct Upstream {
     /// `scheme://host[:port]` as the backend would write it in a `Location`.
     backend_origin: String,
     backend_host: String,
+    /// `https` destination: `Secure` backend cookies go back to it.
+    https: bool,
     transport: Transport,
     pub timeout: Duration,
     pub forward_auth_token: bool,
@@ -95,6 +98,7 @@ impl Upstream {
             base_path,
             backend_origin,
             backend_host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            https: url.scheme() == "https",
             transport,
             timeout,
             forward_auth_token: dest.forward_auth_token,
@@ -133,6 +137,93 @@ impl Upstream {
         Error::BadGateway {
             destination: self.name.clone(),
             reason,
+        }
+    }
+
+    fn pooled_error(&self, e: hyper_util::client::legacy::Error) -> Error {
+        if e.is_connect() && has_timed_out(&e) {
+            self.timed_out()
+        } else if e.is_connect() {
+            self.bad_gateway(self.cannot_connect(&e))
+        } else {
+            self.bad_gateway(format!(
+                "request to the backend failed: {}",
+                error_chain(&e)
+            ))
+        }
+    }
+
+    fn reqwest_error(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return self.timed_out();
+        }
+        self.bad_gateway(if e.is_connect() {
+            self.cannot_connect(&e.without_url())
+        } else if e.is_builder() {
+            "the forwarded URL is invalid".to_string()
+        } else {
+            // Without the URL: its query string is the user's and may hold anything.
+            format!(
+                "request to the backend failed: {}",
+                error_chain(&e.without_url())
+            )
+        })
+    }
+
+    /// Sends an upgrade request (a WebSocket handshake): the backend's answer head, and after a
+    /// `101 Switching Protocols` the connection, which then belongs to the caller. The head must
+    /// come within `timeout`.
+    pub(crate) async fn upgrade(
+        &self,
+        url: String,
+        headers: HeaderMap,
+    ) -> Result<(axum::http::response::Parts, Option<Tunnel>), Error> {
+        match &self.transport {
+            Transport::Pooled(client) => {
+                let uri = Uri::try_from(url)
+                    .map_err(|_| self.bad_gateway("the forwarded URL is invalid".into()))?;
+                let mut request = Request::new(Body::empty());
+                *request.uri_mut() = uri;
+                *request.headers_mut() = headers;
+                let response = tokio::time::timeout(self.timeout, client.request(request))
+                    .await
+                    .map_err(|_| self.timed_out())?
+                    .map_err(|e| self.pooled_error(e))?;
+                if response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                    return Ok((response.into_parts().0, None));
+                }
+                let (parts, body) = response.into_parts();
+                let upgraded = hyper::upgrade::on(Response::from_parts(parts.clone(), body))
+                    .await
+                    .map_err(|e| {
+                        self.bad_gateway(format!("the upgrade failed: {}", error_chain(&e)))
+                    })?;
+                Ok((
+                    parts,
+                    Some(Box::new(hyper_util::rt::TokioIo::new(upgraded)) as Tunnel),
+                ))
+            }
+            Transport::Reqwest(client) => {
+                let response =
+                    tokio::time::timeout(self.timeout, client.get(&url).headers(headers).send())
+                        .await
+                        .map_err(|_| self.timed_out())?
+                        .map_err(|e| self.reqwest_error(e))?;
+                let mut head = Response::new(());
+                *head.status_mut() = response.status();
+                *head.headers_mut() = response.headers().clone();
+                let parts = head.into_parts().0;
+                if response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                    return Ok((parts, None));
+                }
+                let upgraded = response.upgrade().await.map_err(|e| {
+                    self.bad_gateway(format!(
+                        "the upgrade failed: {}",
+                        error_chain(&e.without_url())
+                    ))
+                })?;
+                Ok((parts, Some(Box::new(upgraded) as Tunnel)))
+            }
         }
     }
 
@@ -198,6 +289,14 @@ impl Upstream {
         }
     }
 }
+
+/// A connection after an upgrade, either side.
+pub(crate) type Tunnel = Box<dyn Connection>;
+pub(crate) trait Connection:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Connection for T {}
 
 /// Whether a connect error was the connect timeout (an I/O `TimedOut` somewhere in its chain).
 fn has_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -302,6 +401,37 @@ pub struct Forward<'a> {
     pub session_cookie: &'a str,
     /// `tenantid` for the backend (the subaccount's subdomain), as `@sap/approuter` sends it.
     pub tenant: Option<&'a HeaderValue>,
+    /// The user's backend session cookies, replayed to this destination.
+    pub backend_cookies: Option<&'a BackendCookies>,
+    /// Keep the backend's session cookies in the user's session instead of sending them to the
+    /// browser (a logged-in session, and the route does not set `setBackendSessionCookies`).
+    pub keep_session_cookies: bool,
+}
+
+/// A backend's answer, and the session cookies it set that the caller keeps in the session.
+pub struct Forwarded {
+    pub response: Response<Body>,
+    pub session_cookies: Vec<SetCookie>,
+}
+
+impl Upstream {
+    /// The URL a request for `target_path` (and `query`) goes to.
+    pub(crate) fn url_for(&self, target_path: &str, query: Option<&str>) -> String {
+        let mut url = String::with_capacity(self.base.len() + target_path.len() + 64);
+        url.push_str(&self.base);
+        url.push('/');
+        url.push_str(target_path.trim_start_matches('/'));
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        url
+    }
+
+    /// The backend path a request for `target_path` goes to.
+    pub(crate) fn backend_path(&self, target_path: &str) -> String {
+        format!("{}/{}", self.base_path, target_path.trim_start_matches('/'))
+    }
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -335,18 +465,21 @@ pub async fn forward(
     up: &Upstream,
     req: Request<Body>,
     f: Forward<'_>,
-) -> Result<Response<Body>, Error> {
+) -> Result<Forwarded, Error> {
     let (parts, body) = req.into_parts();
-    let mut url = String::with_capacity(up.base.len() + f.target_path.len() + 64);
-    url.push_str(&up.base);
-    url.push('/');
-    url.push_str(f.target_path.trim_start_matches('/'));
-    if let Some(query) = parts.uri.query() {
-        url.push('?');
-        url.push_str(query);
-    }
+    let url = up.url_for(f.target_path, parts.uri.query());
+    // Only for backend cookies: a plain request makes no copy of its path.
+    let backend_path = f
+        .backend_cookies
+        .is_some()
+        .then(|| up.backend_path(f.target_path));
 
-    let headers = request_headers(up, &parts.headers, &f);
+    let headers = request_headers(
+        up,
+        &parts.headers,
+        &f,
+        backend_path.as_deref().unwrap_or("/"),
+    );
     let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
         || parts
             .headers
@@ -360,6 +493,7 @@ pub async fn forward(
     let (upstream, body) = response.into_parts();
     let mapping = PathMapping::new(&up.base_path, f.request_path, f.target_path);
     let tokens = connection_tokens(&upstream.headers);
+    let mut session_cookies = Vec::new();
     let mut out = Response::builder().status(upstream.status);
     if let Some(headers) = out.headers_mut() {
         for (name, value) in &upstream.headers {
@@ -376,6 +510,22 @@ pub async fn forward(
                 continue;
             }
             if name == header::SET_COOKIE {
+                if f.keep_session_cookies
+                    && let Some(cookie) = backend_cookies::parse(
+                        value,
+                        &backend_path
+                            .clone()
+                            .unwrap_or_else(|| up.backend_path(f.target_path)),
+                    )
+                {
+                    let session = cookie.session;
+                    if session || cookie.deletes {
+                        session_cookies.push(cookie);
+                    }
+                    if session {
+                        continue;
+                    }
+                }
                 if let Some(v) = rewrite_set_cookie(value, up, &mapping, f.session_cookie) {
                     headers.append(name, v);
                 }
@@ -384,8 +534,13 @@ pub async fn forward(
             headers.append(name, value.clone());
         }
     }
-    out.body(body)
-        .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))
+    let response = out
+        .body(body)
+        .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))?;
+    Ok(Forwarded {
+        response,
+        session_cookies,
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -399,9 +554,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> HeaderMap {
+pub(crate) fn request_headers(
+    up: &Upstream,
+    incoming: &HeaderMap,
+    f: &Forward<'_>,
+    backend_path: &str,
+) -> HeaderMap {
     let tokens = connection_tokens(incoming);
     let mut headers = HeaderMap::with_capacity(incoming.len() + 5);
+    let mut cookies: Option<Vec<u8>> = None;
     for (name, value) in incoming {
         if is_hop_by_hop(name, &tokens) || is_identity_header(name.as_str()) {
             continue;
@@ -421,12 +582,23 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
             continue;
         }
         if name == header::COOKIE {
-            if let Some(v) = strip_cookie(value, f.session_cookie) {
-                headers.append(header::COOKIE, v);
+            if let Some(kept) = strip_cookie(value, f.session_cookie) {
+                join_cookies(&mut cookies, kept.as_bytes());
             }
             continue;
         }
         headers.append(name, value.clone());
+    }
+    if let Some(jar) = f.backend_cookies
+        && let Some(kept) = jar.header_for(&up.name, backend_path, up.https)
+    {
+        join_cookies(&mut cookies, kept.as_bytes());
+    }
+    if let Some(cookies) = cookies
+        && let Ok(mut v) = HeaderValue::from_bytes(&cookies)
+    {
+        v.set_sensitive(true);
+        headers.insert(header::COOKIE, v);
     }
     if up.preserve_host_header
         && !headers.contains_key(header::HOST)
@@ -472,20 +644,43 @@ fn request_headers(up: &Upstream, incoming: &HeaderMap, f: &Forward<'_>) -> Head
     headers
 }
 
-/// The `Cookie` header without the router's session cookie; `None` when nothing is left.
 /// `<session cookie>_STATE_...`: the router's login-in-flight cookies ([`crate::login_state`]).
 fn is_login_cookie(name: &str, session_cookie: &str) -> bool {
     name.strip_prefix(session_cookie)
         .is_some_and(|rest| rest.starts_with("_STATE_"))
 }
 
+/// Cookies of the platform, not of the application, which `@sap/approuter` does not forward
+/// either: the gorouter's sticky-session cookie `__VCAP_ID__` (it names an instance of the
+/// router, not of the backend) and SAP's load balancer cookies `sapextlb*`.
+fn is_platform_cookie(name: &str) -> bool {
+    name == "__VCAP_ID__"
+        || name
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sapextlb"))
+}
+
+/// The `Cookie` header without the router's own and the platform's cookies; `None` when nothing
+/// is left. Other cookies keep their bytes, non-ASCII ones included.
 fn strip_cookie(value: &HeaderValue, session_cookie: &str) -> Option<HeaderValue> {
     crate::cookies::retain(value, |name| {
-        // Not UTF-8: not one of the router's cookies, whose names are ASCII.
+        // Not UTF-8: not one of the router's or the platform's cookies, whose names are ASCII.
         std::str::from_utf8(name).map_or(true, |name| {
-            name != session_cookie && !is_login_cookie(name, session_cookie)
+            name != session_cookie
+                && !is_login_cookie(name, session_cookie)
+                && !is_platform_cookie(name)
         })
     })
+}
+
+fn join_cookies(into: &mut Option<Vec<u8>>, more: &[u8]) {
+    match into {
+        Some(bytes) => {
+            bytes.extend_from_slice(b"; ");
+            bytes.extend_from_slice(more);
+        }
+        None => *into = Some(more.to_vec()),
+    }
 }
 
 /// Maps backend paths under the destination URL back to the router path the browser used, when
@@ -713,6 +908,46 @@ mod tests {
         .unwrap();
         assert_eq!(kept, "a=1; b=2", "nor a login cookie");
         assert!(strip_cookie(&HeaderValue::from_static("JSESSIONID=abc"), "JSESSIONID").is_none());
+        let kept = strip_cookie(
+            &HeaderValue::from_static("__VCAP_ID__=i1; SAPEXTLB_x=1; sapextlbsome=2; c=3"),
+            "JSESSIONID",
+        );
+        assert_eq!(kept.unwrap(), "c=3", "nor the platform's cookies");
+    }
+
+    #[test]
+    fn the_users_backend_cookies_go_back_with_the_browsers() {
+        let up = upstream("http://127.0.0.1:9000/base");
+        let mut jar = BackendCookies::default();
+        let set = |text: &'static str| {
+            backend_cookies::parse(&HeaderValue::from_static(text), "/base/x").unwrap()
+        };
+        jar.apply("backend", &[set("JSESSIONID=java1; Path=/base")]);
+        jar.apply("other", &[set("o=1; Path=/")]);
+        let mut incoming = HeaderMap::new();
+        incoming.insert(
+            "cookie",
+            HeaderValue::from_static("JSESSIONID=router; theme=dark"),
+        );
+        let o = origin();
+        let f = Forward {
+            target_path: "x",
+            request_path: "/x",
+            original_path: "/x",
+            origin: &o,
+            token: None,
+            strip_authorization: true,
+            strip_csrf_header: true,
+            session_cookie: "JSESSIONID",
+            tenant: None,
+            backend_cookies: Some(&jar),
+            keep_session_cookies: true,
+        };
+        let h = request_headers(&up, &incoming, &f, "/base/x");
+        assert_eq!(h["cookie"], "theme=dark; JSESSIONID=java1");
+        assert_eq!(h.get_all("cookie").iter().count(), 1);
+        let h = request_headers(&up, &HeaderMap::new(), &f, "/elsewhere");
+        assert!(!h.contains_key("cookie"), "path does not match");
     }
 
     #[test]
@@ -748,8 +983,10 @@ mod tests {
             strip_csrf_header: true,
             session_cookie: "JSESSIONID",
             tenant: None,
+            backend_cookies: None,
+            keep_session_cookies: true,
         };
-        let h = request_headers(&up, &incoming, &f);
+        let h = request_headers(&up, &incoming, &f, "/x");
         assert_eq!(h["authorization"], "Bearer user.jwt.token");
         assert_eq!(h["x-forwarded-for"], "127.0.0.1");
         assert_eq!(h["x-forwarded-host"], "router.local:5000");

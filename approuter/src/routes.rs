@@ -360,6 +360,7 @@ mod tests {
             csrf_protection: true,
             http_methods: methods,
             cache_control: None,
+            set_backend_session_cookies: false,
         }
     }
 

@@ -7,6 +7,7 @@
 //! made under a per-session lock on a freshly loaded record and written only if the session still
 //! exists; reads take no lock.
 
+use crate::backend_cookies::BackendCookies;
 use crate::error::Error;
 use crate::token_pack::{PackedToken, Packer};
 use axum::http::{HeaderMap, HeaderValue};
@@ -24,7 +25,8 @@ use tower_sessions_redis_store::fred::prelude::Pool;
 pub const DEFAULT_COOKIE_NAME: &str = "JSESSIONID";
 const REDIS_DATA_KEY: &str = "approuter";
 
-/// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes. Only a login makes one; a
+/// Kept small on purpose: tokens, expiry, zone, CSRF token, scopes (and backend session cookies
+/// where a destination sets them). Only a login makes one; a
 /// login in flight lives in a cookie ([`crate::login_state`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionData {
@@ -32,6 +34,10 @@ pub struct SessionData {
     pub auth: Option<AuthInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<Secret>,
+    /// Session cookies the user's destinations set ([`crate::backend_cookies`]); boxed, as most
+    /// sessions have none.
+    #[serde(default, rename = "bc", skip_serializing_if = "Option::is_none")]
+    pub backend_cookies: Option<Box<BackendCookies>>,
 }
 
 /// The logged-in user: validated at login or refresh, trusted until `expires_at`.

@@ -31,6 +31,8 @@ pub struct XsApp {
     pub routes: Vec<Route>,
     /// `responseHeaders`: added to every response the router sends.
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `websockets.enabled` (default false, as SAP).
+    pub websockets_enabled: bool,
     /// Known `@sap/approuter` keys that we ignore, one line each, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -61,6 +63,9 @@ pub struct Route {
     pub csrf_protection: bool,
     pub http_methods: Option<Vec<Method>>,
     pub cache_control: Option<HeaderValue>,
+    /// `setBackendSessionCookies`: the backend's session cookies go to the browser instead of
+    /// being kept in the router's session ([`crate::backend_cookies`]).
+    pub set_backend_session_cookies: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,11 +143,11 @@ const TOP_KEYS: &[&str] = &[
     "login",
     "routes",
     "responseHeaders",
+    "websockets",
 ];
 /// Known to `@sap/approuter`, harmless to ignore.
 const TOP_IGNORED: &[(&str, &str)] = &[
     ("compression", "responses are not compressed by the router"),
-    ("websockets", "WebSocket upgrades are not proxied"),
     ("errorPage", "the router's own error pages are used"),
     (
         "cors",
@@ -182,6 +187,7 @@ const ROUTE_KEYS: &[&str] = &[
     "cacheControl",
     "service",
     "endpoint",
+    "setBackendSessionCookies",
 ];
 const ROUTE_IGNORED: &[(&str, &str)] = &[
     ("replace", "placeholders in static files are not replaced"),
@@ -194,10 +200,6 @@ const ROUTE_IGNORED: &[(&str, &str)] = &[
         "destinations always come from the `destinations` env",
     ),
     ("stripLeadingSlash", "not supported"),
-    (
-        "setBackendSessionCookies",
-        "the backend's Set-Cookie headers go to the browser as they are instead of being kept in the router's session",
-    ),
 ];
 /// Known keys whose absence of support would open the route wider than configured, or make it
 /// route somewhere else: refused.
@@ -320,6 +322,28 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         }
     };
 
+    let websockets_enabled = match top.get("websockets") {
+        None => false,
+        Some(Value::Object(obj)) => {
+            if let Some(key) = obj.keys().find(|k| *k != "enabled") {
+                return Err(Error::Config(format!(
+                    "{origin}: websockets: unknown key {key:?}"
+                )));
+            }
+            match obj.get("enabled") {
+                Some(Value::Bool(b)) => *b,
+                _ => return Err(type_error(origin, "websockets.enabled", "true or false")),
+            }
+        }
+        Some(_) => {
+            return Err(type_error(
+                origin,
+                "websockets",
+                "an object like {\"enabled\": true}",
+            ));
+        }
+    };
+
     let routes_value = match top.get("routes") {
         None => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -353,6 +377,7 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         callback_endpoint,
         routes,
         response_headers,
+        websockets_enabled,
         warnings,
     })
 }
@@ -693,6 +718,12 @@ fn parse_route(
         ));
     }
 
+    let set_backend_session_cookies = match obj.get("setBackendSessionCookies") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(err("setBackendSessionCookies must be true or false".into())),
+    };
+
     Ok(Route {
         index,
         source_text: source_label,
@@ -704,6 +735,7 @@ fn parse_route(
         csrf_protection,
         http_methods,
         cache_control,
+        set_backend_session_cookies,
     })
 }
 

@@ -141,6 +141,28 @@ async fn two_instances_share_a_session_through_redis() {
     );
     assert_eq!(backend.last().header("authorization").unwrap(), token_via_b);
 
+    // A backend's session cookie kept by A (in the Redis record) goes back to it through B.
+    let set = client
+        .get(format!("{}/session-cookie", a.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    let to_browser: Vec<_> = set.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(
+        to_browser.len(),
+        1,
+        "only the persistent one: {to_browser:?}"
+    );
+    client
+        .get(format!("{}/odata/Products", b.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(backend.last().header("cookie"), Some("BSESSION=b1"));
+
     // Logout at A ends the session at B.
     let out = client
         .get(format!("{}/do/logout", a.url))

@@ -106,6 +106,18 @@ fn broken_env_stops_start_up() {
         &[("SESSION_TIMEOUT", "soon".into())],
         &["SESSION_TIMEOUT"],
     );
+    check(
+        json!({"websockets": {"enabled": true}, "routes": []}),
+        json!([]),
+        &[("WS_ALLOWED_ORIGINS", r#"[{"host": "bad host"}]"#.into())],
+        &["WS_ALLOWED_ORIGINS", "[0]", "bad host"],
+    );
+    check(
+        json!({"websockets": {"enabled": "yes"}, "routes": []}),
+        json!([]),
+        &[],
+        &["xs-app.json", "websockets.enabled must be true or false"],
+    );
 }
 
 #[test]

@@ -292,7 +292,8 @@ where
                 req.extensions_mut().insert(ConnectInfo(peer));
                 call(router.clone(), req, request_timeout)
             });
-            let connection = builder.serve_connection(TokioIo::new(io), service);
+            // With upgrades: the App Router proxies WebSockets (a 101 hands the connection over).
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }

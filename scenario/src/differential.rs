@@ -66,8 +66,10 @@ pub struct Recorded {
 
 /// A backend that records every request and answers something fixed: `{"ok":true}` as JSON, except
 /// under a few paths that let cases see how the routers treat backend answers:
-/// `.../backend-redirect` (302 to an absolute backend URL), `.../backend-cookie` (a `Set-Cookie`),
-/// `.../backend-404` (404 with a text body), `.../backend-nocache` (`Cache-Control: no-store`).
+/// `.../backend-redirect` (302 to an absolute backend URL), `.../backend-cookie` (a session
+/// cookie), `.../backend-persistent-cookie` (a cookie with `Max-Age`), `.../backend-404` (404 with
+/// a text body), `.../backend-nocache` (`Cache-Control: no-store`), and `.../ws`: a WebSocket
+/// handshake answered with 101 and a session cookie, then every message echoed.
 pub struct RecordingBackend {
     pub url: String,
     log: Arc<Mutex<Vec<Recorded>>>,
@@ -115,13 +117,17 @@ impl Drop for RecordingBackend {
     }
 }
 
-async fn record(
-    State(state): State<BackendState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn record(State(state): State<BackendState>, mut req: axum::extract::Request) -> Response {
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+        .then(|| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers): (Method, Uri, HeaderMap) = (parts.method, parts.uri, parts.headers);
+    let body: Bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let path = uri.path().to_string();
     state
         .log
@@ -143,6 +149,11 @@ async fn record(
                 .collect(),
         });
     let json = [("content-type", "application/json")];
+    if let Some(upgrade) = upgrade
+        && path.ends_with("/ws")
+    {
+        return websocket_echo(upgrade, &headers);
+    }
     if path.ends_with("/backend-redirect") {
         (
             StatusCode::FOUND,
@@ -155,6 +166,16 @@ async fn record(
             [
                 ("content-type", "application/json"),
                 ("set-cookie", "backend_cookie=b1; Path=/; HttpOnly"),
+            ],
+            "{\"ok\":true}",
+        )
+            .into_response()
+    } else if path.ends_with("/backend-persistent-cookie") {
+        (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("set-cookie", "persistent_cookie=p1; Max-Age=3600; Path=/"),
             ],
             "{\"ok\":true}",
         )
@@ -179,6 +200,41 @@ async fn record(
     } else {
         (StatusCode::OK, json, "{\"ok\":true}").into_response()
     }
+}
+
+/// 101 with a session cookie, then an echo of every text and binary message.
+fn websocket_echo(upgrade: hyper::upgrade::OnUpgrade, headers: &HeaderMap) -> Response {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let Some(key) = headers.get("sec-websocket-key") else {
+        return (StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key").into_response();
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            Role::Server,
+            None,
+        )
+        .await;
+        while let Some(Ok(message)) = ws.next().await {
+            if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            ("upgrade", "websocket".to_string()),
+            ("connection", "Upgrade".to_string()),
+            ("sec-websocket-accept", accept),
+            ("set-cookie", "ws_cookie=w1; Path=/".to_string()),
+        ],
+    )
+        .into_response()
 }
 
 /// The mock platform and the recording backend, shared by every [`RouterPair`] of a run.
@@ -466,8 +522,14 @@ impl RouterPair {
         {
             browser.add_cookie(&format!("{cookie}; Path=/"), &url);
         }
-        let client = browser.client().clone();
         let url = format!("{base}{}", request.path);
+        if request.websocket {
+            let cookies = browser.cookie_header(&url);
+            return self
+                .observe_websocket(platform, &base, &url, request, cookies)
+                .await;
+        }
+        let client = browser.client().clone();
         let mut csrf_token = None;
         if request.csrf {
             let answer = client
@@ -543,6 +605,93 @@ impl RouterPair {
     }
 }
 
+impl RouterPair {
+    /// A WebSocket handshake (`Origin` from the request's headers, `{router}` replaced by the
+    /// router's URL; the browser's cookies) and, when the router switches protocols, one message
+    /// that must come back: the status (101 or the refusal), the echo as the body, and what the
+    /// backend's handshake looked like.
+    async fn observe_websocket(
+        &self,
+        platform: &Platform,
+        base: &str,
+        url: &str,
+        request: &Request,
+        cookies: Option<String>,
+    ) -> Result<Observed, ScenarioError> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+        let io = |e: &dyn std::fmt::Display| ScenarioError::Http(format!("websocket: {e}"));
+        let ws_url = url.replacen("http://", "ws://", 1);
+        let mut handshake = ws_url.as_str().into_client_request().map_err(|e| io(&e))?;
+        for (name, value) in request.headers {
+            let value = value.replace("{router}", base);
+            handshake.headers_mut().insert(
+                *name,
+                value
+                    .parse()
+                    .map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?,
+            );
+        }
+        if let Some(cookies) = cookies {
+            handshake.headers_mut().insert(
+                "cookie",
+                cookies
+                    .parse()
+                    .map_err(|e: axum::http::header::InvalidHeaderValue| io(&e))?,
+            );
+        }
+        let parsed = url::Url::parse(&ws_url).map_err(|e| io(&e))?;
+        let stream = tokio::net::TcpStream::connect((
+            parsed.host_str().unwrap_or("127.0.0.1"),
+            parsed.port().unwrap_or(80),
+        ))
+        .await
+        .map_err(|e| io(&e))?;
+        platform.backend.take();
+        let (status, body) = match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::client_async(handshake, stream),
+        )
+        .await
+        {
+            Err(_) => return Err(io(&"no answer to the handshake within 10 s")),
+            Ok(Err(tungstenite::Error::Http(response))) => {
+                (response.status().as_u16(), String::new())
+            }
+            Ok(Err(e)) => return Err(io(&e)),
+            Ok(Ok((mut ws, _))) => {
+                let sent = Message::text("round trip through the router");
+                ws.send(sent.clone()).await.map_err(|e| io(&e))?;
+                let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                    .await
+                    .map_err(|_| io(&"no echo within 10 s"))?;
+                let text = match echoed {
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    other => format!("{other:?}"),
+                };
+                let _ = ws.close(None).await;
+                (101, text)
+            }
+        };
+        let norm = Normaliser {
+            router: base.to_string(),
+            xsuaa: platform.ready.xsuaa.url.clone(),
+            backend: platform.backend.url.clone(),
+            sent_correlation: None,
+        };
+        let backend = platform.backend.take();
+        Ok(Observed {
+            compare_body: status == 101,
+            status,
+            headers: BTreeMap::new(),
+            all_headers: Vec::new(),
+            body,
+            backend: backend.iter().map(|r| norm.recorded(r)).collect(),
+            csrf_fetched: false,
+        })
+    }
+}
+
 async fn wait_answers(process: &mut AppProcess, url: &str) -> Result<(), ScenarioError> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
@@ -585,6 +734,8 @@ pub struct Request {
     pub cookie: Option<&'static str>,
     /// Compare the bodies too (answers the router makes itself, e.g. the user API).
     pub compare_body: bool,
+    /// A WebSocket handshake instead of a plain request (see [`RouterPair::observe`]).
+    pub websocket: bool,
 }
 
 impl Request {
@@ -600,7 +751,14 @@ impl Request {
             extra_headers: &[],
             cookie: None,
             compare_body: false,
+            websocket: false,
         }
+    }
+    /// A WebSocket handshake at `path` (headers such as `Origin` with `.headers`).
+    pub const fn websocket(path: &'static str) -> Self {
+        let mut r = Self::get(path);
+        r.websocket = true;
+        r
     }
     pub const fn cookie(mut self, cookie: &'static str) -> Self {
         self.cookie = Some(cookie);

@@ -59,6 +59,7 @@ fn configs() -> Vec<RouterConfig> {
                 "login": {"callbackEndpoint": "/login/callback"},
                 "logout": {"logoutEndpoint": "/do/logout", "logoutPage": "/web/index.html"},
                 "responseHeaders": [{"name": "x-custom-response", "value": "from-xs-app"}],
+                "websockets": {"enabled": true},
                 "routes": [
                     {"source": "^/web/(.*)$", "target": "$1", "localDir": "resources", "authenticationType": "none", "cacheControl": "public, max-age=60"},
                     {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
@@ -107,6 +108,7 @@ fn configs() -> Vec<RouterConfig> {
             name: "env",
             xs_app: json!({
                 "sessionTimeout": 30,
+                "websockets": {"enabled": true},
                 "routes": [
                     {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
                     {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
@@ -124,6 +126,10 @@ fn configs() -> Vec<RouterConfig> {
                 ("JWT_REFRESH".into(), "10".into()),
                 ("XS_BIND_ADDRESS".into(), "127.0.0.1".into()),
                 ("UAA_SERVICE_NAME".into(), "XsuaaForScenario".into()),
+                (
+                    "WS_ALLOWED_ORIGINS".into(),
+                    json!([{"protocol": "https", "host": "*.example.com"}]).to_string(),
+                ),
             ],
             files: vec![],
         },
@@ -260,7 +266,9 @@ fn forwarded_exact(o: &Observed) -> Result<(), String> {
 }
 
 const LOCATION: &str = "a backend's redirect to its own URL is mapped back to the router's URL (the route it came through): SAP passes the backend's internal URL to the browser";
-const BACKEND_COOKIE: &str = "a backend's cookies reach the browser scoped to the route's path (the router keeps no per-backend state); SAP keeps them in the user's server-side session";
+const BACKEND_COOKIE: &str = "a backend's persistent cookie reaches the browser scoped to the route's path (so it goes back only through that route); SAP passes it with the backend's own Path";
+const ANONYMOUS_BACKEND_COOKIE: &str = "a backend's session cookie on a route without login goes to the browser (scoped to the route's path): ours makes no server-side session for anonymous visitors; SAP makes one and keeps the cookie there";
+const BROWSER_BACKEND_COOKIES: &str = "setBackendSessionCookies: both send the backend's session cookie to the browser, ours scoped to the route's path; SAP also passes the router's own session cookie to the backend, ours never does";
 const ERROR_NO_STORE: &str = "every error the router makes is marked Cache-Control: no-cache, no-store, must-revalidate; SAP leaves its login-callback errors without";
 
 fn backend_redirect_mapped(o: &Observed) -> Result<(), String> {
@@ -272,6 +280,23 @@ fn backend_redirect_mapped(o: &Observed) -> Result<(), String> {
 
 fn backend_cookie_scoped(o: &Observed) -> Result<(), String> {
     match o.header("set-cookie") {
+        Some(c) if c.starts_with("persistent_cookie=<value>;") && c.contains("path=/api/") => {
+            Ok(())
+        }
+        other => Err(format!("{other:?}")),
+    }
+}
+
+fn anonymous_backend_cookie(o: &Observed) -> Result<(), String> {
+    match o.header("set-cookie") {
+        Some("backend_cookie=<value>; httponly; path=/open/") => Ok(()),
+        other => Err(format!("no session, the cookie to the browser: {other:?}")),
+    }
+}
+
+fn backend_cookies_to_browser(o: &Observed) -> Result<(), String> {
+    no_session_cookie_to_backend_at(o, "/backend-cookie")?;
+    match o.header("set-cookie") {
         Some(c) if c.starts_with("backend_cookie=<value>;") && c.contains("path=/api/") => Ok(()),
         other => Err(format!("{other:?}")),
     }
@@ -280,8 +305,12 @@ fn backend_cookie_scoped(o: &Observed) -> Result<(), String> {
 const SESSION_COOKIE: &str = "setBackendSessionCookies: SAP passes the router's own session cookie to the backend, which could then act as the user; ours never forwards the router's session cookie (the key is accepted with a start-up warning)";
 
 fn no_session_cookie_to_backend(o: &Observed) -> Result<(), String> {
+    no_session_cookie_to_backend_at(o, "/x")
+}
+
+fn no_session_cookie_to_backend_at(o: &Observed, path: &str) -> Result<(), String> {
     match (o.status, o.received("path"), o.received("header cookie")) {
-        (200, Some("/x"), None) => Ok(()),
+        (200, Some(p), None) if p == path => Ok(()),
         other => Err(format!("{other:?}")),
     }
 }
@@ -299,6 +328,9 @@ fn own_forwarded_host(o: &Observed) -> Result<(), String> {
 }
 
 const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
+const OWN_ORIGIN: &[(&str, &str)] = &[("origin", "{router}")];
+const FOREIGN_ORIGIN: &[(&str, &str)] = &[("origin", "http://evil.example")];
+const LISTED_ORIGIN: &[(&str, &str)] = &[("origin", "https://app.example.com")];
 const JSON_ACCEPT: &[(&str, &str)] = &[("accept", "application/json")];
 const CUSTOM_RESPONSE: &[&str] = &["x-custom-response"];
 
@@ -357,7 +389,21 @@ fn cases() -> Vec<Case> {
     add("route", "correlation id kept", "x-correlationid", r("/api/x").headers(&[("x-correlationid", "abc-123")]).user(ALICE, "/api/x"), Same);
     add("route", "client cookies forwarded, session cookie not", "cookies", r("/api/x").cookie("mine=1").user(ALICE, "/api/x"), Same);
     add("route", "backend redirect", "destination", r("/api/backend-redirect").user(ALICE, "/api/x"), Differs(LOCATION, backend_redirect_mapped));
-    add("route", "backend cookie", "destination", r("/api/backend-cookie").user(ALICE, "/api/x"), Differs(BACKEND_COOKIE, backend_cookie_scoped));
+    add("route", "backend session cookie kept in the session", "backend session cookies", r("/api/backend-cookie").user(ALICE, "/api/x"), Same);
+    add("route", "backend session cookie replayed", "backend session cookies", r("/api/x").user(ALICE, "/api/x"), Same);
+    add("route", "backend session cookie not another user's", "backend session cookies", r("/api/x").user(BOB, "/api/x"), Same);
+    add("route", "backend persistent cookie", "backend cookies", r("/api/backend-persistent-cookie").user(ALICE, "/api/x"), Differs(BACKEND_COOKIE, backend_cookie_scoped));
+    add("route", "backend session cookie, no login", "backend session cookies", r("/open/backend-cookie"), Differs(ANONYMOUS_BACKEND_COOKIE, anonymous_backend_cookie));
+    add("route", "__VCAP_ID__ not forwarded", "cookies (__VCAP_ID__)", r("/api/x").cookie("__VCAP_ID__=instance1").user(ALICE, "/api/x"), Same);
+    add("route", "sapextlb cookies not forwarded", "cookies (sapextlb*)", r("/api/x").cookie("SAPEXTLBSERVER=lb1").user(ALICE, "/api/x"), Same);
+    add("route", "websocket round trip", "websockets.enabled", Request::websocket("/api/ws").headers(OWN_ORIGIN).user(ALICE, "/api/x"), Same);
+    add("route", "websocket handshake cookie replayed", "websockets, backend session cookies", r("/api/x").user(ALICE, "/api/x"), Same);
+    add("route", "websocket on a public route", "websockets, authenticationType none", Request::websocket("/open/ws").headers(OWN_ORIGIN), Same);
+    add("route", "websocket without a session", "websockets", Request::websocket("/api/ws").headers(OWN_ORIGIN), Same);
+    add("route", "websocket from a foreign origin", "websockets", Request::websocket("/api/ws").headers(FOREIGN_ORIGIN).user(ALICE, "/api/x"), Same);
+    add("route", "websocket without an origin", "websockets", Request::websocket("/api/ws").user(ALICE, "/api/x"), Same);
+    add("route", "websocket lacking the scope", "websockets, scope", Request::websocket("/scoped/ws").headers(OWN_ORIGIN).user(BOB, "/api/x"), Same);
+    add("route", "websocket to a static route", "websockets, localDir", Request::websocket("/web/ws").headers(OWN_ORIGIN), Same);
     add("route", "backend 404", "destination", r("/api/backend-404").user(ALICE, "/api/x"), Same);
     add("route", "backend cache-control", "destination", r("/api/backend-nocache").user(ALICE, "/api/x"), Same);
     add("route", "client Authorization replaced", "forwardAuthToken", r("/api/x").headers(&[("authorization", "Bearer forged")]).user(ALICE, "/api/x"), Same);
@@ -379,11 +425,14 @@ fn cases() -> Vec<Case> {
     add("none", "static file", "localDir", r("/index.html"), Same);
     add("none", "default-env.json", "default-env.json", r("/index.html").extra(&["x-from-default-env"]), Same);
     add("none", "missing file", "localDir", r("/missing"), Same);
+    add("none", "websockets not enabled", "websockets (default)", Request::websocket("/api/ws").headers(OWN_ORIGIN), Same);
     // ---- env variables.
     add("env", "httpHeaders, SEND_XFRAMEOPTIONS=false", "httpHeaders, SEND_XFRAMEOPTIONS", r("/open/x").extra(&["x-http-header-from-env"]), Same);
     add("env", "COOKIES SameSite=None", "COOKIES, UAA_SERVICE_NAME, XS_BIND_ADDRESS", r("/api/x"), Differs(LOGIN, same_site_none_login));
     add("secure", "SECURE_SESSION_COOKIE=true over plain http", "SECURE_SESSION_COOKIE", r("/open/x"), Differs(SECURE, status(200)));
     add("env", "logged in with env", "SESSION_TIMEOUT, JWT_REFRESH", r("/api/x").user(ALICE, "/api/x"), Same);
+    add("env", "WS_ALLOWED_ORIGINS listed origin", "WS_ALLOWED_ORIGINS", Request::websocket("/open/ws").headers(LISTED_ORIGIN), Same);
+    add("env", "WS_ALLOWED_ORIGINS replaces the own origin", "WS_ALLOWED_ORIGINS", Request::websocket("/open/ws").headers(OWN_ORIGIN), Same);
     // ---- keys ours refused before issue 13.
     add("compat", "user API", "service sap-approuter-userapi", r("/user-api/currentUser").user(ALICE, "/api/x").compare_body(), Same);
     add("compat", "user API attributes", "service sap-approuter-userapi, endpoint", r("/user-api/attributes").user(BOB, "/api/x"), Same);
@@ -393,6 +442,8 @@ fn cases() -> Vec<Case> {
     add("compat", "back-reference in source", "source (ECMAScript back-reference)", r("/back/ab/ab").user(ALICE, "/api/x"), Same);
     add("compat", "back-reference not met", "source (ECMAScript back-reference)", r("/back/ab/cd").user(ALICE, "/api/x"), Same);
     add("compat", "look-ahead excludes", "source (ECMAScript look-ahead)", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
+    // Last of its configuration: the cookie it puts in the browser differs in Path.
+    add("compat", "setBackendSessionCookies: cookies to the browser", "setBackendSessionCookies", r("/api/backend-cookie").user(ALICE, "/api/x"), Differs(BROWSER_BACKEND_COOKIES, backend_cookies_to_browser));
     c
 }
 

@@ -106,13 +106,10 @@ fn security_relevant_unsupported_keys_are_errors_others_warnings() {
         "routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["index.html"]}, "dynamicIdentityProvider": true}]
     }))
     .unwrap();
+    assert!(app.websockets_enabled);
     let all = app.warnings.join("\n");
-    for key in [
-        "compression",
-        "websockets",
-        "replace",
-        "dynamicIdentityProvider",
-    ] {
+    assert!(!all.contains("websockets"), "websockets are proxied: {all}");
+    for key in ["compression", "replace", "dynamicIdentityProvider"] {
         assert!(all.contains(key), "a warning names {key}: {all}");
     }
 }
@@ -235,11 +232,13 @@ fn keys_of_real_files_are_accepted_with_what_is_not_done() {
     .unwrap();
     assert_eq!(app.routes[0].kind, RouteKind::UserApi);
     assert!(app.routes[1].source.is_match("/web/x") && !app.routes[1].source.is_match("/api/x"));
+    assert!(
+        app.routes[1].set_backend_session_cookies && !app.routes[2].set_backend_session_cookies
+    );
     for expected in [
         "stateProtection",
         "backChannelLogoutEndpoint",
         "endpoint",
-        "setBackendSessionCookies",
         "$3",
     ] {
         assert!(
@@ -255,4 +254,31 @@ fn keys_of_real_files_are_accepted_with_what_is_not_done() {
     let m =
         message(json!({"routes": [{"source": "^/u", "destination": "backend", "endpoint": "e"}]}));
     assert!(m.contains("no service"), "{m}");
+}
+
+#[test]
+fn websockets_and_set_backend_session_cookies_are_validated() {
+    assert!(
+        !ctx_parse(json!({"routes": []})).unwrap().websockets_enabled,
+        "off by default, as SAP"
+    );
+    for (bad, names) in [
+        (json!({"websockets": true}), "websockets must be"),
+        (json!({"websockets": {}}), "websockets.enabled must be"),
+        (
+            json!({"websockets": {"enabled": "yes"}}),
+            "websockets.enabled must be",
+        ),
+        (
+            json!({"websockets": {"enabled": true, "idle": 5}}),
+            "websockets: unknown key \"idle\"",
+        ),
+        (
+            json!({"routes": [{"source": "^/", "destination": "backend", "setBackendSessionCookies": "yes"}]}),
+            "setBackendSessionCookies must be true or false",
+        ),
+    ] {
+        let e = ctx_parse(bad).unwrap_err().to_string();
+        assert!(e.starts_with("xs-app.json") && e.contains(names), "{e}");
+    }
 }

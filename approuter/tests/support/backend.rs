@@ -1,7 +1,8 @@
 //! A small backend on 127.0.0.1:0 that records every request it gets and answers by path:
 //! `/redirect`, `/cookie`, `/big?mb=N` (streamed), `/hang` (never answers), `/stall` (answers, sends
 //! 10 of 1000 bytes, then nothing), `/drip` (5 chunks 150 ms apart), `/upload` (counts the streamed
-//! body), anything else echoes the request as JSON.
+//! body), `/session-cookie` (a session and a persistent cookie), `/ws` (a WebSocket echo that
+//! sets a session cookie in its handshake), anything else echoes the request as JSON.
 
 use axum::Router;
 use axum::body::Body;
@@ -68,7 +69,7 @@ impl Backend {
 
 async fn handle(
     State((requests, own_url)): State<(Arc<Mutex<Vec<Recorded>>>, String)>,
-    req: Request,
+    mut req: Request,
 ) -> Response {
     let recorded = Recorded {
         method: req.method().to_string(),
@@ -90,6 +91,16 @@ async fn handle(
             [(header::LOCATION, "/base/landing".to_string())],
         )
             .into_response(),
+        "session-cookie" => Response::builder()
+            .header(header::SET_COOKIE, "BSESSION=b1; Path=/; HttpOnly")
+            .header(header::SET_COOKIE, "PERSIST=p1; Max-Age=3600; Path=/")
+            .body(Body::from("cookies"))
+            .unwrap(),
+        "session-cookie-delete" => Response::builder()
+            .header(header::SET_COOKIE, "BSESSION=; Path=/; Max-Age=0")
+            .body(Body::from("deleted"))
+            .unwrap(),
+        "ws" => websocket_echo(&mut req),
         "cookie" => Response::builder()
             .header(
                 header::SET_COOKIE,
@@ -166,4 +177,38 @@ async fn handle(
             .into_response()
         }
     }
+}
+
+/// Answers a WebSocket handshake with 101 (and a session cookie) and echoes every text or binary
+/// message until the client closes.
+fn websocket_echo(req: &mut Request) -> Response {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let Some(key) = req.headers().get("sec-websocket-key").cloned() else {
+        return (StatusCode::BAD_REQUEST, "not a websocket handshake").into_response();
+    };
+    let upgrade = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            Role::Server,
+            None,
+        )
+        .await;
+        while let Some(Ok(message)) = ws.next().await {
+            if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "Upgrade")
+        .header("sec-websocket-accept", derive_accept_key(key.as_bytes()))
+        .header(header::SET_COOKIE, "WSSESSION=ws1; Path=/")
+        .body(Body::empty())
+        .unwrap()
 }
