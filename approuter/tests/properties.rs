@@ -376,7 +376,7 @@ proptest! {
         let sent: Vec<String> = headers
             .get_all(header::COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         if let Some(found) = found {
             // Whatever was found was sent as the session cookie's value.
