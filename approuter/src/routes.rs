@@ -360,6 +360,8 @@ mod tests {
             csrf_protection: true,
             http_methods: methods,
             cache_control: None,
+            replace: None,
+            implicit: false,
         }
     }
 

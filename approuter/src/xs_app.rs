@@ -31,6 +31,12 @@ pub struct XsApp {
     pub routes: Vec<Route>,
     /// `responseHeaders`: added to every response the router sends.
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `cors`: rules for cross-origin requests (the `CORS` env's come after them).
+    pub cors: Vec<crate::cors::CorsRule>,
+    /// `compression`, before the `COMPRESSION` env is laid over it.
+    pub compression: crate::compression::Settings,
+    /// `errorPage`: the router's error answers replaced per status.
+    pub error_pages: crate::error_page::ErrorPages,
     /// Known `@sap/approuter` keys that we ignore, one line each, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -61,6 +67,10 @@ pub struct Route {
     pub csrf_protection: bool,
     pub http_methods: Option<Vec<Method>>,
     pub cache_control: Option<HeaderValue>,
+    /// `replace`: placeholders filled in static files.
+    pub replace: Option<crate::static_files::Replace>,
+    /// The `./resources` route `@sap/approuter` adds when no route has a `localDir`.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,16 +148,13 @@ const TOP_KEYS: &[&str] = &[
     "login",
     "routes",
     "responseHeaders",
+    "cors",
+    "compression",
+    "errorPage",
 ];
 /// Known to `@sap/approuter`, harmless to ignore.
 const TOP_IGNORED: &[(&str, &str)] = &[
-    ("compression", "responses are not compressed by the router"),
     ("websockets", "WebSocket upgrades are not proxied"),
-    ("errorPage", "the router's own error pages are used"),
-    (
-        "cors",
-        "no CORS headers are added, so cross-origin calls stay blocked",
-    ),
     (
         "pluginMetadataEndpoint",
         "no plugin metadata endpoint is served",
@@ -182,9 +189,9 @@ const ROUTE_KEYS: &[&str] = &[
     "cacheControl",
     "service",
     "endpoint",
+    "replace",
 ];
 const ROUTE_IGNORED: &[(&str, &str)] = &[
-    ("replace", "placeholders in static files are not replaced"),
     (
         "dynamicIdentityProvider",
         "the identity provider cannot be chosen per request; the default one is used",
@@ -336,6 +343,40 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         )?);
     }
 
+    // As `@sap/approuter` (app-config.js): without any `localDir` route, a `resources` folder
+    // next to xs-app.json is served by a last route `^/(.*)` with the defaults (login included).
+    if !routes.iter().any(|r| matches!(r.kind, RouteKind::LocalDir(_)))
+        && ctx.base_dir.join("resources").is_dir()
+    {
+        let implicit = serde_json::json!({"source": "^/(.*)", "localDir": "resources"});
+        let mut route = parse_route(
+            routes.len(),
+            &implicit,
+            authentication_method,
+            ctx,
+            &mut warnings,
+        )?;
+        route.implicit = true;
+        routes.push(route);
+    }
+
+    let cors = match top.get("cors") {
+        None => Vec::new(),
+        Some(v) => crate::cors::parse(v, &format!("{origin}: cors"))?,
+    };
+    let compression = match top.get("compression") {
+        None => crate::compression::Settings::default(),
+        Some(v) => crate::compression::Settings::parse(v, &format!("{origin}: compression"))?,
+    };
+    let error_pages = match top.get("errorPage") {
+        None => crate::error_page::ErrorPages::default(),
+        Some(v) => crate::error_page::ErrorPages::parse(
+            v,
+            &format!("{origin}: errorPage"),
+            ctx.base_dir,
+        )?,
+    };
+
     if let Some(logout) = &logout
         && logout.endpoint == callback_endpoint
     {
@@ -353,6 +394,9 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         callback_endpoint,
         routes,
         response_headers,
+        cors,
+        compression,
+        error_pages,
         warnings,
     })
 }
@@ -692,6 +736,17 @@ fn parse_route(
             "{here}: cacheControl applies to localDir routes only and is ignored here"
         ));
     }
+    let replace = match obj.get("replace") {
+        None => None,
+        Some(v) => {
+            if !matches!(kind, RouteKind::LocalDir(_)) {
+                return Err(err(
+                    "replace needs a localDir: it fills placeholders in static files".into(),
+                ));
+            }
+            Some(crate::static_files::Replace::parse(v).map_err(err)?)
+        }
+    };
 
     Ok(Route {
         index,
@@ -704,6 +759,8 @@ fn parse_route(
         csrf_protection,
         http_methods,
         cache_control,
+        replace,
+        implicit: false,
     })
 }
 
