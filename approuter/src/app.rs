@@ -144,7 +144,7 @@ async fn connect_redis(
     Ok(RedisStore::new(pool))
 }
 
-/// The router: `GET /health`, then every other request through [`handle`]; gzip for the answers
+/// The router: `GET /health`, then every other request through [`handle`]; br, gzip or deflate for the answers
 /// [`compression::Compression::prepare`] marks, when compression is on.
 pub fn router(app: Arc<App>) -> Router {
     let router = Router::new()
@@ -231,14 +231,23 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
             .unwrap_or_default()
     });
     let mut cors_headers = None;
+    // A preflight or a CORS refusal is answered before SAP's header middleware runs: neither
+    // `httpHeaders`, `x-frame-options` nor `responseHeaders` go on it there.
+    let mut answered_by_cors = false;
     let outcome = match cors_step(&app, &req) {
         Ok(cors::Decision::Pass) => dispatch(&app, req, &mut info).await,
-        Ok(cors::Decision::Preflight(answer)) => Ok(answer),
+        Ok(cors::Decision::Preflight(answer)) => {
+            answered_by_cors = true;
+            Ok(answer)
+        }
         Ok(cors::Decision::Headers(headers)) => {
             cors_headers = Some(headers);
             dispatch(&app, req, &mut info).await
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            answered_by_cors = true;
+            Err(e)
+        }
     };
     let mut response = match outcome {
         Ok(response) => response,
@@ -257,8 +266,10 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     }
     // `httpHeaders` and `x-frame-options` (SEND_XFRAMEOPTIONS) first, then xs-app.json's
     // `responseHeaders`, which override them, as in `@sap/approuter`.
-    for (name, value) in app.additional_headers.iter().chain(&app.response_headers) {
-        response.headers_mut().insert(name, value.clone());
+    if !answered_by_cors {
+        for (name, value) in app.additional_headers.iter().chain(&app.response_headers) {
+            response.headers_mut().insert(name, value.clone());
+        }
     }
     // As `@sap/approuter`: every answer names its request, for support cases.
     if !response.headers().contains_key("x-request-id")

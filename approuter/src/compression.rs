@@ -1,5 +1,7 @@
 //! Response compression as `@sap/approuter` 23 does it: on by default (`compression.enabled`),
-//! gzip for compressible content types (the npm `compressible` rule: `text/*`, `+json`, `+xml`,
+//! br, gzip or deflate as the client accepts them (brotli first at equal weight, as SAP's
+//! `compression` 1.8 negotiates; brotli at quality 4, tower-http's default for on-the-fly use)
+//! for compressible content types (the npm `compressible` rule: `text/*`, `+json`, `+xml`,
 //! `+text` and mime-db's compressible types; `multipart/mixed` only with
 //! `compressResponseMixedTypeContent`), from `minSize` bytes on (default 1024), for static files
 //! and backend answers only (the login page and the router's own errors are not compressed, as

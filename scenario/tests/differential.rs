@@ -475,6 +475,7 @@ fn cases() -> Vec<Case> {
     add("none", "replace in JSON", "replace (pathSuffixes with a path)", r("/conf/settings.json").compare_body(), Same);
     add("none", "replace only for its suffixes", "replace (pathSuffixes)", r("/not-replaced.html").compare_body(), Same);
     add("none", "gzip for a large static file", "compression (static files)", r("/large.html").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
+    add("none", "gzip when only gzip is accepted", "compression (negotiation)", r("/large.html").headers(&[("accept-encoding", "gzip")]).extra(COMPRESSION_HEADERS), Same);
     add("none", "small static file: Vary only", "compression (minSize)", r("/index.html").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
     add("none", "HEAD of a large file", "compression (not for HEAD)", r("/large.html").method("HEAD").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
     // ---- env variables.
