@@ -9,7 +9,7 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{MemoryStore, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{compression, cors, correlation, csrf, error_page, static_files};
+use crate::{compression, correlation, cors, csrf, error_page, static_files};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -147,13 +147,10 @@ async fn connect_redis(
 /// The router: `GET /health`, then every other request through [`handle`]; br, gzip or deflate for the answers
 /// [`compression::Compression::prepare`] marks, when compression is on.
 pub fn router(app: Arc<App>) -> Router {
-    let router = Router::new()
-        .route("/health", get(health))
-        .fallback(handle);
+    let router = Router::new().route("/health", get(health)).fallback(handle);
     let router = match app.compression {
-        Some(c) => router.layer(
-            tower_http::compression::CompressionLayer::new().compress_when(c.predicate()),
-        ),
+        Some(c) => router
+            .layer(tower_http::compression::CompressionLayer::new().compress_when(c.predicate())),
         None => router,
     };
     router

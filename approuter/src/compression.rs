@@ -114,9 +114,9 @@ impl Compression {
                 v.split(',')
                     .any(|d| d.trim().eq_ignore_ascii_case("accept-encoding") || d.trim() == "*")
             });
-        let encoded = headers.get(header::CONTENT_ENCODING).is_some_and(|e| {
-            !e.as_bytes().eq_ignore_ascii_case(b"identity")
-        });
+        let encoded = headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
         if !has_vary {
             response
                 .headers_mut()
@@ -171,7 +171,10 @@ pub fn is_compressible(content_type: &str, mixed: bool) -> bool {
     if essence.starts_with("multipart/mixed") || essence.starts_with("multipart/x-mixed-replace") {
         return mixed;
     }
-    if MIME_DB_COMPRESSIBLE.binary_search(&essence.as_str()).is_ok() {
+    if MIME_DB_COMPRESSIBLE
+        .binary_search(&essence.as_str())
+        .is_ok()
+    {
         return true;
     }
     essence.starts_with("text/")
@@ -245,7 +248,13 @@ mod tests {
         ] {
             assert!(is_compressible(yes, false), "{yes}");
         }
-        for no in ["image/png", "image/jpeg", "video/mp4", "application/zip", "font/woff2"] {
+        for no in [
+            "image/png",
+            "image/jpeg",
+            "video/mp4",
+            "application/zip",
+            "font/woff2",
+        ] {
             assert!(!is_compressible(no, false), "{no}");
         }
         assert!(!is_compressible("multipart/mixed; boundary=x", false));
@@ -277,7 +286,12 @@ mod tests {
         );
         let off = Settings::parse(&json!({"enabled": false}), "e").unwrap();
         assert_eq!(file.merged(off), None);
-        for bad in [json!({"minSize": 0}), json!({"enabled": "yes"}), json!({"level": 9}), json!([])] {
+        for bad in [
+            json!({"minSize": 0}),
+            json!({"enabled": "yes"}),
+            json!({"level": 9}),
+            json!([]),
+        ] {
             assert!(Settings::parse(&bad, "COMPRESSION").is_err(), "{bad}");
         }
     }

@@ -164,7 +164,8 @@ impl Cors {
         let preflight = method == Method::OPTIONS
             && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
         if preflight {
-            rule.preflight(headers, origin_value).map(Decision::Preflight)
+            rule.preflight(headers, origin_value)
+                .map(Decision::Preflight)
         } else {
             if !rule.allowed_methods.contains(method) {
                 return Err(Error::Forbidden("Method is not allowed.".into()));
@@ -247,13 +248,19 @@ impl CorsRule {
         };
         for value in headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
             let text = value.to_str().map_err(|_| {
-                Error::Forbidden("Not all requested Access-Control-Request-Headers are allowed".into())
+                Error::Forbidden(
+                    "Not all requested Access-Control-Request-Headers are allowed".into(),
+                )
             })?;
             let all_allowed = text
                 .split(',')
                 .map(str::trim)
                 .filter(|h| !h.is_empty())
-                .all(|h| self.allowed_headers.iter().any(|a| a.eq_ignore_ascii_case(h)));
+                .all(|h| {
+                    self.allowed_headers
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(h))
+                });
             if !all_allowed {
                 return Err(Error::Forbidden(
                     "Not all requested Access-Control-Request-Headers are allowed".into(),
@@ -266,7 +273,10 @@ impl CorsRule {
         for (name, value) in self.origin_headers(origin_value) {
             out.append(name, value);
         }
-        out.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(self.max_age));
+        out.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from(self.max_age),
+        );
         out.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method_value);
         out.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -334,10 +344,11 @@ fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
     .map_err(|e| err(format!("uriPattern is not a valid regular expression: {e}")))?;
     let host_pattern = match obj.get("hostPattern") {
         None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(
-            Source::new(s, true)
-                .map_err(|e| err(format!("hostPattern is not a valid regular expression: {e}")))?,
-        ),
+        Some(Value::String(s)) if !s.is_empty() => Some(Source::new(s, true).map_err(|e| {
+            err(format!(
+                "hostPattern is not a valid regular expression: {e}"
+            ))
+        })?),
         Some(_) => return Err(err("hostPattern must be a regular expression string".into())),
     };
     let allowed_origin = match obj.get("allowedOrigin") {
@@ -403,7 +414,11 @@ fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
         None => DEFAULT_MAX_AGE,
         Some(v) => match v.as_u64() {
             Some(n) if n >= 1 => n,
-            _ => return Err(err(format!("maxAge must be a positive number of seconds, not {v}"))),
+            _ => {
+                return Err(err(format!(
+                    "maxAge must be a positive number of seconds, not {v}"
+                )));
+            }
         },
     };
     Ok(CorsRule {
@@ -461,7 +476,11 @@ fn parse_origin(value: &Value) -> Result<AllowedOrigin, String> {
         Some(Value::String(p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()) => {
             Some(p.to_ascii_lowercase())
         }
-        Some(other) => return Err(format!("protocol {other} is not a scheme such as \"https\"")),
+        Some(other) => {
+            return Err(format!(
+                "protocol {other} is not a scheme such as \"https\""
+            ));
+        }
     };
     let port = match obj.get("port") {
         None => None,
@@ -489,7 +508,9 @@ fn valid_host_pattern(host: &str) -> bool {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -533,9 +554,18 @@ mod tests {
                 "router:5000",
             )
         };
-        assert!(matches!(decide("https://app.example.com"), Ok(Decision::Headers(_))));
-        assert!(matches!(decide("https://APP.example.com:443"), Ok(Decision::Headers(_))));
-        assert!(matches!(decide("https://a.trusted.org:8443"), Ok(Decision::Headers(_))));
+        assert!(matches!(
+            decide("https://app.example.com"),
+            Ok(Decision::Headers(_))
+        ));
+        assert!(matches!(
+            decide("https://APP.example.com:443"),
+            Ok(Decision::Headers(_))
+        ));
+        assert!(matches!(
+            decide("https://a.trusted.org:8443"),
+            Ok(Decision::Headers(_))
+        ));
         for refused in [
             "http://app.example.com",
             "https://app.example.com.evil.org",
@@ -577,8 +607,10 @@ mod tests {
 
     #[test]
     fn preflight_checks_method_and_headers() {
-        let cors = rules(json!([{"uriPattern": "^/api/", "allowedOrigin": [{"host": "ui.example"}],
-            "allowedMethods": ["GET", "PUT"], "allowedHeaders": ["Content-Type", "X-Csrf-Token"], "maxAge": 60}]));
+        let cors = rules(
+            json!([{"uriPattern": "^/api/", "allowedOrigin": [{"host": "ui.example"}],
+            "allowedMethods": ["GET", "PUT"], "allowedHeaders": ["Content-Type", "X-Csrf-Token"], "maxAge": 60}]),
+        );
         let preflight = |method: &str, headers: &str| {
             cors.decide(
                 &Method::OPTIONS,
@@ -596,13 +628,22 @@ mod tests {
             panic!("no preflight answer");
         };
         assert_eq!(ok.status(), StatusCode::OK);
-        assert_eq!(ok.headers()["access-control-allow-origin"], "http://ui.example");
+        assert_eq!(
+            ok.headers()["access-control-allow-origin"],
+            "http://ui.example"
+        );
         assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
         assert_eq!(ok.headers()["access-control-allow-methods"], "PUT");
         assert_eq!(ok.headers()["access-control-max-age"], "60");
         assert_eq!(ok.headers()["vary"], "Origin");
-        assert!(matches!(preflight("DELETE", "content-type"), Err(Error::Forbidden(_))));
-        assert!(matches!(preflight("PUT", "authorization"), Err(Error::Forbidden(_))));
+        assert!(matches!(
+            preflight("DELETE", "content-type"),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            preflight("PUT", "authorization"),
+            Err(Error::Forbidden(_))
+        ));
     }
 
     #[test]
@@ -610,13 +651,34 @@ mod tests {
         for (value, part) in [
             (json!({}), "must be an array"),
             (json!([]), "must not be empty"),
-            (json!([{"allowedOrigin": [{"host": "a"}]}]), "uriPattern is missing"),
-            (json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a/b"}]}]), "allowedOrigin[0]: host"),
-            (json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a", "port": 70000}]}]), "port"),
-            (json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "allowedMethods": ["FETCH"]}]), "allowedMethods"),
-            (json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "maxAge": 0}]), "maxAge"),
-            (json!([{"uriPattern": "(", "allowedOrigin": [{"host": "a"}]}]), "uriPattern is not a valid"),
-            (json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "origin": 1}]), "unknown key"),
+            (
+                json!([{"allowedOrigin": [{"host": "a"}]}]),
+                "uriPattern is missing",
+            ),
+            (
+                json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a/b"}]}]),
+                "allowedOrigin[0]: host",
+            ),
+            (
+                json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a", "port": 70000}]}]),
+                "port",
+            ),
+            (
+                json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "allowedMethods": ["FETCH"]}]),
+                "allowedMethods",
+            ),
+            (
+                json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "maxAge": 0}]),
+                "maxAge",
+            ),
+            (
+                json!([{"uriPattern": "(", "allowedOrigin": [{"host": "a"}]}]),
+                "uriPattern is not a valid",
+            ),
+            (
+                json!([{"uriPattern": "^/", "allowedOrigin": [{"host": "a"}], "origin": 1}]),
+                "unknown key",
+            ),
         ] {
             let e = parse(&value, "CORS").unwrap_err().to_string();
             assert!(e.starts_with("CORS") && e.contains(part), "{e}");

@@ -49,7 +49,9 @@ impl ErrorPages {
             let at = format!("{here}[{i}]");
             let err = |reason: String| Error::Config(format!("{at}: {reason}"));
             let Value::Object(obj) = item else {
-                return Err(err("must be an object {status, file} or {status, path}".into()));
+                return Err(err(
+                    "must be an object {status, file} or {status, path}".into()
+                ));
             };
             if let Some(key) = obj
                 .keys()
@@ -60,23 +62,42 @@ impl ErrorPages {
             let statuses: Vec<u16> = match obj.get("status") {
                 Some(Value::Array(list)) if !list.is_empty() => list
                     .iter()
-                    .map(|s| status(s).ok_or_else(|| err(format!("status {s} is not an HTTP status"))))
+                    .map(|s| {
+                        status(s).ok_or_else(|| err(format!("status {s} is not an HTTP status")))
+                    })
                     .collect::<Result<_, _>>()?,
                 Some(s) if s.is_number() => {
-                    vec![status(s).ok_or_else(|| err(format!("status {s} is not an HTTP status")))?]
+                    vec![
+                        status(s)
+                            .ok_or_else(|| err(format!("status {s} is not an HTTP status")))?,
+                    ]
                 }
-                _ => return Err(err("status must be a status code or a non-empty array of them".into())),
+                _ => {
+                    return Err(err(
+                        "status must be a status code or a non-empty array of them".into(),
+                    ));
+                }
             };
             let page = match (obj.get("file"), obj.get("path")) {
-                (Some(Value::String(file)), None) if !file.is_empty() => read_file(base_dir, file).map_err(&err)?,
+                (Some(Value::String(file)), None) if !file.is_empty() => {
+                    read_file(base_dir, file).map_err(&err)?
+                }
                 (None, Some(Value::String(path))) if !path.is_empty() => {
-                    let path = if path.starts_with('/') { path.clone() } else { format!("/{path}") };
+                    let path = if path.starts_with('/') {
+                        path.clone()
+                    } else {
+                        format!("/{path}")
+                    };
                     if crate::redirect::safe_relative(&path).is_none() {
-                        return Err(err(format!("path {path:?} must be a relative path on this router")));
+                        return Err(err(format!(
+                            "path {path:?} must be a relative path on this router"
+                        )));
                     }
                     ErrorPage::Path(path)
                 }
-                (Some(_), Some(_)) => return Err(err("has both file and path: only one of them".into())),
+                (Some(_), Some(_)) => {
+                    return Err(err("has both file and path: only one of them".into()));
+                }
                 _ => return Err(err("needs a file (a non-empty string) or a path".into())),
             };
             for s in statuses {
@@ -128,8 +149,8 @@ fn status(value: &Value) -> Option<u16> {
 
 fn read_file(base_dir: &Path, file: &str) -> Result<ErrorPage, String> {
     let path = base_dir.join(file);
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| format!("file {file:?} ({}): {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(&path).map_err(|e| format!("file {file:?} ({}): {e}", path.display()))?;
     if !meta.is_file() {
         return Err(format!("file {file:?} ({}) is not a file", path.display()));
     }
@@ -181,7 +202,10 @@ mod tests {
         };
         let redirect = pages.answer(&bad_gateway, "/x").unwrap();
         assert_eq!(redirect.headers()["location"], "/down.html");
-        assert!(pages.answer(&bad_gateway, "/down.html").is_none(), "no loop");
+        assert!(
+            pages.answer(&bad_gateway, "/down.html").is_none(),
+            "no loop"
+        );
         assert!(pages.answer(&Error::Unauthorized, "/x").is_none());
     }
 
@@ -191,11 +215,23 @@ mod tests {
         for (value, part) in [
             (json!({}), "must be an array"),
             (json!([{"status": 404}]), "needs a file"),
-            (json!([{"status": 404, "file": "missing.html"}]), "missing.html"),
+            (
+                json!([{"status": 404, "file": "missing.html"}]),
+                "missing.html",
+            ),
             (json!([{"status": "404", "file": "x"}]), "status"),
-            (json!([{"status": 404, "path": "//evil.example"}]), "relative path"),
-            (json!([{"status": 404, "path": "/a", "file": "b"}]), "only one"),
-            (json!([{"status": 404, "path": "/a", "redirect": true}]), "unknown key"),
+            (
+                json!([{"status": 404, "path": "//evil.example"}]),
+                "relative path",
+            ),
+            (
+                json!([{"status": 404, "path": "/a", "file": "b"}]),
+                "only one",
+            ),
+            (
+                json!([{"status": 404, "path": "/a", "redirect": true}]),
+                "unknown key",
+            ),
         ] {
             let e = ErrorPages::parse(&value, "xs-app.json: errorPage", dir.path())
                 .unwrap_err()

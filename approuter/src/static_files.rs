@@ -48,10 +48,14 @@ impl Replace {
                     .iter()
                     .map(|v| match v.as_str() {
                         Some(s) if !s.is_empty() => Ok(s.to_string()),
-                        _ => Err(format!("replace.{key} must be an array of non-empty strings")),
+                        _ => Err(format!(
+                            "replace.{key} must be an array of non-empty strings"
+                        )),
                     })
                     .collect(),
-                Some(_) => Err(format!("replace.{key} must be an array of non-empty strings")),
+                Some(_) => Err(format!(
+                    "replace.{key} must be an array of non-empty strings"
+                )),
             }
         };
         if !obj.contains_key("pathSuffixes") {
@@ -59,7 +63,9 @@ impl Replace {
         }
         let path_suffixes = strings("pathSuffixes")?;
         if let Some(bad) = path_suffixes.iter().find(|s| s.contains("://")) {
-            return Err(format!("replace.pathSuffixes: {bad:?} must be a relative path"));
+            return Err(format!(
+                "replace.pathSuffixes: {bad:?} must be a relative path"
+            ));
         }
         let vars = strings("vars")?;
         let services = match obj.get("services") {
@@ -107,7 +113,9 @@ impl Replace {
     }
 
     fn applies(&self, target: &str) -> bool {
-        self.path_suffixes.iter().any(|s| target.ends_with(s.as_str()))
+        self.path_suffixes
+            .iter()
+            .any(|s| target.ends_with(s.as_str()))
     }
 }
 
@@ -361,12 +369,21 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            render("{{TITLE}}|{{{TITLE}}}|{{& TITLE}}|{{svc.url}}|{{svc.n}}|{{MISSING}}|{{! c }}|{{#s}}x{{/s}}|{{open", &view),
+            render(
+                "{{TITLE}}|{{{TITLE}}}|{{& TITLE}}|{{svc.url}}|{{svc.n}}|{{MISSING}}|{{! c }}|{{#s}}x{{/s}}|{{open",
+                &view
+            ),
             "&lt;b&gt;A &amp; B&lt;&#x2F;b&gt;|<b>A & B</b>|<b>A & B</b>|https:&#x2F;&#x2F;ui5.example&#x2F;x|3|||{{#s}}x{{/s}}|{{open"
         );
-        let r = Replace::parse(&serde_json::json!({"pathSuffixes": ["index.html"], "vars": ["A"], "services": {"A": "x"}}));
+        let r = Replace::parse(
+            &serde_json::json!({"pathSuffixes": ["index.html"], "vars": ["A"], "services": {"A": "x"}}),
+        );
         assert!(r.unwrap_err().contains("colliding"));
-        assert!(Replace::parse(&serde_json::json!({"vars": ["A"]})).unwrap_err().contains("pathSuffixes"));
+        assert!(
+            Replace::parse(&serde_json::json!({"vars": ["A"]}))
+                .unwrap_err()
+                .contains("pathSuffixes")
+        );
     }
 
     #[tokio::test]

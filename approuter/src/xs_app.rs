@@ -345,7 +345,9 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
 
     // As `@sap/approuter` (app-config.js): without any `localDir` route, a `resources` folder
     // next to xs-app.json is served by a last route `^/(.*)` with the defaults (login included).
-    if !routes.iter().any(|r| matches!(r.kind, RouteKind::LocalDir(_)))
+    if !routes
+        .iter()
+        .any(|r| matches!(r.kind, RouteKind::LocalDir(_)))
         && ctx.base_dir.join("resources").is_dir()
     {
         let implicit = serde_json::json!({"source": "^/(.*)", "localDir": "resources"});
@@ -370,11 +372,9 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
     };
     let error_pages = match top.get("errorPage") {
         None => crate::error_page::ErrorPages::default(),
-        Some(v) => crate::error_page::ErrorPages::parse(
-            v,
-            &format!("{origin}: errorPage"),
-            ctx.base_dir,
-        )?,
+        Some(v) => {
+            crate::error_page::ErrorPages::parse(v, &format!("{origin}: errorPage"), ctx.base_dir)?
+        }
     };
 
     if let Some(logout) = &logout

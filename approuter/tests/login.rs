@@ -567,7 +567,11 @@ async fn a_deep_link_keeps_its_fragment_across_the_login() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
     let start = browser.get_once(&s.url("/mainentry")).await;
-    assert_eq!(start.status(), StatusCode::OK, "PRESERVE_FRAGMENT is on by default");
+    assert_eq!(
+        start.status(),
+        StatusCode::OK,
+        "PRESERVE_FRAGMENT is on by default"
+    );
     let csp = start.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -585,7 +589,11 @@ async fn a_deep_link_keeps_its_fragment_across_the_login() {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 
     let page = browser
-        .login(&s.url("/mainentry#/orders/42?tab=items"), "alice", "alice-pass")
+        .login(
+            &s.url("/mainentry#/orders/42?tab=items"),
+            "alice",
+            "alice-pass",
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/mainentry");
@@ -611,11 +619,16 @@ async fn a_forged_fragment_cookie_cannot_leave_the_page() {
         .collect();
     assert_eq!(names.len(), 1, "{}", browser.cookies(&s.router.url));
     browser.jar.add_cookie_str(
-        &format!("{}=%23x%0d%0aSet-Cookie%3A%20a%3Db%20%22%3C%3E; Path=/", names[0]),
+        &format!(
+            "{}=%23x%0d%0aSet-Cookie%3A%20a%3Db%20%22%3C%3E; Path=/",
+            names[0]
+        ),
         &Url::parse(&s.router.url).unwrap(),
     );
     let form = browser.get(authorize.as_str()).await;
-    let back = browser.submit_login_once(&form, "alice", "alice-pass").await;
+    let back = browser
+        .submit_login_once(&form, "alice", "alice-pass")
+        .await;
     let callback = back.headers()["location"].to_str().unwrap().to_string();
     let done = browser.get_once(&callback).await;
     assert_eq!(done.status(), StatusCode::FOUND);
@@ -636,9 +649,16 @@ async fn without_preserve_fragment_the_login_is_a_plain_redirect() {
     let start = browser.get_once(&s.url("/mainentry")).await;
     assert_eq!(start.status(), StatusCode::FOUND);
     let authorize = Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(authorize.path().ends_with("/oauth/authorize"), "{authorize}");
+    assert!(
+        authorize.path().ends_with("/oauth/authorize"),
+        "{authorize}"
+    );
     let page = browser
-        .login(&s.url("/mainentry#/kept/only/by/the/page"), "alice", "alice-pass")
+        .login(
+            &s.url("/mainentry#/kept/only/by/the/page"),
+            "alice",
+            "alice-pass",
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.url.path(), "/mainentry");

@@ -968,7 +968,10 @@ mod tests {
     fn the_pre_compressed_answer_is_valid_gzip() {
         // CRC-32 of "123456789" is 0xCBF43926 (the standard check value).
         let gz = gzip_stored(b"123456789");
-        assert_eq!(&gz[gz.len() - 8..gz.len() - 4], &0xCBF4_3926u32.to_le_bytes());
+        assert_eq!(
+            &gz[gz.len() - 8..gz.len() - 4],
+            &0xCBF4_3926u32.to_le_bytes()
+        );
         assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
         assert!(large_json().len() > 2000);
     }

@@ -91,11 +91,7 @@ pub fn script_redirect_at(
 /// The cookie text of one `document.cookie=...;` statement: string literals joined by `+`, and
 /// the two expressions SAP's script uses, `encodeURIComponent(location.hash)` (`hash`) and
 /// `encodeURIComponent(location.href...)` (the page's path).
-fn js_string_or_expr<'t>(
-    text: &'t str,
-    page_path: &str,
-    hash: &str,
-) -> Option<(String, &'t str)> {
+fn js_string_or_expr<'t>(text: &'t str, page_path: &str, hash: &str) -> Option<(String, &'t str)> {
     let end = text.find(";document.").or_else(|| text.find(";location"))?;
     let mut out = String::new();
     for part in text[..end].split('+') {

@@ -239,8 +239,11 @@ fn login_page(o: &Observed) -> Result<(), String> {
         && target.contains("/oauth/authorize?")
         && target.contains("code_challenge_method=S256")
         && target.contains("state=")
-        && cookies.iter().any(|c| c.starts_with("JSESSIONID_FRAGMENT_"))
-        && o.header("set-cookie").is_some_and(|c| c.starts_with("JSESSIONID_STATE_"));
+        && cookies
+            .iter()
+            .any(|c| c.starts_with("JSESSIONID_FRAGMENT_"))
+        && o.header("set-cookie")
+            .is_some_and(|c| c.starts_with("JSESSIONID_STATE_"));
     if ok {
         Ok(())
     } else {
@@ -269,7 +272,13 @@ fn any_origin_without_credentials(o: &Observed) -> Result<(), String> {
 fn same_site_none_login(o: &Observed) -> Result<(), String> {
     login_page(o)?;
     match o.header("set-cookie") {
-        Some(c) if c.contains("samesite=none") && c.contains("secure") && o.body.contains(";samesite=none;secure\"") => Ok(()),
+        Some(c)
+            if c.contains("samesite=none")
+                && c.contains("secure")
+                && o.body.contains(";samesite=none;secure\"") =>
+        {
+            Ok(())
+        }
         other => Err(format!(
             "the session cookie is not SameSite=None; Secure: {other:?}"
         )),

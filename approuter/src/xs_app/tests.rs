@@ -310,11 +310,26 @@ fn cors_compression_error_pages_and_replace_are_read() {
     assert!(app.warnings.is_empty(), "{:?}", app.warnings);
 
     for (value, part) in [
-        (json!({"cors": [{"uriPattern": "^/"}]}), "xs-app.json: cors[0]: allowedOrigin"),
-        (json!({"compression": {"minSize": -1}}), "xs-app.json: compression: minSize"),
-        (json!({"errorPage": [{"status": 404, "file": "nope.html"}]}), "xs-app.json: errorPage[0]: file \"nope.html\""),
-        (json!({"routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["a"]}}]}), "replace needs a localDir"),
-        (json!({"routes": [{"source": "^/", "localDir": "web", "replace": {"pathSuffixes": "a"}}]}), "replace.pathSuffixes"),
+        (
+            json!({"cors": [{"uriPattern": "^/"}]}),
+            "xs-app.json: cors[0]: allowedOrigin",
+        ),
+        (
+            json!({"compression": {"minSize": -1}}),
+            "xs-app.json: compression: minSize",
+        ),
+        (
+            json!({"errorPage": [{"status": 404, "file": "nope.html"}]}),
+            "xs-app.json: errorPage[0]: file \"nope.html\"",
+        ),
+        (
+            json!({"routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["a"]}}]}),
+            "replace needs a localDir",
+        ),
+        (
+            json!({"routes": [{"source": "^/", "localDir": "web", "replace": {"pathSuffixes": "a"}}]}),
+            "replace.pathSuffixes",
+        ),
     ] {
         let e = parse_in(dir.path(), value).unwrap_err().to_string();
         assert!(e.contains(part), "{e}");

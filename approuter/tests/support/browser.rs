@@ -158,8 +158,9 @@ impl Browser {
             return url.join(location).unwrap();
         }
         let body = response.text().await.unwrap();
-        self.run_login_page(status, &body, &url)
-            .unwrap_or_else(|| panic!("{url}: neither a redirect nor the login page: {status} {body}"))
+        self.run_login_page(status, &body, &url).unwrap_or_else(|| {
+            panic!("{url}: neither a redirect nor the login page: {status} {body}")
+        })
     }
 
     /// Submits the mock XSUAA's login form on `page` WITHOUT following the redirect that comes
