@@ -171,6 +171,11 @@ pub fn is_compressible(content_type: &str, mixed: bool) -> bool {
     if essence.starts_with("multipart/mixed") || essence.starts_with("multipart/x-mixed-replace") {
         return mixed;
     }
+    // Deliberately unlike SAP: an encoder holds events back until its buffer fills, which breaks
+    // server-sent events (tower-http's default predicate leaves them alone too).
+    if essence == "text/event-stream" {
+        return false;
+    }
     if MIME_DB_COMPRESSIBLE
         .binary_search(&essence.as_str())
         .is_ok()
@@ -254,6 +259,7 @@ mod tests {
             "video/mp4",
             "application/zip",
             "font/woff2",
+            "text/event-stream",
         ] {
             assert!(!is_compressible(no, false), "{no}");
         }
