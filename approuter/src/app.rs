@@ -9,7 +9,9 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{MemoryStore, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{backend_cookies, correlation, csrf, static_files, websocket};
+use crate::{
+    backend_cookies, compression, correlation, cors, csrf, error_page, static_files, websocket,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -49,6 +51,13 @@ pub struct App {
     pub(crate) websockets_enabled: bool,
     /// `WS_ALLOWED_ORIGINS`; `None`: the router's own URL.
     pub(crate) ws_allowed_origins: Option<Vec<websocket::AllowedOrigin>>,
+    /// `cors` of xs-app.json, then the `CORS` env.
+    pub(crate) cors: cors::Cors,
+    /// `compression` and `COMPRESSION`; `None`: off.
+    pub(crate) compression: Option<compression::Compression>,
+    pub(crate) error_pages: error_page::ErrorPages,
+    /// `PRESERVE_FRAGMENT`: the login page keeps the URL's `#fragment`.
+    pub(crate) preserve_fragment: bool,
 }
 
 impl App {
@@ -70,7 +79,15 @@ impl App {
         let sessions = Sessions::new(store, config.session_timeout, &config.cookie_name)
             .with_cookie_policy(config.cookie_same_site, config.secure_session_cookie);
         let xs_app = config.xs_app;
+        let cors = cors::Cors {
+            xs_app: xs_app.cors,
+            env: config.cors_env,
+        };
         Ok(Arc::new(App {
+            cors,
+            compression: config.compression,
+            error_pages: xs_app.error_pages,
+            preserve_fragment: config.preserve_fragment,
             routes: xs_app.routes,
             welcome_file: xs_app.welcome_file,
             callback_path: xs_app.callback_endpoint,
@@ -135,11 +152,16 @@ async fn connect_redis(
     Ok(RedisStore::new(pool))
 }
 
-/// The router: `GET /health`, then every other request through [`handle`].
+/// The router: `GET /health`, then every other request through [`handle`]; br, gzip or deflate for the answers
+/// [`compression::Compression::prepare`] marks, when compression is on.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .fallback(handle)
+    let router = Router::new().route("/health", get(health)).fallback(handle);
+    let router = match app.compression {
+        Some(c) => router
+            .layer(tower_http::compression::CompressionLayer::new().compress_when(c.predicate())),
+        None => router,
+    };
+    router
         .layer(middleware::from_fn(access_log))
         .with_state(app)
 }
@@ -206,14 +228,53 @@ async fn access_log(mut req: Request, next: Next) -> Response<Body> {
 
 async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     let mut info = AccessInfo::default();
-    let mut response = match dispatch(&app, req, &mut info).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
+    // Only kept when `errorPage` could need it: a redirect to the failing page would loop.
+    let asked_for = (!app.error_pages.is_empty()).then(|| {
+        req.uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_default()
+    });
+    let mut cors_headers = None;
+    // A preflight or a CORS refusal is answered before SAP's header middleware runs: neither
+    // `httpHeaders`, `x-frame-options` nor `responseHeaders` go on it there.
+    let mut answered_by_cors = false;
+    let outcome = match cors_step(&app, &req) {
+        Ok(cors::Decision::Pass) => dispatch(&app, req, &mut info).await,
+        Ok(cors::Decision::Preflight(answer)) => {
+            answered_by_cors = true;
+            Ok(answer)
+        }
+        Ok(cors::Decision::Headers(headers)) => {
+            cors_headers = Some(headers);
+            dispatch(&app, req, &mut info).await
+        }
+        Err(e) => {
+            answered_by_cors = true;
+            Err(e)
+        }
     };
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(e) => {
+            let page = asked_for
+                .as_deref()
+                .and_then(|path| app.error_pages.answer(&e, path));
+            // Logged as always, whatever the browser gets.
+            let default = e.into_response();
+            page.unwrap_or(default)
+        }
+    };
+    // As SAP's CORS middleware sets them before everything else: on every answer.
+    for (name, value) in cors_headers.into_iter().flatten() {
+        response.headers_mut().append(name, value);
+    }
     // `httpHeaders` and `x-frame-options` (SEND_XFRAMEOPTIONS) first, then xs-app.json's
     // `responseHeaders`, which override them, as in `@sap/approuter`.
-    for (name, value) in app.additional_headers.iter().chain(&app.response_headers) {
-        response.headers_mut().insert(name, value.clone());
+    if !answered_by_cors {
+        for (name, value) in app.additional_headers.iter().chain(&app.response_headers) {
+            response.headers_mut().insert(name, value.clone());
+        }
     }
     // As `@sap/approuter`: every answer names its request, for support cases.
     if !response.headers().contains_key("x-request-id")
@@ -223,6 +284,32 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     }
     response.extensions_mut().insert(info);
     response
+}
+
+/// CORS comes before the login (a preflight carries no cookies); nothing to do without rules or
+/// without an `Origin`.
+fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
+    if app.cors.is_empty() || !req.headers().contains_key(header::ORIGIN) {
+        return Ok(cors::Decision::Pass);
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let origin = Origin::from_request(
+        req.headers(),
+        req.uri().authority().map(|a| a.as_str()),
+        peer,
+        &app.trusted_proxies,
+    )?;
+    let path = routes::normalize_path(req.uri().path())?;
+    app.cors.decide(
+        req.method(),
+        req.headers(),
+        &path,
+        &origin.base_url(),
+        &origin.host,
+    )
 }
 
 async fn dispatch(
@@ -381,6 +468,7 @@ async fn dispatch(
     if let Some(allow) = &not_allowed {
         return Ok(method_not_allowed(allow));
     }
+    let method = req.method().clone();
     let mut response = match &route.kind {
         RouteKind::Destination(name) => {
             let upstream = app.upstreams.get(name).ok_or_else(|| {
@@ -421,9 +509,19 @@ async fn dispatch(
         // A user API route without a login has no user to tell about.
         RouteKind::UserApi => return Err(Error::NotFound),
         RouteKind::LocalDir(dir) => {
-            static_files::serve(dir, &target, req, route.cache_control.as_ref()).await?
+            static_files::serve(
+                dir,
+                &target,
+                req,
+                route.cache_control.as_ref(),
+                route.replace.as_ref(),
+            )
+            .await?
         }
     };
+    if let Some(compression) = &app.compression {
+        compression.prepare(&method, &mut response);
+    }
     if let Some(token) = csrf_answer
         && let Ok(v) = HeaderValue::from_str(token.expose())
     {

@@ -55,6 +55,13 @@ pub struct Config {
     pub bind_address: String,
     /// Timeouts and connection limit of the listener (`INCOMING_*`, see `common::server`).
     pub server: ServerLimits,
+    /// `CORS` env rules, tried after `xs-app.json`'s `cors`.
+    pub cors_env: Vec<crate::cors::CorsRule>,
+    /// `compression` with `COMPRESSION` laid over it; `None`: disabled.
+    pub compression: Option<crate::compression::Compression>,
+    /// `PRESERVE_FRAGMENT` (default true): a browser sent to the login gets a small page that
+    /// keeps the URL's `#fragment` instead of a bare redirect.
+    pub preserve_fragment: bool,
     /// Harmless oddities found while loading, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -127,7 +134,7 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        let xs_app = xs_app::parse(
+        let mut xs_app = xs_app::parse(
             &text,
             &xs_app::Context {
                 origin: &origin,
@@ -140,11 +147,50 @@ impl Config {
         if xsuaa.is_none()
             && let Some(route) = xs_app.routes.iter().find(|r| r.authenticated)
         {
-            return Err(Error::Config(format!(
-                "{origin}: {} needs an XSUAA login (authenticationType \"xsuaa\" is the default), but VCAP_SERVICES has no xsuaa binding",
+            let which = if route.implicit {
+                "the route @sap/approuter adds for the resources folder (no route has a localDir)"
+                    .to_string()
+            } else {
                 route.label()
+            };
+            return Err(Error::Config(format!(
+                "{origin}: {which} needs an XSUAA login (authenticationType \"xsuaa\" is the default), but VCAP_SERVICES has no xsuaa binding",
             )));
         }
+        for route in &mut xs_app.routes {
+            let label = route.label();
+            if let Some(replace) = &mut route.replace {
+                replace
+                    .resolve(&var, vcap.as_ref())
+                    .map_err(|e| Error::Config(format!("{origin}: {label}: {e}")))?;
+            }
+        }
+        let cors_env = match var("CORS") {
+            None => Vec::new(),
+            Some(json) => {
+                let value: serde_json::Value = serde_json::from_str(&json)
+                    .map_err(|e| Error::Config(format!("CORS: not valid JSON: {e}")))?;
+                crate::cors::parse(&value, "CORS")?
+            }
+        };
+        let compression_env = match var("COMPRESSION") {
+            None => crate::compression::Settings::default(),
+            Some(json) => {
+                let value: serde_json::Value = serde_json::from_str(&json)
+                    .map_err(|e| Error::Config(format!("COMPRESSION: not valid JSON: {e}")))?;
+                crate::compression::Settings::parse(&value, "COMPRESSION")?
+            }
+        };
+        let compression = xs_app.compression.merged(compression_env);
+        let preserve_fragment = match var("PRESERVE_FRAGMENT").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "PRESERVE_FRAGMENT: {other:?} must be true or false"
+                )));
+            }
+        };
 
         let mut warnings = xs_app.warnings.clone();
         for route in &xs_app.routes {
@@ -270,6 +316,9 @@ impl Config {
             secure_session_cookie,
             bind_address,
             server,
+            cors_env,
+            compression,
+            preserve_fragment,
             warnings,
         })
     }

@@ -17,6 +17,9 @@
 //! | `httpHeaders`, `SEND_XFRAMEOPTIONS` | headers added to every answer (`[{"Name": "value"}]`); `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is `false` |
 //! | `COOKIES`, `SECURE_SESSION_COOKIE` | `{"SameSite": "None"}` for embedding in other sites' frames (implies `Secure`); `true`/`false` force `Secure` on or off |
 //! | `JWT_REFRESH` | read and validated; refresh happens in the last part of the token's lifetime |
+//! | `CORS` | JSON array as xs-app.json's `cors`, tried after it ([`cors`]) |
+//! | `COMPRESSION` | JSON `{enabled, minSize, compressResponseMixedTypeContent}` over xs-app.json's `compression` ([`compression`]; on by default) |
+//! | `PRESERVE_FRAGMENT` | `true` (default): a browser sent to the login gets a small page that keeps the URL's `#fragment`; `false`: a plain 302 |
 //! | `REDIS_URL` | `redis://` or `rediss://` (TLS) `[:password@]host:port[/db]`: sessions in Redis, shared by all instances (wins over a binding) |
 //! | `TRUSTED_PROXIES` | comma list of IPs/CIDRs (or `*`) whose `X-Forwarded-*` headers are believed; on Cloud Foundry (`CF_INSTANCE_IP` set) the private networks by default, else nobody |
 //! | `WS_ALLOWED_ORIGINS` | origins that may open WebSockets, SAP's format `[{"protocol", "host" (`*.` prefix allowed), "port"}]` (default: the router's own URL) |
@@ -32,8 +35,10 @@
 //! {path, matchCase}), target (JavaScript `replace`: $1, $$...), destination | localDir | service
 //! sap-approuter-userapi, authenticationType (xsuaa|none), scope (string | array | {METHOD: ...,
 //! default: ...}; `$XSAPPNAME` expanded), csrfProtection, httpMethods (else 405 with `Allow`),
-//! cacheControl, setBackendSessionCookies}`, `websockets{enabled}` ([`websocket`]); backends'
-//! session cookies are kept in the user's session ([`backend_cookies`]). Other keys of `@sap/approuter` are reported at start-up (a warning, or an
+//! cacheControl, setBackendSessionCookies, replace{pathSuffixes, vars, services}}`,
+//! `websockets{enabled}` ([`websocket`]), `cors[]`, `compression`, `errorPage[]{status, file | path}`;
+//! backends' session cookies are kept in the user's session ([`backend_cookies`]); a `resources`
+//! folder is served when no route has a `localDir`, as in `@sap/approuter`. Other keys of `@sap/approuter` are reported at start-up (a warning, or an
 //! error where ignoring them would weaken security); unknown keys are errors.
 //!
 //! # Endpoints of the router itself
@@ -45,11 +50,14 @@
 
 pub mod app;
 pub mod backend_cookies;
+pub mod compression;
 pub mod config;
 pub mod cookies;
 pub mod correlation;
+pub mod cors;
 pub mod csrf;
 pub mod error;
+pub mod error_page;
 pub mod forwarded;
 pub mod login;
 pub mod login_state;

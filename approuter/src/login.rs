@@ -114,6 +114,12 @@ pub fn is_browser_navigation(method: &Method, headers: &HeaderMap) -> bool {
 /// No usable login: a browser is sent to XSUAA, anybody else gets 401. The login in flight goes
 /// into a sealed cookie ([`crate::login_state`]): nothing is kept on the server until the user
 /// comes back with a code.
+///
+/// With `PRESERVE_FRAGMENT` (the default, as in `@sap/approuter`) the browser gets a small page
+/// instead of a 302: its script (allowed by a CSP nonce) keeps `location.hash`, which never
+/// reaches a server, in a short-lived cookie and then goes to XSUAA; the callback appends it to
+/// the sealed return path, so a deep link such as `/app/index.html#/orders/42` survives the
+/// login. Without it, a plain 302.
 pub async fn require_login(
     app: &App,
     xsuaa: &Xsuaa,
@@ -129,6 +135,9 @@ pub async fn require_login(
     let return_to = crate::redirect::safe_relative(requested).unwrap_or_else(|| "/".to_string());
     let redirect_uri = format!("{}{}", origin.base_url(), app.callback_path);
     let request = xsuaa.oauth.authorization_request(&redirect_uri);
+    let fragment_cookie = app
+        .preserve_fragment
+        .then(|| xsuaa.login_cookies.fragment_cookie_name(&request.state));
     let now = unix_now();
     let pending = PendingLogin {
         state: Secret::new(request.state),
@@ -139,7 +148,10 @@ pub async fn require_login(
     };
     let attributes = app.sessions.cookie_attributes(origin.https_to_browser);
     let cookie = xsuaa.login_cookies.set_cookie(pending, attributes)?;
-    let mut response = redirect(&request.url)?;
+    let mut response = match fragment_cookie {
+        Some(name) => login_page(&request.url, &name, attributes)?,
+        None => redirect(&request.url)?,
+    };
     for old in xsuaa.login_cookies.to_evict(headers, now) {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -148,6 +160,65 @@ pub async fn require_login(
     }
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// The page that keeps the URL fragment and goes on to XSUAA: `@sap/approuter`'s page (same
+/// script shape, so the same tools read it), with a per-answer CSP nonce and a CSP that allows
+/// nothing else.
+fn login_page(
+    authorize_url: &str,
+    fragment_cookie: &str,
+    attributes: &str,
+) -> Result<Response<Body>, Error> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    // `; SameSite=Lax; Secure` as the script writes it.
+    let js_attributes = attributes.replace(' ', "").to_ascii_lowercase();
+    let ttl = crate::login_state::LOGIN_TTL_SECS;
+    let html = format!(
+        "<html><head>\
+         <link rel=\"shortcut icon\" href=\"data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7\" />\
+         <script nonce=\"{nonce}\">\
+         document.cookie=\"{fragment_cookie}=\"+encodeURIComponent(location.hash)+\";path=/;max-age={ttl}{js_attributes}\";\
+         location=\"{url}\"</script></head></html>",
+        url = js_string(authorize_url),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors *"
+    );
+    let mut response = Response::new(Body::from(html));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&csp).map_err(|_| Error::Internal("CSP header".into()))?,
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    Ok(response)
+}
+
+/// `text` inside a double-quoted JavaScript string in a `<script>` element: nothing in it can end
+/// the string or the element.
+fn js_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' | '\\' | '<' | '>' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `GET /login/callback?code=...&state=...`: the `state` must be that of a login this browser
@@ -190,16 +261,39 @@ pub async fn callback(
             ));
         }
     };
-    let clear = xsuaa.login_cookies.clear_cookie(
-        &xsuaa.login_cookies.cookie_name(&state),
-        app.sessions.cookie_attributes(origin.https_to_browser),
-    );
-    let outcome = complete_login(app, xsuaa, pending, &state, answer, headers, origin).await;
+    let attributes = app.sessions.cookie_attributes(origin.https_to_browser);
+    let clear = xsuaa
+        .login_cookies
+        .clear_cookie(&xsuaa.login_cookies.cookie_name(&state), attributes);
+    let fragment = xsuaa.login_cookies.fragment(headers, &state);
+    let fragment_name = xsuaa.login_cookies.fragment_cookie_name(&state);
+    let had_fragment_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(&fragment_name));
+    let outcome = complete_login(
+        app,
+        xsuaa,
+        pending,
+        &state,
+        answer,
+        headers,
+        origin,
+        fragment.as_deref(),
+    )
+    .await;
     let mut response = match outcome {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
     response.headers_mut().append(header::SET_COOKIE, clear);
+    if had_fragment_cookie {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            xsuaa.login_cookies.clear_cookie(&fragment_name, attributes),
+        );
+    }
     Ok(response)
 }
 
@@ -211,6 +305,7 @@ struct XsuaaAnswer {
     error_description: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn complete_login(
     app: &App,
     xsuaa: &Xsuaa,
@@ -219,6 +314,7 @@ async fn complete_login(
     answer: XsuaaAnswer,
     headers: &HeaderMap,
     origin: &Origin,
+    fragment: Option<&str>,
 ) -> Result<Response<Body>, Error> {
     let now = unix_now();
     if pending.expired(now) {
@@ -273,7 +369,12 @@ async fn complete_login(
         app.sessions.destroy(old_id).await?;
     }
 
-    let mut response = redirect(&pending.return_to)?;
+    // The fragment the login page kept goes after the sealed path: it cannot change where the
+    // browser goes, only which view of the page it opens.
+    let mut response = match fragment {
+        Some(fragment) => redirect(&format!("{}{fragment}", pending.return_to))?,
+        None => redirect(&pending.return_to)?,
+    };
     response.headers_mut().append(
         header::SET_COOKIE,
         app.sessions.set_cookie(new_id, origin.https_to_browser),

@@ -65,10 +65,18 @@ impl PendingLogin {
     }
 }
 
+/// A `#fragment` longer than this (percent-encoded) is not kept across the login: cookies hold
+/// about 4 KB, and a deep link into an app is far shorter.
+pub const MAX_FRAGMENT: usize = 2048;
+
 pub struct LoginCookies {
     prk: hkdf::Prk,
     /// `<session cookie>_STATE_`
     prefix: String,
+    /// `<session cookie>_FRAGMENT_`: the URL fragment of a login in flight, set by the login
+    /// page's script (the server never sees a fragment). Not sealed: the fragment was in the
+    /// address bar and is only ever appended to the sealed same-origin return path.
+    fragment_prefix: String,
     rng: ring::rand::SystemRandom,
     used: Mutex<UsedStates>,
 }
@@ -100,6 +108,7 @@ impl LoginCookies {
         LoginCookies {
             prk,
             prefix: format!("{session_cookie}_STATE_"),
+            fragment_prefix: format!("{session_cookie}_FRAGMENT_"),
             rng: ring::rand::SystemRandom::new(),
             used: Mutex::default(),
         }
@@ -107,12 +116,41 @@ impl LoginCookies {
 
     /// The cookie that carries the login with this `state`.
     pub fn cookie_name(&self, state: &str) -> String {
-        let hash = digest::digest(&digest::SHA256, state.as_bytes());
-        format!(
-            "{}{}",
-            self.prefix,
-            URL_SAFE_NO_PAD.encode(&hash.as_ref()[..12])
-        )
+        format!("{}{}", self.prefix, state_id(state))
+    }
+
+    /// The cookie the login page's script puts the URL fragment of the login with this `state`
+    /// into.
+    pub fn fragment_cookie_name(&self, state: &str) -> String {
+        format!("{}{}", self.fragment_prefix, state_id(state))
+    }
+
+    /// The fragment (`#...`) the login with this `state` started from, if the browser kept one:
+    /// decoded, at most [`MAX_FRAGMENT`] bytes, and with every character that has no place in a
+    /// URL fragment percent-encoded, so that it can only ever be a fragment of the return path.
+    pub fn fragment(&self, headers: &HeaderMap, state: &str) -> Option<String> {
+        let name = self.fragment_cookie_name(state);
+        let raw = cookies(headers).find(|(n, _)| *n == name).map(|(_, v)| v)?;
+        if raw.is_empty() || raw.len() > MAX_FRAGMENT {
+            return None;
+        }
+        let decoded = crate::redirect::percent_decode(raw)?;
+        let rest = decoded.strip_prefix('#')?;
+        if rest.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(decoded.len() + 8);
+        out.push('#');
+        for b in rest.bytes() {
+            // The URL standard's fragment percent-encode set (the browser's `location.hash` has
+            // encoded these already; `%` stays, it starts the browser's own escapes).
+            if b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'`') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Some(out)
     }
 
     fn key(&self, key_id: &[u8]) -> Result<aead::LessSafeKey, Error> {
@@ -254,6 +292,11 @@ impl LoginCookies {
         used.order.push_back((key, now + LOGIN_TTL_SECS + 60));
         true
     }
+}
+
+fn state_id(state: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, state.as_bytes());
+    URL_SAFE_NO_PAD.encode(&hash.as_ref()[..12])
 }
 
 /// `(name, value)` of every cookie in the request's `Cookie` headers that is text (ours are:

@@ -361,6 +361,8 @@ mod tests {
             http_methods: methods,
             cache_control: None,
             set_backend_session_cookies: false,
+            replace: None,
+            implicit: false,
         }
     }
 

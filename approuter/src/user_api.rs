@@ -74,6 +74,10 @@ struct UserDetails<'a> {
     scopes: Vec<&'a str>,
     #[serde(rename = "displayName", skip_serializing_if = "Option::is_none")]
     display_name: Option<String>,
+    /// `attributes`: the user's custom attributes after the fields above, as SAP's
+    /// `Object.assign` orders them.
+    #[serde(flatten)]
+    attributes: Map<String, Value>,
 }
 
 /// The answer for `path` (the route's target applied): `currentUser` or `attributes` anywhere in
@@ -122,6 +126,7 @@ pub async fn answer(
             .filter(|s| !s.is_empty())
             .collect(),
         display_name: None,
+        attributes: Map::new(),
     };
     if current_user {
         details.display_name = match (details.firstname, details.lastname) {
@@ -132,12 +137,15 @@ pub async fn answer(
             _ => details.name.map(str::to_string),
         };
     }
-    let mut answer = serde_json::to_value(&details)
-        .map_err(|e| Error::Internal(format!("user API answer: {e}")))?;
-    if !current_user && let (Some(userinfo), Value::Object(answer)) = (userinfo, &mut answer) {
-        merge_user_attributes(answer, userinfo, token.expose()).await;
+    if !current_user && let Some(userinfo) = userinfo {
+        details.attributes = user_attributes(userinfo, token.expose()).await;
+        // A custom attribute named like a field of SAP's answer would repeat the key: the
+        // field (from the validated token) stays.
+        for field in ["firstname", "lastname", "email", "name", "scopes", "displayName"] {
+            details.attributes.remove(field);
+        }
     }
-    let body = serde_json::to_string_pretty(&answer)
+    let body = serde_json::to_string_pretty(&details)
         .map_err(|e| Error::Internal(format!("user API answer: {e}")))?;
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
@@ -152,14 +160,11 @@ pub async fn answer(
     Ok(response)
 }
 
-/// `user_attributes` from `/userinfo`, without [`IGNORED_ATTRIBUTES`], over the token's details
-/// (SAP's `Object.assign`). A failing `/userinfo` leaves the details as they are, as in SAP;
-/// the log names the status or error kind, never the token.
-async fn merge_user_attributes(
-    answer: &mut Map<String, Value>,
-    userinfo: UserInfo<'_>,
-    token: &str,
-) {
+/// `user_attributes` from `/userinfo`, without [`IGNORED_ATTRIBUTES`], to lay over the token's
+/// details (SAP's `Object.assign`). A failing `/userinfo` gives none, so the details are answered
+/// as they are, as in SAP; the log names the status or error kind, never the token.
+async fn user_attributes(userinfo: UserInfo<'_>, token: &str) -> Map<String, Value> {
+    let mut merged = Map::new();
     let url = format!("{}/userinfo", userinfo.xsuaa_url.trim_end_matches('/'));
     let response = userinfo
         .http
@@ -172,7 +177,7 @@ async fn merge_user_attributes(
         Ok(r) if r.status().is_success() => r.json::<Value>().await,
         Ok(r) => {
             tracing::info!(status = %r.status(), "user API: XSUAA /userinfo refused; answering with the token's details");
-            return;
+            return merged;
         }
         Err(e) => Err(e),
     };
@@ -181,7 +186,7 @@ async fn merge_user_attributes(
             if let Some(Value::Object(attributes)) = info.remove("user_attributes") {
                 for (name, value) in attributes {
                     if !IGNORED_ATTRIBUTES.contains(&name.as_str()) {
-                        answer.insert(name, value);
+                        merged.insert(name, value);
                     }
                 }
             }
@@ -192,4 +197,5 @@ async fn merge_user_attributes(
             "user API: XSUAA /userinfo failed; answering with the token's details"
         ),
     }
+    merged
 }

@@ -33,6 +33,12 @@ pub struct XsApp {
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// `websockets.enabled` (default false, as SAP).
     pub websockets_enabled: bool,
+    /// `cors`: rules for cross-origin requests (the `CORS` env's come after them).
+    pub cors: Vec<crate::cors::CorsRule>,
+    /// `compression`, before the `COMPRESSION` env is laid over it.
+    pub compression: crate::compression::Settings,
+    /// `errorPage`: the router's error answers replaced per status.
+    pub error_pages: crate::error_page::ErrorPages,
     /// Known `@sap/approuter` keys that we ignore, one line each, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -66,6 +72,10 @@ pub struct Route {
     /// `setBackendSessionCookies`: the backend's session cookies go to the browser instead of
     /// being kept in the router's session ([`crate::backend_cookies`]).
     pub set_backend_session_cookies: bool,
+    /// `replace`: placeholders filled in static files.
+    pub replace: Option<crate::static_files::Replace>,
+    /// The `./resources` route `@sap/approuter` adds when no route has a `localDir`.
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,15 +154,12 @@ const TOP_KEYS: &[&str] = &[
     "routes",
     "responseHeaders",
     "websockets",
+    "cors",
+    "compression",
+    "errorPage",
 ];
 /// Known to `@sap/approuter`, harmless to ignore.
 const TOP_IGNORED: &[(&str, &str)] = &[
-    ("compression", "responses are not compressed by the router"),
-    ("errorPage", "the router's own error pages are used"),
-    (
-        "cors",
-        "no CORS headers are added, so cross-origin calls stay blocked",
-    ),
     (
         "pluginMetadataEndpoint",
         "no plugin metadata endpoint is served",
@@ -188,9 +195,9 @@ const ROUTE_KEYS: &[&str] = &[
     "service",
     "endpoint",
     "setBackendSessionCookies",
+    "replace",
 ];
 const ROUTE_IGNORED: &[(&str, &str)] = &[
-    ("replace", "placeholders in static files are not replaced"),
     (
         "dynamicIdentityProvider",
         "the identity provider cannot be chosen per request; the default one is used",
@@ -360,6 +367,40 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         )?);
     }
 
+    // As `@sap/approuter` (app-config.js): without any `localDir` route, a `resources` folder
+    // next to xs-app.json is served by a last route `^/(.*)` with the defaults (login included).
+    if !routes
+        .iter()
+        .any(|r| matches!(r.kind, RouteKind::LocalDir(_)))
+        && ctx.base_dir.join("resources").is_dir()
+    {
+        let implicit = serde_json::json!({"source": "^/(.*)", "localDir": "resources"});
+        let mut route = parse_route(
+            routes.len(),
+            &implicit,
+            authentication_method,
+            ctx,
+            &mut warnings,
+        )?;
+        route.implicit = true;
+        routes.push(route);
+    }
+
+    let cors = match top.get("cors") {
+        None => Vec::new(),
+        Some(v) => crate::cors::parse(v, &format!("{origin}: cors"))?,
+    };
+    let compression = match top.get("compression") {
+        None => crate::compression::Settings::default(),
+        Some(v) => crate::compression::Settings::parse(v, &format!("{origin}: compression"))?,
+    };
+    let error_pages = match top.get("errorPage") {
+        None => crate::error_page::ErrorPages::default(),
+        Some(v) => {
+            crate::error_page::ErrorPages::parse(v, &format!("{origin}: errorPage"), ctx.base_dir)?
+        }
+    };
+
     if let Some(logout) = &logout
         && logout.endpoint == callback_endpoint
     {
@@ -378,6 +419,9 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         routes,
         response_headers,
         websockets_enabled,
+        cors,
+        compression,
+        error_pages,
         warnings,
     })
 }
@@ -717,6 +761,17 @@ fn parse_route(
             "{here}: cacheControl applies to localDir routes only and is ignored here"
         ));
     }
+    let replace = match obj.get("replace") {
+        None => None,
+        Some(v) => {
+            if !matches!(kind, RouteKind::LocalDir(_)) {
+                return Err(err(
+                    "replace needs a localDir: it fills placeholders in static files".into(),
+                ));
+            }
+            Some(crate::static_files::Replace::parse(v).map_err(err)?)
+        }
+    };
 
     let set_backend_session_cookies = match obj.get("setBackendSessionCookies") {
         None => false,
@@ -736,6 +791,8 @@ fn parse_route(
         http_methods,
         cache_control,
         set_backend_session_cookies,
+        replace,
+        implicit: false,
     })
 }
 

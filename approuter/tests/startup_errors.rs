@@ -148,7 +148,7 @@ fn known_but_harmless_keys_only_warn() {
     let dir = tempfile::tempdir().unwrap();
     let env = env_with(
         dir.path(),
-        &json!({"compression": {"enabled": true}, "routes": []}),
+        &json!({"pluginMetadataEndpoint": "/metadata", "routes": []}),
         &json!([]),
         &[],
     );
@@ -156,7 +156,7 @@ fn known_but_harmless_keys_only_warn() {
     rt.block_on(async {
         let router = RouterProcess::spawn(env, dir.path()).await;
         // Log lines go out in batches (at most 20 ms late): healthy does not mean written yet.
-        let warned = |log: &str| log.contains("compression") && log.contains("ignored");
+        let warned = |log: &str| log.contains("pluginMetadataEndpoint") && log.contains("ignored");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !warned(&router.log_text()) && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

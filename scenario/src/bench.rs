@@ -1327,7 +1327,7 @@ pub fn render_security(flood: Option<&AnonymousFlood>, soak: Option<&Soak>) -> S
     };
     if let Some(f) = flood {
         out.push_str(&format!(
-            "anonymous flood: {} of {} answered in {:.1} s ({:.0} req/s, {} not the login redirect); \
+            "anonymous flood: {} of {} answered in {:.1} s ({:.0} req/s, {} not the login page); \
              approuter RSS {} KiB idle -> {} KiB after (peak {} KiB)\n  logged-in meanwhile: {}\n",
             f.answered,
             f.requested,
@@ -1349,7 +1349,7 @@ pub fn render_security(flood: Option<&AnonymousFlood>, soak: Option<&Soak>) -> S
         out.push_str(&format!(
             "soak {} s: RSS KiB start->end: {}; {} expected failures, {} unexpected errors\n  \
              router -> backend: {}\n  router -> bsclient: {}\n  failing upstream: {}\n  \
-             anonymous: {} requests, {:.0} req/s, {} not the login redirect\n",
+             anonymous: {} requests, {:.0} req/s, {} not the login page\n",
             s.seconds,
             rss.join(", "),
             s.expected_failures,

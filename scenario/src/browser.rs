@@ -96,19 +96,41 @@ impl Browser {
         let mut response = request.send().await?;
         visited.push(url.clone());
         for _ in 0..MAX_REDIRECTS {
-            if !response.status().is_redirection() {
-                break;
-            }
-            let Some(location) = response
+            let location = response
                 .headers()
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok())
-            else {
-                break;
+                .map(str::to_string);
+            let next = match location {
+                Some(location) if response.status().is_redirection() => {
+                    let mut next = url.join(&location).map_err(|e| {
+                        ScenarioError::Http(format!("bad Location {location:?}: {e}"))
+                    })?;
+                    // As browsers do: a redirect without a fragment keeps the page's.
+                    if next.fragment().is_none() {
+                        next.set_fragment(url.fragment());
+                    }
+                    next
+                }
+                _ => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response.text().await?;
+                    match self.run_login_script(status, &body, &url) {
+                        Some(next) => next,
+                        None => {
+                            return Ok(Page {
+                                status,
+                                url,
+                                headers,
+                                body,
+                                visited,
+                            });
+                        }
+                    }
+                }
             };
-            url = url
-                .join(location)
-                .map_err(|e| ScenarioError::Http(format!("bad Location {location:?}: {e}")))?;
+            url = next;
             visited.push(url.clone());
             response = self.client.get(url.clone()).send().await?;
         }
@@ -122,6 +144,25 @@ impl Browser {
             body,
             visited,
         })
+    }
+
+    /// What a browser does with a login page that keeps the URL fragment (ours with
+    /// `PRESERVE_FRAGMENT`, and `@sap/approuter`'s): sets the cookies its script sets and goes
+    /// where it goes. `None` for any other page.
+    fn run_login_script(&self, status: StatusCode, body: &str, url: &Url) -> Option<Url> {
+        if status != StatusCode::OK || !body.contains("document.cookie=") {
+            return None;
+        }
+        let page_path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let hash = url.fragment().map(|f| format!("#{f}")).unwrap_or_default();
+        let (cookies, target) = crate::sap_approuter::script_redirect_at(body, &page_path, &hash)?;
+        for cookie in cookies {
+            self.jar.add_cookie_str(&cookie, url);
+        }
+        url.join(&target).ok()
     }
 
     /// Fills the login form on `page` with the user's credentials, submits it and follows the

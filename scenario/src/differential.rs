@@ -68,8 +68,10 @@ pub struct Recorded {
 /// under a few paths that let cases see how the routers treat backend answers:
 /// `.../backend-redirect` (302 to an absolute backend URL), `.../backend-cookie` (a session
 /// cookie), `.../backend-persistent-cookie` (a cookie with `Max-Age`), `.../backend-404` (404 with
-/// a text body), `.../backend-nocache` (`Cache-Control: no-store`), and `.../ws`: a WebSocket
-/// handshake answered with 101 and a session cookie, then every message echoed.
+/// a text body), `.../backend-nocache` (`Cache-Control: no-store`), `.../backend-large` (2 KB of
+/// JSON, worth compressing), `.../backend-gzipped` (2 KB the backend compressed itself:
+/// `Content-Encoding: gzip`), and `.../ws`: a WebSocket handshake answered with 101 and a session
+/// cookie, then every message echoed.
 pub struct RecordingBackend {
     pub url: String,
     log: Arc<Mutex<Vec<Recorded>>>,
@@ -187,6 +189,18 @@ async fn record(State(state): State<BackendState>, mut req: axum::extract::Reque
             "no such thing",
         )
             .into_response()
+    } else if path.ends_with("/backend-large") {
+        (StatusCode::OK, json, large_json()).into_response()
+    } else if path.ends_with("/backend-gzipped") {
+        (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            gzip_stored(large_json().as_bytes()),
+        )
+            .into_response()
     } else if path.ends_with("/backend-nocache") {
         (
             StatusCode::OK,
@@ -235,6 +249,38 @@ fn websocket_echo(upgrade: hyper::upgrade::OnUpgrade, headers: &HeaderMap) -> Re
         ],
     )
         .into_response()
+}
+
+/// 2 KB of JSON: above the routers' default compression threshold (1 KB).
+fn large_json() -> String {
+    let items: Vec<String> = (0..150).map(|i| format!("{{\"item\":{i:05}}}")).collect();
+    format!("{{\"items\":[{}]}}", items.join(","))
+}
+
+/// `data` as a valid gzip stream of one stored (uncompressed) deflate block: what a backend that
+/// compresses its answers sends, without a compression library in the harness.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    let data = &data[..len as usize];
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.push(1); // final block, stored
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    let mut crc = 0xffff_ffffu32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    out.extend_from_slice(&(!crc).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 /// The mock platform and the recording backend, shared by every [`RouterPair`] of a run.
@@ -1066,6 +1112,18 @@ fn describe_authorization(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pre_compressed_answer_is_valid_gzip() {
+        // CRC-32 of "123456789" is 0xCBF43926 (the standard check value).
+        let gz = gzip_stored(b"123456789");
+        assert_eq!(
+            &gz[gz.len() - 8..gz.len() - 4],
+            &0xCBF4_3926u32.to_le_bytes()
+        );
+        assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
+        assert!(large_json().len() > 2000);
+    }
 
     #[test]
     fn cookies_compare_by_name_and_attributes() {

@@ -62,13 +62,23 @@ pub fn spawn(
 /// the cookies (`name=value;path=/;`) and the URL the script navigates to. `page_path` is the path
 /// and query of the page (what `location.href` minus origin is in a browser).
 pub fn script_redirect(html: &str, page_path: &str) -> Option<(Vec<String>, String)> {
+    script_redirect_at(html, page_path, "")
+}
+
+/// [`script_redirect`] for a page opened with a fragment: `hash` is `location.hash` (`#...` or
+/// empty). Reads our router's login page too (`PRESERVE_FRAGMENT`), which has the same shape.
+pub fn script_redirect_at(
+    html: &str,
+    page_path: &str,
+    hash: &str,
+) -> Option<(Vec<String>, String)> {
     let script_start = html.find("<script")?;
     let script = &html[script_start..];
     let mut cookies = Vec::new();
     let mut rest = script;
     while let Some(at) = rest.find("document.cookie=") {
         rest = &rest[at + "document.cookie=".len()..];
-        let (value, after) = js_string_or_expr(rest, page_path)?;
+        let (value, after) = js_string_or_expr(rest, page_path, hash)?;
         cookies.push(value);
         rest = after;
     }
@@ -79,9 +89,9 @@ pub fn script_redirect(html: &str, page_path: &str) -> Option<(Vec<String>, Stri
 }
 
 /// The cookie text of one `document.cookie=...;` statement: string literals joined by `+`, and
-/// the two expressions SAP's script uses, `encodeURIComponent(location.hash)` (empty: the harness
-/// never opens a URL with a fragment) and `encodeURIComponent(location.href...)` (the page's path).
-fn js_string_or_expr<'t>(text: &'t str, page_path: &str) -> Option<(String, &'t str)> {
+/// the two expressions SAP's script uses, `encodeURIComponent(location.hash)` (`hash`) and
+/// `encodeURIComponent(location.href...)` (the page's path).
+fn js_string_or_expr<'t>(text: &'t str, page_path: &str, hash: &str) -> Option<(String, &'t str)> {
     let end = text.find(";document.").or_else(|| text.find(";location"))?;
     let mut out = String::new();
     for part in text[..end].split('+') {
@@ -90,7 +100,9 @@ fn js_string_or_expr<'t>(text: &'t str, page_path: &str) -> Option<(String, &'t 
             out.push_str(literal);
         } else if part.contains("location.href") {
             out.push_str(&encode_uri_component(page_path));
-        } else if !part.contains("location.hash") {
+        } else if part.contains("location.hash") {
+            out.push_str(&encode_uri_component(hash));
+        } else {
             return None;
         }
     }

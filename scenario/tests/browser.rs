@@ -185,7 +185,12 @@ async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
         .await
         .expect("a Chromium session");
 
-    let page = format!("{}/token-client/index.html", stack.approuter_url);
+    // A deep link, as into a UI5 app's router: the fragment never reaches a server, and must
+    // survive the round trip through XSUAA's login (PRESERVE_FRAGMENT, the default).
+    let page = format!(
+        "{}/token-client/index.html#/some/route",
+        stack.approuter_url
+    );
     let outcome = async {
         browser.goto(&page).await?;
         browser
@@ -241,7 +246,11 @@ async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
     let file = dir.join("alice-token-client.png");
     std::fs::write(&file, &png).unwrap();
     println!("screenshot: {}", file.display());
-    assert_eq!(url.as_str(), page, "back on the page after the login");
+    assert_eq!(
+        url.as_str(),
+        page,
+        "back on the page after the login, with its #fragment"
+    );
     assert_eq!(
         state.as_deref(),
         Some("ok"),

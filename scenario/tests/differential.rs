@@ -60,6 +60,11 @@ fn configs() -> Vec<RouterConfig> {
                 "logout": {"logoutEndpoint": "/do/logout", "logoutPage": "/web/index.html"},
                 "responseHeaders": [{"name": "x-custom-response", "value": "from-xs-app"}],
                 "websockets": {"enabled": true},
+                "cors": [
+                    {"uriPattern": "^/open/any/", "allowedOrigin": [{"host": "*"}]},
+                    {"uriPattern": "^/open/", "allowedOrigin": [{"host": "ui.example", "protocol": "https"}], "allowedMethods": ["GET", "POST", "OPTIONS"], "allowedHeaders": ["Content-Type", "X-Custom"], "exposeHeaders": ["x-custom-response"], "maxAge": 600},
+                    {"uriPattern": "^/api/", "allowedOrigin": [{"host": "ui.example"}], "allowedCredentials": true},
+                ],
                 "routes": [
                     {"source": "^/web/(.*)$", "target": "$1", "localDir": "resources", "authenticationType": "none", "cacheControl": "public, max-age=60"},
                     {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
@@ -89,15 +94,21 @@ fn configs() -> Vec<RouterConfig> {
             xs_app: json!({
                 "welcomeFile": "index.html",
                 "authenticationMethod": "none",
+                "errorPage": [{"status": [404, 502], "file": "errors/not-found.html"}],
                 "routes": [
                     {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
-                    {"source": "^/(.*)$", "target": "$1", "localDir": "resources"},
+                    {"source": "^/(.*)$", "target": "$1", "localDir": "resources", "replace": {"pathSuffixes": ["replaced.html", "/conf/settings.json"], "vars": ["REPLACE_TEXT", "REPLACE_UNSET"]}},
                 ]
             }),
             destinations: vec![],
-            env: vec![],
+            env: vec![("REPLACE_TEXT".into(), "<b>Tom & \"Jerry\"</b>".into())],
             files: vec![
                 index.clone(),
+                ("errors/not-found.html".into(), "<html>sorry, not here</html>".into()),
+                ("resources/replaced.html".into(), "<p>{{REPLACE_TEXT}}</p><p>{{{REPLACE_TEXT}}}</p><p>[{{REPLACE_UNSET}}]</p>".into()),
+                ("resources/conf/settings.json".into(), "{\"title\": \"{{{REPLACE_TEXT}}}\"}".into()),
+                ("resources/not-replaced.html".into(), "<p>{{REPLACE_TEXT}}</p>".into()),
+                ("resources/large.html".into(), format!("<html>{}</html>", "<p>compress me</p>".repeat(150))),
                 (
                     "default-env.json".into(),
                     json!({"httpHeaders": [{"x-from-default-env": "yes"}]}).to_string(),
@@ -109,6 +120,7 @@ fn configs() -> Vec<RouterConfig> {
             xs_app: json!({
                 "sessionTimeout": 30,
                 "websockets": {"enabled": true},
+                "errorPage": [{"status": 404, "path": "/open/not-found"}],
                 "routes": [
                     {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
                     {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
@@ -130,8 +142,14 @@ fn configs() -> Vec<RouterConfig> {
                     "WS_ALLOWED_ORIGINS".into(),
                     json!([{"protocol": "https", "host": "*.example.com"}]).to_string(),
                 ),
+                (
+                    "CORS".into(),
+                    json!([{"uriPattern": "^/open/", "allowedOrigin": [{"host": "env.example", "protocol": "http"}], "allowedCredentials": false}]).to_string(),
+                ),
+                ("COMPRESSION".into(), json!({"enabled": false}).to_string()),
             ],
-            files: vec![],
+            // No route has a localDir: both routers add one for this folder.
+            files: vec![index.clone()],
         },
         RouterConfig {
             name: "secure",
@@ -156,13 +174,14 @@ fn configs() -> Vec<RouterConfig> {
                 ]
             }),
             destinations: vec![],
-            env: vec![],
+            env: vec![("PRESERVE_FRAGMENT".into(), "false".into())],
             files: vec![],
         },
     ]
 }
 
-const LOGIN: &str = "a browser without a session: SAP answers 200 with a script that keeps the page in cookies and navigates to XSUAA (and gives every anonymous visitor a session); ours answers 302 to XSUAA's authorize endpoint with state and PKCE, which needs no script (works under a strict Content-Security-Policy)";
+const LOGIN: &str = "a browser without a session: both answer 200 with a small page whose script keeps the URL fragment in a cookie and navigates to XSUAA (PRESERVE_FRAGMENT); SAP gives every anonymous visitor a server-side session for it, ours keeps the login in flight (state, PKCE verifier, return path) in a sealed cookie, so the page costs the server no memory, and allows nothing but its own script (CSP default-src 'none' with a nonce)";
+const LOGIN_302: &str = "PRESERVE_FRAGMENT=false: both answer 302 to XSUAA's authorize endpoint; SAP keeps the return path in a plain cookie and gives the anonymous visitor a server-side session, ours keeps it with state and PKCE verifier in the sealed login cookie";
 const JSON_401: &str = "a client that does not accept HTML cannot run SAP's login script: ours answers 401 (SAP does so only for X-Requested-With: XMLHttpRequest)";
 const QUERY: &str = "routes match the normalised path without the query: SAP matches source against path and query, so a query can steer a request to another route (or, as here, away from its route)";
 const CALLBACK: &str = "a login callback without state and code is refused with 400 naming the reason; SAP starts a new login from it";
@@ -170,6 +189,21 @@ const NO_STORE: &str =
     "our redirects carry Cache-Control: no-store (SAP sends none), so no cache replays a redirect";
 const COOKIE: &str = "session cookie: SAP sets HttpOnly; Secure even over plain http and no SameSite; ours HttpOnly; SameSite=Lax (a CSRF defence), Secure whenever the browser talks https (always on Cloud Foundry), so a local http run works in every browser";
 const SECURE: &str = "SECURE_SESSION_COOKIE=true: SAP refuses every plain-http request with 403; ours serves it with a Secure session cookie (which the browser never sends back over plain http)";
+
+const USERINFO: &str = "user API attributes: ours lays the user_attributes of XSUAA's /userinfo over the token's details, as SAP's user-api-middleware does for a session whose token records authenticationType xsuaa; SAP's router, logged in against the mock platform, records none (it takes it from XSUAA zone info) and answers the token's details alone";
+
+fn custom_attributes(o: &Observed) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_str(&o.body).map_err(|e| format!("{e}: {}", o.body))?;
+    if o.status == 200
+        && v["firstname"] == "Alice"
+        && v["Department"] == json!(["Sales"])
+        && v["Country"] == json!(["DE", "FR"])
+    {
+        Ok(())
+    } else {
+        Err(format!("no custom attributes from /userinfo: {}", o.body))
+    }
+}
 
 fn status(expected: u16) -> Check {
     match expected {
@@ -206,10 +240,66 @@ fn login_redirect(o: &Observed) -> Result<(), String> {
     }
 }
 
+/// Our login page: 200, not cached, a CSP that allows its own script by nonce only, and the
+/// script goes to the authorize endpoint with state and PKCE.
+fn login_page(o: &Observed) -> Result<(), String> {
+    let csp = o.raw_header("content-security-policy").unwrap_or_default();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_default();
+    let Some((cookies, target)) = sap_approuter::script_redirect(&o.body, "/") else {
+        return Err(format!("no login script in {}", o.body));
+    };
+    let ok = o.status == 200
+        && !nonce.is_empty()
+        && csp.contains("default-src 'none'")
+        && o.body.contains(&format!("<script nonce=\"{nonce}\">"))
+        && o.header("cache-control") == Some("no-cache, no-store, must-revalidate")
+        && target.contains("/oauth/authorize?")
+        && target.contains("code_challenge_method=S256")
+        && target.contains("state=")
+        && cookies
+            .iter()
+            .any(|c| c.starts_with("JSESSIONID_FRAGMENT_"))
+        && o.header("set-cookie")
+            .is_some_and(|c| c.starts_with("JSESSIONID_STATE_"));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "not our login page: {} csp {csp:?} cache-control {:?} cookies {:?} target {target}",
+            o.status,
+            o.header("cache-control"),
+            o.header("set-cookie")
+        ))
+    }
+}
+
+const CORS_ANY: &str = "CORS with allowedOrigin host \"*\" and allowedCredentials (SAP's default): SAP echoes every origin with Access-Control-Allow-Credentials, so any web site can read the user's data with the user's cookies; ours answers Access-Control-Allow-Origin: * without credentials";
+
+fn any_origin_without_credentials(o: &Observed) -> Result<(), String> {
+    match (
+        o.status,
+        o.header("access-control-allow-origin"),
+        o.header("access-control-allow-credentials"),
+    ) {
+        (200, Some("*"), None) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
 fn same_site_none_login(o: &Observed) -> Result<(), String> {
-    login_redirect(o)?;
+    login_page(o)?;
     match o.header("set-cookie") {
-        Some(c) if c.contains("samesite=none") && c.contains("secure") => Ok(()),
+        Some(c)
+            if c.contains("samesite=none")
+                && c.contains("secure")
+                && o.body.contains(";samesite=none;secure\"") =>
+        {
+            Ok(())
+        }
         other => Err(format!(
             "the session cookie is not SameSite=None; Secure: {other:?}"
         )),
@@ -219,6 +309,7 @@ fn same_site_none_login(o: &Observed) -> Result<(), String> {
 fn redirect_to(location: &'static str) -> Check {
     match location {
         "{router}/web/index.html" => |o| check_redirect(o, "{router}/web/index.html"),
+        "{router}/open/not-found" => |o| check_redirect(o, "{router}/open/not-found"),
         _ => |o| check_redirect(o, "{router}/index.html"),
     }
 }
@@ -331,6 +422,16 @@ const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
 const OWN_ORIGIN: &[(&str, &str)] = &[("origin", "{router}")];
 const FOREIGN_ORIGIN: &[(&str, &str)] = &[("origin", "http://evil.example")];
 const LISTED_ORIGIN: &[(&str, &str)] = &[("origin", "https://app.example.com")];
+const GZIP: &[(&str, &str)] = &[("accept-encoding", "gzip, deflate, br")];
+const COMPRESSION_HEADERS: &[&str] = &["content-encoding", "vary"];
+const CORS_HEADERS: &[&str] = &[
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+    "access-control-expose-headers",
+];
 const JSON_ACCEPT: &[(&str, &str)] = &[("accept", "application/json")];
 const CUSTOM_RESPONSE: &[&str] = &["x-custom-response"];
 
@@ -356,7 +457,7 @@ fn cases() -> Vec<Case> {
     add("route", "localDir without target", "localDir", r("/web2/page.html"), Same);
     add("route", "open destination with query", "destination, authenticationType none", r("/open/x?a=1&b=two"), Same);
     add("route", "open destination POST body", "destination, csrfProtection default without login", r("/open/x").method("POST").headers(&[("content-type", "application/json")]).body("{\"a\":1}"), Same);
-    add("route", "login needed, browser", "authenticationType xsuaa", r("/api/x"), Differs(LOGIN, login_redirect));
+    add("route", "login needed, browser", "authenticationType xsuaa, PRESERVE_FRAGMENT", r("/api/x"), Differs(LOGIN, login_page));
     add("route", "login needed, XHR", "authenticationType xsuaa", r("/api/x").headers(XHR), Same);
     add("route", "login needed, JSON client", "authenticationType xsuaa", r("/api/x").headers(JSON_ACCEPT), Differs(JSON_401, status(401)));
     add("route", "logged in, token forwarded", "destination forwardAuthToken", r("/api/x").user(ALICE, "/api/x"), Same);
@@ -383,7 +484,7 @@ fn cases() -> Vec<Case> {
     add("route", "$$ in target", "target $$", r("/dollar/x").user(ALICE, "/api/x"), Same);
     add("route", "two groups swapped", "target $1 $2", r("/two/one/two").user(ALICE, "/api/x"), Same);
     add("route", "authenticated localDir", "localDir with login", r("/static/index.html").user(ALICE, "/api/x"), Same);
-    add("route", "authenticated localDir anonymous", "localDir with login", r("/static/index.html"), Differs(LOGIN, login_redirect));
+    add("route", "authenticated localDir anonymous", "localDir with login", r("/static/index.html"), Differs(LOGIN, login_page));
     add("route", "no route, logged in", "routes", r("/nothing").user(ALICE, "/api/x"), Same);
     add("route", "no route, anonymous", "routes", r("/nothing"), Same);
     add("route", "correlation id kept", "x-correlationid", r("/api/x").headers(&[("x-correlationid", "abc-123")]).user(ALICE, "/api/x"), Same);
@@ -410,7 +511,7 @@ fn cases() -> Vec<Case> {
     add("route", "encoded query kept", "target", r("/api/x?q=%2Fpath&r=a%20b").user(ALICE, "/api/x"), Same);
     add("route", "custom request header passes", "destination", r("/api/x").headers(&[("x-custom", "v")]).user(ALICE, "/api/x"), Same);
     add("route", "X-Forwarded-Host from a client", "destination (x-forwarded-*)", r("/open/x").headers(&[("x-forwarded-host", "evil.example"), ("x-forwarded-proto", "https")]), Differs(FORWARDED, own_forwarded_host));
-    add("route", "dot segments", "source", r("/open/%2e%2e/api/x"), Differs(LOGIN, login_redirect));
+    add("route", "dot segments", "source", r("/open/%2e%2e/api/x"), Differs(LOGIN, login_page));
     add("route", "source anchored at $ with a query", "source", r("/exact?x=1"), Differs(QUERY, forwarded_exact));
     add("route", "logout", "logout.logoutEndpoint, logoutPage", r("/do/logout").user(BOB, "/api/x"), Differs(COOKIE, logout_redirect));
     add("route", "login callback without code", "login.callbackEndpoint", r("/login/callback"), Differs(CALLBACK, status(400)));
@@ -418,6 +519,21 @@ fn cases() -> Vec<Case> {
     add("route", "responseHeaders", "responseHeaders", r("/open/x").extra(CUSTOM_RESPONSE), Same);
     add("route", "OPTIONS anonymous", "authenticationType xsuaa", r("/api/x").method("OPTIONS"), Same);
     add("route", "HEAD logged in", "destination", r("/api/x").method("HEAD").user(ALICE, "/api/x"), Same);
+    add("route", "CORS preflight allowed", "cors (uriPattern, allowedOrigin, allowedMethods, allowedHeaders, maxAge)", r("/open/x").method("OPTIONS").headers(&[("origin", "https://ui.example"), ("access-control-request-method", "POST"), ("access-control-request-headers", "content-type,x-custom")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS preflight before login", "cors", r("/api/x").method("OPTIONS").headers(&[("origin", "http://ui.example"), ("access-control-request-method", "GET")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS preflight, origin not allowed", "cors (allowedOrigin)", r("/open/x").method("OPTIONS").headers(&[("origin", "https://evil.example"), ("access-control-request-method", "POST")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS preflight, wrong scheme", "cors (allowedOrigin protocol)", r("/open/x").method("OPTIONS").headers(&[("origin", "http://ui.example"), ("access-control-request-method", "GET")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS preflight, method not allowed", "cors (allowedMethods)", r("/open/x").method("OPTIONS").headers(&[("origin", "https://ui.example"), ("access-control-request-method", "DELETE")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS preflight, header not allowed", "cors (allowedHeaders)", r("/open/x").method("OPTIONS").headers(&[("origin", "https://ui.example"), ("access-control-request-method", "GET"), ("access-control-request-headers", "authorization")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS actual request", "cors (exposeHeaders, allowedCredentials default)", r("/open/x").headers(&[("origin", "https://ui.example")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS actual request, origin not allowed", "cors", r("/open/x").headers(&[("origin", "https://evil.example")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS invalid Origin", "cors", r("/open/x").headers(&[("origin", "null")]).extra(CORS_HEADERS), Same);
+    add("route", "CORS logged in, credentials", "cors (allowedCredentials)", r("/api/x").headers(&[("origin", "http://ui.example")]).user(ALICE, "/api/x").extra(CORS_HEADERS), Same);
+    add("route", "CORS any origin", "cors (allowedOrigin host *)", r("/open/any/x").headers(&[("origin", "https://whoever.example")]).extra(CORS_HEADERS), Differs(CORS_ANY, any_origin_without_credentials));
+    add("route", "gzip for a large backend answer", "compression (default on)", r("/open/backend-large").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
+    add("route", "no gzip without Accept-Encoding", "compression", r("/open/backend-large").extra(COMPRESSION_HEADERS), Same);
+    add("route", "backend's gzip kept as is", "compression (never twice)", r("/open/backend-gzipped").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
+    add("route", "small answer not compressed", "compression (1 KB threshold)", r("/open/x").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
     // ---- authenticationMethod "none".
     add("none", "forwarded without token", "authenticationMethod none", r("/api/x"), Same);
     add("none", "POST without session", "authenticationMethod none, csrfProtection", r("/api/x").method("POST").body("c"), Same);
@@ -426,6 +542,14 @@ fn cases() -> Vec<Case> {
     add("none", "default-env.json", "default-env.json", r("/index.html").extra(&["x-from-default-env"]), Same);
     add("none", "missing file", "localDir", r("/missing"), Same);
     add("none", "websockets not enabled", "websockets (default)", Request::websocket("/api/ws").headers(OWN_ORIGIN), Same);
+    add("none", "missing file", "localDir, errorPage (file)", r("/missing").compare_body(), Same);
+    add("none", "replace vars", "replace (pathSuffixes, vars)", r("/replaced.html").compare_body(), Same);
+    add("none", "replace in JSON", "replace (pathSuffixes with a path)", r("/conf/settings.json").compare_body(), Same);
+    add("none", "replace only for its suffixes", "replace (pathSuffixes)", r("/not-replaced.html").compare_body(), Same);
+    add("none", "gzip for a large static file", "compression (static files)", r("/large.html").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
+    add("none", "gzip when only gzip is accepted", "compression (negotiation)", r("/large.html").headers(&[("accept-encoding", "gzip")]).extra(COMPRESSION_HEADERS), Same);
+    add("none", "small static file: Vary only", "compression (minSize)", r("/index.html").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
+    add("none", "HEAD of a large file", "compression (not for HEAD)", r("/large.html").method("HEAD").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
     // ---- env variables.
     add("env", "httpHeaders, SEND_XFRAMEOPTIONS=false", "httpHeaders, SEND_XFRAMEOPTIONS", r("/open/x").extra(&["x-http-header-from-env"]), Same);
     add("env", "COOKIES SameSite=None", "COOKIES, UAA_SERVICE_NAME, XS_BIND_ADDRESS", r("/api/x"), Differs(LOGIN, same_site_none_login));
@@ -433,10 +557,16 @@ fn cases() -> Vec<Case> {
     add("env", "logged in with env", "SESSION_TIMEOUT, JWT_REFRESH", r("/api/x").user(ALICE, "/api/x"), Same);
     add("env", "WS_ALLOWED_ORIGINS listed origin", "WS_ALLOWED_ORIGINS", Request::websocket("/open/ws").headers(LISTED_ORIGIN), Same);
     add("env", "WS_ALLOWED_ORIGINS replaces the own origin", "WS_ALLOWED_ORIGINS", Request::websocket("/open/ws").headers(OWN_ORIGIN), Same);
+    add("env", "implicit resources route", "./resources without a localDir route", r("/index.html").user(ALICE, "/api/x"), Same);
+    add("env", "implicit resources route needs a login", "./resources without a localDir route", r("/index.html"), Differs(LOGIN, login_page));
+    add("env", "errorPage path", "errorPage (path)", r("/missing.html").user(ALICE, "/api/x"), Differs(NO_STORE, redirect_to("{router}/open/not-found")));
+    add("env", "CORS env preflight", "CORS", r("/open/x").method("OPTIONS").headers(&[("origin", "http://env.example"), ("access-control-request-method", "GET")]).extra(CORS_HEADERS), Same);
+    add("env", "COMPRESSION disabled", "COMPRESSION", r("/open/backend-large").headers(GZIP).extra(COMPRESSION_HEADERS), Same);
     // ---- keys ours refused before issue 13.
+    add("compat", "PRESERVE_FRAGMENT=false: plain redirect", "PRESERVE_FRAGMENT", r("/api/x"), Differs(LOGIN_302, login_redirect));
     add("compat", "user API", "service sap-approuter-userapi", r("/user-api/currentUser").user(ALICE, "/api/x").compare_body(), Same);
     add("compat", "user API attributes", "service sap-approuter-userapi, endpoint", r("/user-api/attributes").user(BOB, "/api/x"), Same);
-    add("compat", "user API attributes from /userinfo", "service sap-approuter-userapi (attributes merged with XSUAA /userinfo)", r("/user-api/attributes").user(ALICE, "/api/x").compare_body(), Same);
+    add("compat", "user API attributes from /userinfo", "service sap-approuter-userapi (attributes merged with XSUAA /userinfo)", r("/user-api/attributes").user(ALICE, "/api/x"), Differs(USERINFO, custom_attributes));
     add("compat", "look-ahead source", "source (ECMAScript look-ahead), stateProtection", r("/other"), Same);
     add("compat", "setBackendSessionCookies", "setBackendSessionCookies", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
     add("compat", "back-reference in source", "source (ECMAScript back-reference)", r("/back/ab/ab").user(ALICE, "/api/x"), Same);

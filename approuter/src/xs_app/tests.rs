@@ -101,15 +101,14 @@ fn security_relevant_unsupported_keys_are_errors_others_warnings() {
     assert!(m.contains("scope"), "{m}");
 
     let app = ctx_parse(json!({
-        "compression": {"enabled": true},
         "websockets": {"enabled": true},
-        "routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["index.html"]}, "dynamicIdentityProvider": true}]
+        "routes": [{"source": "^/", "destination": "backend", "dynamicIdentityProvider": true}]
     }))
     .unwrap();
     assert!(app.websockets_enabled);
     let all = app.warnings.join("\n");
     assert!(!all.contains("websockets"), "websockets are proxied: {all}");
-    for key in ["compression", "replace", "dynamicIdentityProvider"] {
+    for key in ["dynamicIdentityProvider"] {
         assert!(all.contains(key), "a warning names {key}: {all}");
     }
 }
@@ -280,5 +279,90 @@ fn websockets_and_set_backend_session_cookies_are_validated() {
     ] {
         let e = ctx_parse(bad).unwrap_err().to_string();
         assert!(e.starts_with("xs-app.json") && e.contains(names), "{e}");
+    }
+}
+
+fn parse_in(dir: &Path, value: serde_json::Value) -> Result<XsApp, Error> {
+    let destinations: HashSet<String> = ["backend".to_string()].into();
+    parse(
+        &value.to_string(),
+        &Context {
+            origin: "xs-app.json",
+            destinations: &destinations,
+            xsappname: Some("myapp!t1"),
+            base_dir: dir,
+        },
+    )
+}
+
+#[test]
+fn a_resources_folder_gets_the_implicit_route_only_without_local_dir_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = json!({"source": "^/api/", "destination": "backend"});
+    let app = parse_in(dir.path(), json!({"routes": [api]})).unwrap();
+    assert_eq!(app.routes.len(), 1, "no resources folder, no route");
+
+    std::fs::create_dir(dir.path().join("resources")).unwrap();
+    let app = parse_in(dir.path(), json!({"routes": [api]})).unwrap();
+    assert_eq!(app.routes.len(), 2);
+    let implicit = &app.routes[1];
+    assert!(implicit.implicit && implicit.authenticated && implicit.csrf_protection);
+    assert_eq!(implicit.source.as_str(), "^/(.*)");
+    assert!(matches!(&implicit.kind, RouteKind::LocalDir(p) if p.ends_with("resources")));
+
+    let with_local = json!({"source": "^/web/", "localDir": "resources"});
+    let app = parse_in(dir.path(), json!({"routes": [api, with_local]})).unwrap();
+    assert_eq!(app.routes.len(), 2, "a localDir route: nothing added");
+    assert!(!app.routes.iter().any(|r| r.implicit));
+}
+
+#[test]
+fn cors_compression_error_pages_and_replace_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("web")).unwrap();
+    std::fs::write(dir.path().join("oops.html"), "oops").unwrap();
+    let app = parse_in(
+        dir.path(),
+        json!({
+            "cors": [{"uriPattern": "^/api/", "allowedOrigin": [{"host": "ui.example"}]}],
+            "compression": {"minSize": 2048},
+            "errorPage": [{"status": 404, "file": "oops.html"}],
+            "routes": [{"source": "^/(.*)$", "localDir": "web", "replace": {"pathSuffixes": ["index.html"], "vars": ["TITLE"]}}]
+        }),
+    )
+    .unwrap();
+    assert_eq!(app.cors.len(), 1);
+    assert_eq!(app.compression.min_size, Some(2048));
+    assert!(!app.error_pages.is_empty());
+    assert_eq!(
+        app.routes[0].replace.as_ref().map(|r| r.vars.clone()),
+        Some(vec!["TITLE".to_string()])
+    );
+    assert!(app.warnings.is_empty(), "{:?}", app.warnings);
+
+    for (value, part) in [
+        (
+            json!({"cors": [{"uriPattern": "^/"}]}),
+            "xs-app.json: cors[0]: allowedOrigin",
+        ),
+        (
+            json!({"compression": {"minSize": -1}}),
+            "xs-app.json: compression: minSize",
+        ),
+        (
+            json!({"errorPage": [{"status": 404, "file": "nope.html"}]}),
+            "xs-app.json: errorPage[0]: file \"nope.html\"",
+        ),
+        (
+            json!({"routes": [{"source": "^/", "destination": "backend", "replace": {"pathSuffixes": ["a"]}}]}),
+            "replace needs a localDir",
+        ),
+        (
+            json!({"routes": [{"source": "^/", "localDir": "web", "replace": {"pathSuffixes": "a"}}]}),
+            "replace.pathSuffixes",
+        ),
+    ] {
+        let e = parse_in(dir.path(), value).unwrap_err().to_string();
+        assert!(e.contains(part), "{e}");
     }
 }

@@ -1,5 +1,6 @@
 //! A browser-like client: a cookie jar, `Accept: text/html`, redirects followed one hop at a time
-//! (so tests see every hop), and the mock XSUAA's login form filled in.
+//! (so tests see every hop), the router's login page run as a browser runs its script (the URL
+//! fragment into the cookie it names, then on to XSUAA), and the mock XSUAA's login form filled in.
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, LOCATION};
@@ -88,17 +89,39 @@ impl Browser {
     ) -> Page {
         visited.push(url.clone());
         for _ in 0..15 {
-            if !response.status().is_redirection() {
-                break;
-            }
-            let Some(location) = response
+            let location = response
                 .headers()
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok())
-            else {
-                break;
+                .map(str::to_string);
+            let next = match location {
+                Some(location) if response.status().is_redirection() => {
+                    // A redirect without a fragment keeps the one of the page (as browsers do).
+                    let mut next = url.join(&location).unwrap();
+                    if next.fragment().is_none() {
+                        next.set_fragment(url.fragment());
+                    }
+                    next
+                }
+                _ => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response.text().await.unwrap();
+                    match self.run_login_page(status, &body, &url) {
+                        Some(next) => next,
+                        None => {
+                            return Page {
+                                status,
+                                url,
+                                headers,
+                                body,
+                                visited,
+                            };
+                        }
+                    }
+                }
             };
-            url = url.join(location).unwrap();
+            url = next;
             visited.push(url.clone());
             response = self.client.get(url.clone()).send().await.unwrap();
         }
@@ -109,6 +132,35 @@ impl Browser {
             body: response.text().await.unwrap(),
             visited,
         }
+    }
+
+    /// What a browser does with the router's login page (`PRESERVE_FRAGMENT`): stores
+    /// `encodeURIComponent(location.hash)` in the cookie the script names and goes to XSUAA.
+    /// `None` when `body` is not that page.
+    pub fn run_login_page(&self, status: StatusCode, body: &str, url: &Url) -> Option<Url> {
+        let (cookie, target) = login_page_script(status, body)?;
+        let hash = url.fragment().map(|f| format!("#{f}")).unwrap_or_default();
+        let value: String = url::form_urlencoded::byte_serialize(hash.as_bytes()).collect();
+        let (name, attributes) = cookie.split_once('=')?;
+        self.jar
+            .add_cookie_str(&format!("{name}={value}{attributes}"), url);
+        Url::parse(&target).ok()
+    }
+
+    /// Where the router sends this browser to log in from `url`: the authorize URL of its 302, or
+    /// of its login page (whose script this browser runs). Panics when it does neither.
+    pub async fn start_login(&self, url: &str) -> Url {
+        let url = Url::parse(url).unwrap();
+        let response = self.client.get(url.clone()).send().await.unwrap();
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers()[LOCATION].to_str().unwrap();
+            return url.join(location).unwrap();
+        }
+        let body = response.text().await.unwrap();
+        self.run_login_page(status, &body, &url).unwrap_or_else(|| {
+            panic!("{url}: neither a redirect nor the login page: {status} {body}")
+        })
     }
 
     /// Submits the mock XSUAA's login form on `page` WITHOUT following the redirect that comes
@@ -148,6 +200,25 @@ impl Browser {
         );
         self.submit_login(&page, user, password).await
     }
+}
+
+/// The router's login page: the fragment cookie statement (`name=` and the attributes after the
+/// value) and the URL its script goes to.
+pub fn login_page_script(status: StatusCode, body: &str) -> Option<(String, String)> {
+    if status != StatusCode::OK {
+        return None;
+    }
+    let script = &body[body.find("<script nonce=\"")?..];
+    let cookie_start = script.find("document.cookie=\"")? + "document.cookie=\"".len();
+    let rest = &script[cookie_start..];
+    let name_end = rest.find("=\"+encodeURIComponent(location.hash)+\"")?;
+    let name = &rest[..name_end];
+    let after = &rest[name_end + "=\"+encodeURIComponent(location.hash)+\"".len()..];
+    let attributes = &after[..after.find('"')?];
+    let at = script.find("location=\"")? + "location=\"".len();
+    let target = &script[at..];
+    let target = &target[..target.find('"')?];
+    Some((format!("{name}={attributes}"), target.to_string()))
 }
 
 fn hidden_value(html: &str, name: &str) -> Option<String> {
