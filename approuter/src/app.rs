@@ -287,9 +287,13 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
 }
 
 /// CORS comes before the login (a preflight carries no cookies); nothing to do without rules or
-/// without an `Origin`.
+/// without an `Origin`. A WebSocket upgrade is not a CORS request: its origin is checked against
+/// `WS_ALLOWED_ORIGINS` instead (SAP handles upgrades outside its CORS middleware too).
 fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
-    if app.cors.is_empty() || !req.headers().contains_key(header::ORIGIN) {
+    if app.cors.is_empty()
+        || !req.headers().contains_key(header::ORIGIN)
+        || websocket::is_upgrade(req.method(), req.headers())
+    {
         return Ok(cors::Decision::Pass);
     }
     let peer = req

@@ -566,7 +566,7 @@ fn cases() -> Vec<Case> {
     add("compat", "PRESERVE_FRAGMENT=false: plain redirect", "PRESERVE_FRAGMENT", r("/api/x"), Differs(LOGIN_302, login_redirect));
     add("compat", "user API", "service sap-approuter-userapi", r("/user-api/currentUser").user(ALICE, "/api/x").compare_body(), Same);
     add("compat", "user API attributes", "service sap-approuter-userapi, endpoint", r("/user-api/attributes").user(BOB, "/api/x"), Same);
-    add("compat", "user API attributes from /userinfo", "service sap-approuter-userapi (attributes merged with XSUAA /userinfo)", r("/user-api/attributes").user(ALICE, "/api/x"), Differs(USERINFO, custom_attributes));
+    add("compat", "user API attributes from /userinfo", "service sap-approuter-userapi (attributes merged with XSUAA /userinfo)", r("/user-api/attributes").user(ALICE, "/api/x").compare_body(), Differs(USERINFO, custom_attributes));
     add("compat", "look-ahead source", "source (ECMAScript look-ahead), stateProtection", r("/other"), Same);
     add("compat", "setBackendSessionCookies", "setBackendSessionCookies", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
     add("compat", "back-reference in source", "source (ECMAScript back-reference)", r("/back/ab/ab").user(ALICE, "/api/x"), Same);
