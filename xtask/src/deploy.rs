@@ -7,7 +7,7 @@ use crate::manifests::{
     self, APPROUTER, BACKEND_API, BACKEND_XS_SECURITY_JSON, BSCLIENT, INIT_DATA_JSON, MANIFEST_YML,
     Secret, TargetArgs, XS_SECURITY_JSON, XsuaaCredentials,
 };
-use mock_platform::names::ScenarioNames;
+use common::names::ScenarioNames;
 use std::path::{Path, PathBuf};
 
 /// cargo-zigbuild's way to say "link against glibc 2.35", the version of cflinuxfs4 (Ubuntu 22.04).

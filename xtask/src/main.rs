@@ -5,13 +5,15 @@ mod command;
 mod deploy;
 mod error;
 mod glibc;
+mod hack;
 mod local;
 mod manifests;
+mod modules;
 mod run;
 
 use clap::{Parser, Subcommand};
+use common::names::ScenarioNames;
 use error::Error;
-use mock_platform::names::ScenarioNames;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,6 +43,10 @@ enum Task {
     Deploy(deploy::Args),
     /// Measure the running scenario under load.
     Bench(bench::Args),
+    /// Write `common/hack/Cargo.toml` so every entry point builds dependencies alike; `--check` only checks.
+    Hack(hack::Args),
+    /// Print every crate's module graph and its cycles; `--check` fails on a cycle.
+    Modules(modules::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
         Task::Manifests(args) => load_names(&cli.names).and_then(|n| manifests::run(&n, args)),
         Task::Deploy(args) => load_names(&cli.names).and_then(|n| deploy::run(&n, args)),
         Task::Bench(args) => bench::run(args),
+        Task::Modules(args) => modules::run(args),
+        Task::Hack(args) => hack::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,6 +82,23 @@ pub fn target_dir() -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => workspace_root().join("target"),
     }
+}
+
+/// The member folders of the workspace manifest's `members = [...]` (one line, as it is written).
+pub fn workspace_members(root: &Path) -> Result<Vec<String>, Error> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    Ok(text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("members"))
+        .and_then(|rest| Some(rest.split_once('[')?.1.split_once(']')?.0.to_string()))
+        .map(|list| {
+            list.split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn default_names_file() -> PathBuf {
