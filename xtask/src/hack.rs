@@ -30,7 +30,7 @@ pub struct Args {
 type Resolution = BTreeMap<(String, String), BTreeSet<BTreeSet<String>>>;
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let root = crate::workspace_root();
+    let root = crate::workspace::workspace_root();
     let members = members(&root)?;
     if args.check {
         let differences = differences(&root, &members)?;
@@ -216,7 +216,7 @@ fn host_triple() -> Result<String, Error> {
 
 /// `members = [...]` of the workspace manifest, without the hack itself.
 fn members(root: &Path) -> Result<Vec<String>, Error> {
-    crate::workspace_members(root)?
+    crate::workspace::workspace_members(root)?
         .into_iter()
         .filter(|m| m != HACK_DIR)
         .map(|dir| package_name(root, &dir))

@@ -519,7 +519,7 @@ pub fn write_file(path: &Path, content: &str, private: bool) -> Result<(), Error
 }
 
 pub fn default_out_dir() -> PathBuf {
-    crate::target_dir().join("cf")
+    crate::workspace::target_dir().join("cf")
 }
 
 pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {

@@ -15,9 +15,35 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
-/// Modules that may still be part of a cycle, per crate target: the App Router's, which are being
-/// layered after the feature branches are merged. Empty this list as they are.
-pub const KNOWN_CYCLES: &[(&str, &[&str])] = &[];
+/// Modules that may still be part of a cycle, per crate target. Empty this list as they are layered;
+/// a module not listed here that joins a cycle fails the check.
+/// - approuter: `login` takes the whole `App` and `app` imports `login`; `routes`, `xs_app`, `config`,
+///   `session` and `user_api` reach each other (to be layered after the feature branches are merged).
+/// - bsclient: `AppState` (crate root) holds `mainentry`'s and `token_provider`'s types, whose handlers
+///   take `AppState`: the types belong in a module below both.
+/// - common: `cf`, `jwt` and `oauth` define their error types in the parent that re-exports the children
+///   which return them: the error types belong in a child of their own.
+pub const KNOWN_CYCLES: &[(&str, &[&str])] = &[
+    (
+        "approuter",
+        &[
+            "app", "login", "config", "routes", "session", "user_api", "xs_app",
+        ],
+    ),
+    ("bsclient", &["crate", "mainentry", "token_provider"]),
+    (
+        "common",
+        &[
+            "cf",
+            "cf::credentials",
+            "cf::destinations",
+            "jwt",
+            "jwt::keys",
+            "oauth",
+            "oauth::response",
+        ],
+    ),
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +53,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let root = crate::workspace_root();
+    let root = crate::workspace::workspace_root();
     let mut report = String::new();
     let mut unexpected = Vec::new();
     for target in crate_targets(&root)? {
@@ -87,7 +113,7 @@ struct Target {
 
 /// The library and binary roots of every workspace member (`src/lib.rs`, `src/main.rs`, `src/bin/*.rs`).
 fn crate_targets(workspace: &Path) -> Result<Vec<Target>, Error> {
-    let members = crate::workspace_members(workspace)?;
+    let members = crate::workspace::workspace_members(workspace)?;
     let mut targets = Vec::new();
     for member in members {
         let src = workspace.join(&member).join("src");
