@@ -247,10 +247,10 @@ impl Graph {
             let mut targets = BTreeSet::new();
             let uses = module.imports.values();
             for reference in module.references.iter().chain(uses) {
-                if let Some(target) = self.defining_module(reference, 0) {
-                    if target != *name {
-                        targets.insert(target);
-                    }
+                if let Some(target) = self.defining_module(reference, 0)
+                    && target != *name
+                {
+                    targets.insert(target);
                 }
             }
             edges.insert(name.clone(), targets);
