@@ -543,16 +543,7 @@ pub async fn forward(
     })
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+use common::error_chain;
 
 pub(crate) fn request_headers(
     up: &Upstream,

@@ -137,44 +137,10 @@ pub async fn serve(
     common::server::serve(listener, router(state), &limits, shutdown).await
 }
 
-/// Resolves on SIGTERM (Cloud Foundry's stop signal) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("stop signal received: finishing in-flight requests");
-}
+pub use common::error_chain;
 
-/// An error with its causes ("error sending request: connection refused"), for messages that
-/// should say what actually went wrong.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+/// Resolves on SIGTERM or Ctrl-C, then logs that in-flight requests are being finished.
+pub async fn shutdown_signal() {
+    common::server::shutdown_signal().await;
+    tracing::info!("stop signal received: finishing in-flight requests");
 }

@@ -1,7 +1,8 @@
 //! Destination service client and the wire types shared with mock-platform's Destination service.
 
 use crate::cf::DestinationCredentials;
-use crate::oauth::{OAuthClient, OAuthError, TokenResponse, error_chain, snippet};
+use crate::error_chain;
+use crate::oauth::{OAuthClient, OAuthError, TokenResponse, snippet};
 use crate::secret::Secret;
 use crate::token_cache::TokenCache;
 use serde::{Deserialize, Deserializer, Serialize};

@@ -4,7 +4,8 @@
 //! `{"accessToken","tokenType","expiresIn"[,"scope"]}`; errors
 //! `{"errorId","httpStatus","errorCode","message","error","error_description"}`.
 
-use crate::oauth::{OAuthError, TokenResponse, error_chain, snippet};
+use crate::error_chain;
+use crate::oauth::{OAuthError, TokenResponse, snippet};
 use crate::oauth1;
 use crate::secret::Secret;
 use serde::Deserialize;

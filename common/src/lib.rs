@@ -5,12 +5,15 @@
 //! secret or password is held in a [`secret::Secret`] so it cannot end up in a log line by accident.
 
 pub mod cf;
+mod chain;
 pub mod destination;
+pub mod generated;
 pub mod here;
 pub mod html;
 pub mod http;
 pub mod jwt;
 pub mod logging;
+pub mod names;
 pub mod oauth;
 pub mod oauth1;
 pub mod properties;
@@ -19,4 +22,5 @@ pub mod secret;
 pub mod server;
 pub mod token_cache;
 
+pub use chain::error_chain;
 pub use secret::Secret;

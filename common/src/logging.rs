@@ -8,6 +8,8 @@
 //! machine that was a millisecond of p99 latency at 16 concurrent requests. Batching turns
 //! thousands of writes per second into a few dozen. Nothing is dropped: past [`MAX_PENDING`] bytes
 //! the logging thread writes the batch itself.
+//! Not `tracing-appender`'s non-blocking writer: its worker writes each line with its own `write` (the
+//! syscall per line this avoids) and, when its queue is full, drops lines (or blocks the request).
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

@@ -11,7 +11,7 @@ use tracing::Instrument;
 mod response;
 
 pub use response::TokenResponse;
-pub(crate) use response::{error_chain, snippet};
+pub(crate) use response::snippet;
 use response::{parse_token_response, send_error};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

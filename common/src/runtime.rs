@@ -177,6 +177,7 @@ fn apply(micros: u64) -> SliceOutcome {
     };
     // SAFETY: plain syscalls on the calling thread (pid 0) with a correctly sized `sched_attr`
     // that lives across each call.
+    #[allow(unsafe_code)]
     unsafe {
         // Keep the thread's nice value: sched_setattr sets it too.
         *libc::__errno_location() = 0;
@@ -273,6 +274,7 @@ mod tests {
 
     fn read_slice_ns() -> Option<u64> {
         // SAFETY: as in `apply`.
+        #[allow(unsafe_code)]
         unsafe {
             let mut read = std::mem::zeroed::<libc::sched_attr>();
             let size = std::mem::size_of::<libc::sched_attr>() as u32;

@@ -24,6 +24,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -98,11 +99,9 @@ pub fn default_max_connections() -> usize {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the struct we pass and reads nothing else.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        1024
-    };
+    #[allow(unsafe_code)]
+    let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    let soft = if status == 0 { limit.rlim_cur } else { 1024 };
     usize::try_from(soft / 2)
         .unwrap_or(10_000)
         .clamp(16, 10_000)
@@ -193,6 +192,27 @@ fn node_max_header_size(options: &str) -> Result<Option<usize>, String> {
         };
     }
     Ok(None)
+}
+
+/// Resolves on SIGTERM (Cloud Foundry's stop signal) or Ctrl-C: every process's stop signal.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM: stopping on Ctrl-C only")
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Serves `router` over plain HTTP on `listener` until `shutdown` resolves.

@@ -2,10 +2,11 @@
 //! needs a token of the mock XSUAA with the configured scope; writes need the `x-csrf-token`
 //! fetched with `x-csrf-token: Fetch`. Data lives for the life of the process.
 
+use crate::clock::now;
 use crate::error::{Error, Result};
+use crate::ids::random_id;
 use crate::odata::{self, Entity, EntityModel, Filter};
-use crate::state::{self, Service, Shared, now};
-use crate::xsuaa::store::random_id;
+use crate::state::{self, Service, Shared};
 use crate::xsuaa::tokens::ClaimsExt;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,35 +18,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use store::BackendStore;
 
-pub struct BackendStore {
-    /// Read by every GET while it renders, written by the rare POST/PUT/DELETE.
-    entities: RwLock<Vec<Entity>>,
-    /// CSRF token per token subject (user id, or client id for technical users).
-    csrf: Mutex<HashMap<String, String>>,
-}
-
-impl BackendStore {
-    pub fn new(model: &EntityModel) -> Self {
-        Self {
-            entities: RwLock::new(model.data.clone()),
-            csrf: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn entities(&self) -> RwLockReadGuard<'_, Vec<Entity>> {
-        self.entities.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn entities_mut(&self) -> RwLockWriteGuard<'_, Vec<Entity>> {
-        self.entities.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn csrf(&self) -> MutexGuard<'_, HashMap<String, String>> {
-        self.csrf.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+pub(crate) mod store;
 
 pub fn service_root_path(model: &EntityModel) -> String {
     format!("/odata/v2/{}/", model.service)

@@ -231,24 +231,9 @@ pub async fn run(config: BackendAppConfig, host: std::net::IpAddr) -> Result<(),
         "Backend API listening"
     );
     axum::serve(listener, router)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(common::server::shutdown_signal())
         .await
         .map_err(|e| Error::Startup(format!("server: {e}")))
-}
-
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 //! `{{xsuaa.url}}`, `{{xsuaa.tls_url}}`, `{{backend.url}}`, `{{destination.url}}`,
 //! `{{<xsuaa instance>.clientid}}`, `{{<xsuaa instance>.clientsecret}}`.
 
-use crate::names::{ScenarioNames, TOKEN_PROVIDER_SCOPE};
+use common::names::{ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -492,17 +492,6 @@ impl MockConfig {
         }
     }
 
-    /// Reads and validates a YAML config file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(&file, "(file)", format!("cannot read: {e}")))?;
-        let mut config = Self::parse(&text, &file)?;
-        config.base_dir = path.parent().map(Path::to_path_buf);
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Parses YAML without validating it (see [`MockConfig::validate`]).
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let mut config: MockConfig = serde_norway::from_str(text).map_err(|e| {
@@ -514,13 +503,6 @@ impl MockConfig {
         })?;
         config.origin = origin.into();
         Ok(config)
-    }
-
-    /// Checks everything that can be checked before the listeners are bound (files, scopes,
-    /// grants, role collections, users, destinations, backend data), as the platform would
-    /// when the services are created.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::model::Model::resolve(self).map(|_| ())
     }
 
     /// The config as YAML (`mock-platform --print-config`), a starting point for a custom one.

@@ -153,7 +153,7 @@ impl IntoResponse for Error {
                     status,
                     [(header::CACHE_CONTROL, "no-store")],
                     axum::Json(json!({
-                        "errorId": format!("ERROR-{}", crate::xsuaa::store::random_id(32)),
+                        "errorId": format!("ERROR-{}", crate::ids::random_id(32)),
                         "httpStatus": status.as_u16(),
                         "errorCode": code,
                         "message": message,

@@ -18,9 +18,9 @@
 //! `GET /demo/whoami` is a protected demo API for the client page: it answers who the token
 //! belongs to and when it expires, with `Access-Control-Allow-Origin: *` (bearer tokens, no cookies).
 
-use crate::config::HereConfig;
+use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::state::{self, Service, Shared, now};
+use crate::state::{self, Service, Shared};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -32,68 +32,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 
-/// Nonces remembered at most (each for at most twice the timestamp window, 16 bytes plus the
-/// map's overhead: about 32 MB when full); past this the endpoint answers 429 as HERE does when
-/// flooded, rather than grow. A benchmark of cold `/getToken` calls stays well below.
-pub const MAX_NONCES: usize = 1_000_000;
+pub(crate) mod store;
 
-pub struct HereStore {
-    config: HereConfig,
-    /// hash of (access key id, nonce) -> the request's `oauth_timestamp`. A keyed 64-bit hash (per
-    /// process random keys): a false "replayed" needs a collision, about 1 in 10^7 when full.
-    nonces: Mutex<HashMap<u64, i64>>,
-    hasher: std::collections::hash_map::RandomState,
-    signing_key: [u8; 32],
-}
-
-impl HereStore {
-    pub fn new(config: &HereConfig) -> Self {
-        HereStore {
-            config: config.clone(),
-            nonces: Mutex::new(HashMap::new()),
-            hasher: std::collections::hash_map::RandomState::new(),
-            signing_key: rand::random(),
-        }
-    }
-
-    pub fn config(&self) -> &HereConfig {
-        &self.config
-    }
-
-    fn nonces(&self) -> MutexGuard<'_, HashMap<u64, i64>> {
-        self.nonces.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// How many nonces are remembered now (for the memory-bound test).
-    pub fn remembered_nonces(&self) -> usize {
-        self.nonces().len()
-    }
-
-    /// Remembers `nonce` for `key`; false when it was used before.
-    fn use_nonce(&self, key: &str, nonce: &str, timestamp: i64) -> Result<bool> {
-        let window = self.config.timestamp_window_seconds as i64;
-        let mut nonces = self.nonces();
-        let entry = std::hash::BuildHasher::hash_one(&self.hasher, (key, nonce));
-        if nonces.contains_key(&entry) {
-            return Ok(false);
-        }
-        if nonces.len() >= MAX_NONCES / 2 {
-            let oldest_allowed = now() - window;
-            nonces.retain(|_, ts| *ts >= oldest_allowed);
-        }
-        if nonces.len() >= MAX_NONCES {
-            return Err(here_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                429002,
-                "Request blocked because too many requests were made. Wait for a while before making a new request.",
-            ));
-        }
-        nonces.insert(entry, timestamp);
-        Ok(true)
-    }
-}
+pub use store::{HereStore, MAX_NONCES};
 
 pub fn router(state: Shared) -> Router {
     let routes = Router::new()
@@ -158,7 +100,7 @@ fn issue(
 ) -> Result<Response> {
     let stats = &state.stats.here;
     let store = &state.here;
-    let config = &store.config;
+    let config = store.config();
     let authorization = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized(401200, "Authorization header missing"))?
@@ -247,9 +189,19 @@ fn issue(
         stats.incr("signature_mismatch");
         return Err(unauthorized(401300, SIGNATURE_MISMATCH));
     }
-    if !store.use_nonce(&key.id, nonce, timestamp)? {
-        stats.incr("nonce_replayed");
-        return Err(unauthorized(401207, "Nonce already consumed"));
+    match store.use_nonce(&key.id, nonce, timestamp) {
+        store::Nonce::Fresh => {}
+        store::Nonce::Replayed => {
+            stats.incr("nonce_replayed");
+            return Err(unauthorized(401207, "Nonce already consumed"));
+        }
+        store::Nonce::Full => {
+            return Err(here_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                429002,
+                "Request blocked because too many requests were made. Wait for a while before making a new request.",
+            ));
+        }
     }
 
     let request = TokenRequest::parse(content_type.as_deref(), body)?;

@@ -1,5 +1,6 @@
 //! XSUAA's token signing keys: RS256, published at `/token_keys` with `kid`, `n`, `e` and the
 //! PEM `value`. The first key signs; rotated-out keys stay published until dropped.
+//! Not `jsonwebtoken::jwk`: its `Jwk` has no place for XSUAA's `value` PEM, which SAP's libraries read.
 
 use crate::error::Error;
 use base64::Engine;

@@ -79,27 +79,33 @@
 
 pub mod backend;
 pub mod backend_app;
+mod clock;
 pub mod config;
 pub mod destination;
 pub mod error;
 pub mod here;
+mod ids;
 pub mod init_data;
 pub mod keys;
 pub mod model;
-pub mod names;
+/// `scenario.yaml`'s names, at home in `common` (re-exported for the mock's users).
+pub use common::names;
 pub mod odata;
 pub mod platform;
 pub mod redirect;
+mod resolve;
 pub mod signature_cache;
 pub mod state;
 pub mod tls;
+mod urls;
 pub mod xs_security;
 pub mod xsuaa;
 
 pub use config::{ConfigError, MockConfig};
 pub use error::Error;
 pub use platform::{Ports, RunningPlatform, start};
-pub use state::{PlatformState, Service, Shared, Urls};
+pub use state::{PlatformState, Service, Shared};
+pub use urls::Urls;
 
 /// The XSUAA routes for `state`.
 pub fn xsuaa_router(state: Shared) -> axum::Router {

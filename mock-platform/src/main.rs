@@ -1,7 +1,7 @@
 //! `mock-platform`: XSUAA, Destination service, Backend API and HERE token endpoint on their own ports.
 
 use clap::Parser;
-use mock_platform::names::ScenarioNames;
+use common::names::ScenarioNames;
 use mock_platform::{MockConfig, Ports};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -124,28 +124,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
     }
     println!("{}", platform.summary());
-    wait_for_stop().await;
+    common::server::shutdown_signal().await;
     platform.shutdown().await;
     ExitCode::SUCCESS
-}
-
-async fn wait_for_stop() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

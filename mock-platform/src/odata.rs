@@ -607,7 +607,7 @@ pub fn parse_orderby(model: &EntityModel, text: &str) -> Result<Vec<(usize, bool
 }
 
 pub fn xml_escape(s: &str) -> String {
-    crate::xsuaa::pages::escape(s)
+    common::html::escape(s)
 }
 
 /// The EDMX document for `$metadata`.
@@ -726,26 +726,12 @@ pub fn service_document_xml(model: &EntityModel, root: &str) -> String {
     )
 }
 
-/// RFC 3339 UTC timestamp for Atom `<updated>`.
+/// RFC 3339 UTC timestamp for Atom `<updated>`; the epoch for a time `time` cannot represent.
 pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::keys::{KeyRing, SigningKey};
 use crate::model::Model;
+pub use crate::urls::Urls;
 use crate::xsuaa::store::XsuaaStore;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -15,40 +16,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Where the services are reachable (known once the listeners are bound).
-#[derive(Debug, Clone)]
-pub struct Urls {
-    /// `http://127.0.0.1:P`: the binding's `url`, the token issuer.
-    pub xsuaa: String,
-    /// `https://localhost:P`: what SAP's libraries call (`https://{uaadomain}`).
-    pub xsuaa_tls: Option<String>,
-    pub destination: String,
-    pub backend: String,
-}
-
-impl Urls {
-    /// `localhost:P` when TLS is on (SAP's libraries build `https://{uaadomain}`), else the http host.
-    pub fn uaadomain(&self) -> String {
-        let url = self.xsuaa_tls.as_deref().unwrap_or(&self.xsuaa);
-        url.split_once("://")
-            .map(|(_, h)| h)
-            .unwrap_or(url)
-            .trim_end_matches('/')
-            .to_string()
-    }
-
-    pub fn issuer(&self) -> String {
-        format!("{}/oauth/token", self.xsuaa)
-    }
-}
-
 pub struct PlatformState {
     pub model: Model,
     pub keys: KeyRing,
     pub urls: Urls,
     pub xsuaa: XsuaaStore,
-    pub backend: crate::backend::BackendStore,
-    pub here: crate::here::HereStore,
+    pub backend: crate::backend::store::BackendStore,
+    pub here: crate::here::store::HereStore,
     pub stats: ServiceStats,
     pub faults: ServiceFaults,
     /// Outbound client of the Destination service (token exchange over real HTTP); trusts the
@@ -106,8 +80,8 @@ impl PlatformState {
         let http = builder
             .build()
             .map_err(|e| Error::Startup(format!("HTTP client: {e}")))?;
-        let backend = crate::backend::BackendStore::new(&model.backend);
-        let here = crate::here::HereStore::new(&model.here);
+        let backend = crate::backend::store::BackendStore::new(&model.backend);
+        let here = crate::here::store::HereStore::new(&model.here);
         Ok(Arc::new(Self {
             model,
             keys: KeyRing::new(key),
@@ -393,14 +367,6 @@ pub fn finish(router: axum::Router<Shared>, state: Shared, service: Service) -> 
         .with_state(state)
 }
 
-/// Current time in seconds since the epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 /// A bearer token from `Authorization` (scheme case-insensitive: the tutorial's app sends `bearer`).
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers
@@ -412,8 +378,4 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
-}
-
-pub fn json_value<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }

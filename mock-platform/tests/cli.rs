@@ -181,7 +181,7 @@ async fn binary_writes_the_ready_file_and_prints_urls_and_users() {
 #[tokio::test]
 async fn names_file_changes_the_platform() {
     let dir = tempfile::tempdir().unwrap();
-    let names = mock_platform::names::DEFAULT_SCENARIO_YAML
+    let names = common::names::DEFAULT_SCENARIO_YAML
         .replace("xsappname: Backend-service", "xsappname: Shop-backend")
         .replace("tenant_index: 6131", "tenant_index: 42")
         .replace("instance: XsuaaForScenario", "instance: ShopXsuaa");

@@ -1,7 +1,8 @@
 //! The Cloud Foundry-style env each app gets, built from the mock platform's ready file and the
 //! names in `scenario.yaml`: what `cf push` plus the service bindings would give on BTP.
 
-use mock_platform::names::ScenarioNames;
+use common::generated::approuter_destinations;
+use common::names::ScenarioNames;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,20 +40,6 @@ pub struct HereReady {
     pub credentials_properties: Option<String>,
 }
 
-/// Where the client page of seed 003 lives, next to `xs-app.json` (the route's `localDir`).
-pub const TOKEN_CLIENT_DIR: &str = "token-client";
-
-/// The client page's route: `/token-client/...` from `localDir`, behind the XSUAA login like every
-/// route; the page calls `/getToken` (the catch-all route to bsclient) and the mock's demo API.
-pub fn token_client_route() -> Value {
-    json!({
-        "source": format!("^/{TOKEN_CLIENT_DIR}/(.*)$"),
-        "target": "$1",
-        "localDir": TOKEN_CLIENT_DIR,
-        "authenticationType": "xsuaa",
-    })
-}
-
 /// The page's files (`scenario/token-client/`), and its `config.json` naming the demo API.
 pub fn token_client_files(demo_url: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -71,32 +58,6 @@ pub fn token_client_files(demo_url: &str) -> Vec<(&'static str, String)> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceUrl {
     pub url: String,
-}
-
-/// The tutorial's `xs-app.json`: every path needs an XSUAA login and the backend's `AllAccess`
-/// scope, and is forwarded with the user's token to bsclient. `/` opens `/mainentry`.
-pub fn xs_app_json(names: &ScenarioNames) -> Value {
-    json!({
-        "welcomeFile": "/mainentry",
-        "authenticationMethod": "route",
-        "logout": {"logoutEndpoint": "/do/logout"},
-        "routes": [{
-            "source": "^/(.*)$",
-            "target": "$1",
-            "destination": names.destinations.router_to_bsclient,
-            "authenticationType": "xsuaa",
-            "scope": [names.backend_scope()],
-        }],
-    })
-}
-
-/// The approuter's `destinations` env: bsclient, with the user's token forwarded.
-pub fn approuter_destinations(names: &ScenarioNames, bsclient_url: &str) -> Value {
-    json!([{
-        "name": names.destinations.router_to_bsclient,
-        "url": bsclient_url,
-        "forwardAuthToken": true,
-    }])
 }
 
 /// `VCAP_SERVICES` restricted to the given labels (the approuter binds only xsuaa).

@@ -118,6 +118,7 @@ impl AppProcess {
         }
         // SAFETY: prctl in the forked child before exec touches no Rust state; it makes the
         // kernel stop the app if the harness dies without running its destructors.
+        #[allow(unsafe_code)]
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(|| {
@@ -198,6 +199,7 @@ impl AppProcess {
             return;
         }
         // SAFETY: plain kill(2) on our own child's pid.
+        #[allow(unsafe_code)]
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }

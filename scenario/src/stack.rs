@@ -4,7 +4,7 @@
 use crate::env::{self, MockReady};
 use crate::process::{AppProcess, binary_path_in};
 use crate::{ScenarioError, free_port};
-use mock_platform::names::ScenarioNames;
+use common::names::ScenarioNames;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,7 @@ impl Stack {
                     file.display().to_string(),
                 ));
             }
-            let dir = workdir.join(env::TOKEN_CLIENT_DIR);
+            let dir = workdir.join(common::generated::TOKEN_CLIENT_DIR);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| ScenarioError::Io(format!("{}: {e}", dir.display())))?;
             for (name, text) in env::token_client_files(&here.demo_url) {
@@ -120,13 +120,13 @@ impl Stack {
             .await?;
 
         let xs_app_path = workdir.join("xs-app.json");
-        let mut xs_app = env::xs_app_json(&names);
+        let mut xs_app = common::generated::xs_app_json(&names);
         if let Some(routes) = xs_app["routes"].as_array_mut() {
             for (i, route) in options.extra_routes.iter().enumerate() {
                 routes.insert(i, route.clone());
             }
             if mock_ready.here.is_some() {
-                routes.insert(0, env::token_client_route());
+                routes.insert(0, common::generated::token_client_route());
             }
         }
         std::fs::write(&xs_app_path, xs_app.to_string())
@@ -140,7 +140,7 @@ impl Stack {
             &xs_app_path.display().to_string(),
         );
         if !options.extra_destinations.is_empty() {
-            let mut destinations = env::approuter_destinations(&names, &bsclient_url);
+            let mut destinations = common::generated::approuter_destinations(&names, &bsclient_url);
             if let Some(list) = destinations.as_array_mut() {
                 for extra in &options.extra_destinations {
                     let text = extra

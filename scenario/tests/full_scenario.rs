@@ -12,7 +12,7 @@ async fn stack() -> Stack {
     }
 }
 
-fn user<'a>(stack: &'a Stack, name: &str) -> &'a mock_platform::names::DemoUser {
+fn user<'a>(stack: &'a Stack, name: &str) -> &'a common::names::DemoUser {
     stack
         .names
         .users
@@ -22,7 +22,7 @@ fn user<'a>(stack: &'a Stack, name: &str) -> &'a mock_platform::names::DemoUser 
 }
 
 /// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
-async fn logged_in(stack: &Stack, user: &mock_platform::names::DemoUser) -> Browser {
+async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
     let browser = Browser::new();
     let page = browser
         .login(

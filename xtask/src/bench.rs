@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub soak: u64,
     /// Where the JSON results go.
-    #[arg(long, default_value_os_t = crate::workspace_root().join("bench/results.json"))]
+    #[arg(long, default_value_os_t = crate::workspace::workspace_root().join("bench/results.json"))]
     pub out: PathBuf,
     /// Use the release binaries as they are instead of building them first.
     #[arg(long)]
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     }
     if !args.no_build {
         let build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
-            .current_dir(&crate::workspace_root())
+            .current_dir(&crate::workspace::workspace_root())
             .args([
                 "build",
                 "--release",
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         seconds: args.seconds,
         concurrencies: args.concurrency,
         sessions: args.sessions as usize,
-        binary_dir: crate::target_dir().join("release"),
+        binary_dir: crate::workspace::target_dir().join("release"),
         anonymous: args.anonymous,
         soak_seconds: args.soak,
     };

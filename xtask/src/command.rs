@@ -99,6 +99,14 @@ impl Cmd {
             .map_err(|source| self.spawn_error(source))
     }
 
+    /// Runs with captured output and without printing: for queries such as `cargo tree`.
+    pub fn quiet_output(&self) -> Result<Output, Error> {
+        self.command()
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| self.spawn_error(source))
+    }
+
     /// Runs without printing: for probes whose outcome, not output, matters.
     pub fn probe(&self) -> bool {
         self.command()

@@ -7,7 +7,7 @@ use crate::manifests::{
     self, APPROUTER, BACKEND_API, BACKEND_XS_SECURITY_JSON, BSCLIENT, INIT_DATA_JSON, MANIFEST_YML,
     Secret, TargetArgs, XS_SECURITY_JSON, XsuaaCredentials,
 };
-use mock_platform::names::ScenarioNames;
+use common::names::ScenarioNames;
 use std::path::{Path, PathBuf};
 
 /// cargo-zigbuild's way to say "link against glibc 2.35", the version of cflinuxfs4 (Ubuntu 22.04).
@@ -89,7 +89,7 @@ fn run_local(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         &args
             .out
             .clone()
-            .unwrap_or_else(|| crate::target_dir().join("cf-local")),
+            .unwrap_or_else(|| crate::workspace::target_dir().join("cf-local")),
     )?;
     let apps = app_binaries(&target);
     let binaries = match &args.prebuilt {
@@ -97,8 +97,8 @@ fn run_local(names: &ScenarioNames, args: Args) -> Result<(), Error> {
         None => {
             // The dev profile: the staging run checks the files and the wiring, not the release
             // build (which takes minutes with fat LTO); its glibc needs are checked the same way.
-            let cargo =
-                Cmd::with_program(cargo_program(), "cargo").current_dir(&crate::workspace_root());
+            let cargo = Cmd::with_program(cargo_program(), "cargo")
+                .current_dir(&crate::workspace::workspace_root());
             cargo
                 .args([
                     "build",
@@ -110,7 +110,7 @@ fn run_local(names: &ScenarioNames, args: Args) -> Result<(), Error> {
                     "mock-platform",
                 ])
                 .run()?;
-            crate::target_dir().join("debug")
+            crate::workspace::target_dir().join("debug")
         }
     };
     crate::glibc::check_for_cf(&binaries, &apps, false)?;
@@ -355,7 +355,8 @@ fn build(args: &Args, apps: &[&str], dry_run: bool) -> Result<PathBuf, Error> {
         return Ok(dir.clone());
     }
 
-    let cargo = Cmd::with_program(cargo_program(), "cargo").current_dir(&crate::workspace_root());
+    let cargo = Cmd::with_program(cargo_program(), "cargo")
+        .current_dir(&crate::workspace::workspace_root());
     let mut packages = vec!["-p", APPROUTER, "-p", BSCLIENT];
     if apps.contains(&BACKEND_API) {
         // The Backend API's production binary lives in the mock-platform crate.
@@ -374,7 +375,7 @@ fn build(args: &Args, apps: &[&str], dry_run: bool) -> Result<PathBuf, Error> {
             &cargo.arg("build").arg("--release").args(&packages),
             dry_run,
         )?;
-        return Ok(crate::target_dir().join("release"));
+        return Ok(crate::workspace::target_dir().join("release"));
     }
 
     if !dry_run && !cargo.clone().args(["zigbuild", "--version"]).probe() {
@@ -398,7 +399,7 @@ fn build(args: &Args, apps: &[&str], dry_run: bool) -> Result<PathBuf, Error> {
         dry_run,
     )?;
     // cargo-zigbuild drops the glibc suffix from the output folder.
-    Ok(crate::target_dir()
+    Ok(crate::workspace::target_dir()
         .join("x86_64-unknown-linux-gnu")
         .join("release"))
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Names(#[from] mock_platform::names::NamesError),
+    Names(#[from] common::names::NamesError),
 
     /// A value the task cannot do without; `next_step` says where to get it.
     #[error("{what}\nnext step: {next_step}")]
@@ -41,6 +41,21 @@ pub enum Error {
 
     #[error("{0}")]
     ServiceKey(String),
+
+    #[error("cannot parse {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: syn::Error,
+    },
+
+    #[error("cycles between modules (each module must depend only on modules below it):\n{}", cycles.join("\n"))]
+    ModuleCycles { cycles: Vec<String> },
+
+    #[error(
+        "entry points build dependencies with different features (run `cargo xtask hack`):\n{differences}"
+    )]
+    FeaturesDiffer { differences: String },
 
     #[error("local staging run: {0}")]
     Local(String),

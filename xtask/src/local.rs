@@ -13,8 +13,8 @@ use crate::error::Error;
 use crate::manifests::{
     self, APPROUTER, BACKEND_XS_SECURITY_JSON, INIT_DATA_JSON, XS_SECURITY_JSON,
 };
+use common::names::ScenarioNames;
 use mock_platform::config::{AppConfig, DestinationInstanceConfig, MockConfig};
-use mock_platform::names::ScenarioNames;
 use scenario::process::AppProcess;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -361,7 +361,7 @@ pub async fn run(
     }
     if options.keep_running {
         println!("\nopen {approuter_url}/ ; Ctrl-C stops the apps");
-        wait_for_stop().await;
+        common::server::shutdown_signal().await;
     }
     // Drop order: the apps (approuter last started, stopped first), then the platform.
     for front in fronts {
@@ -682,19 +682,4 @@ pub async fn check_scenario(names: &ScenarioNames, approuter_url: &str) -> Resul
     }
     println!("scenario through the staged apps: ok");
     Ok(())
-}
-
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

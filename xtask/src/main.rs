@@ -5,13 +5,16 @@ mod command;
 mod deploy;
 mod error;
 mod glibc;
+mod hack;
 mod local;
 mod manifests;
+mod modules;
 mod run;
+mod workspace;
 
 use clap::{Parser, Subcommand};
+use common::names::ScenarioNames;
 use error::Error;
-use mock_platform::names::ScenarioNames;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -41,6 +44,10 @@ enum Task {
     Deploy(deploy::Args),
     /// Measure the running scenario under load.
     Bench(bench::Args),
+    /// Write `common/hack/Cargo.toml` so every entry point builds dependencies alike; `--check` only checks.
+    Hack(hack::Args),
+    /// Print every crate's module graph and its cycles; `--check` fails on a cycle.
+    Modules(modules::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +57,8 @@ fn main() -> ExitCode {
         Task::Manifests(args) => load_names(&cli.names).and_then(|n| manifests::run(&n, args)),
         Task::Deploy(args) => load_names(&cli.names).and_then(|n| deploy::run(&n, args)),
         Task::Bench(args) => bench::run(args),
+        Task::Modules(args) => modules::run(args),
+        Task::Hack(args) => hack::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -60,24 +69,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace this xtask was built from; `cargo xtask` always runs from a build of it.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in a folder of the workspace")
-        .to_path_buf()
-}
-
-/// Where cargo puts build output: `CARGO_TARGET_DIR` when set, as cargo itself does.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join("target"),
-    }
-}
-
 fn default_names_file() -> PathBuf {
-    workspace_root().join("scenario.yaml")
+    workspace::workspace_root().join("scenario.yaml")
 }
 
 fn load_names(path: &Path) -> Result<ScenarioNames, Error> {

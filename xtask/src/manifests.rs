@@ -5,11 +5,10 @@
 //! `approuter/xs-app.json` (+ the `approuter` binary), `bsclient/` (+ the `bsclient` binary).
 
 use crate::error::Error;
-use mock_platform::names::{CfApp, ScenarioNames, TOKEN_PROVIDER_SCOPE};
+use common::names::{CfApp, ScenarioNames, TOKEN_PROVIDER_SCOPE};
 use serde::Serialize;
 use serde_norway::{Mapping, Value};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub const MANIFEST_YML: &str = "manifest.yml";
@@ -419,21 +418,7 @@ fn validate_backend_url(url: &str) -> Result<String, Error> {
     }
 }
 
-/// A client secret that never shows up in `Debug` output or logs.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use common::Secret;
 
 /// The credentials of the xsuaa instance, read from a service key; the destination's token exchange
 /// authenticates with them.
@@ -534,7 +519,7 @@ pub fn write_file(path: &Path, content: &str, private: bool) -> Result<(), Error
 }
 
 pub fn default_out_dir() -> PathBuf {
-    crate::target_dir().join("cf")
+    crate::workspace::target_dir().join("cf")
 }
 
 pub fn run(names: &ScenarioNames, args: Args) -> Result<(), Error> {
@@ -883,7 +868,7 @@ fn init_data(
     let (client_id, client_secret, token_service_url) = match credentials {
         Some(c) => (
             c.clientid.clone(),
-            c.clientsecret.0.clone(),
+            c.clientsecret.expose().to_string(),
             format!("{}/oauth/token", c.url.trim_end_matches('/')),
         ),
         None => (
@@ -922,7 +907,7 @@ fn init_data(
 /// Backend API's xsappname as this landscape named it (`--backend-xsappname`, or read by deploy from
 /// the Backend API's service key), never the local mock's `!t6131`.
 fn xs_app(names: &ScenarioNames, target: &Target) -> serde_json::Value {
-    let mut xs_app = scenario::env::xs_app_json(names);
+    let mut xs_app = common::generated::xs_app_json(names);
     let local = serde_json::Value::String(names.backend_scope());
     let landscape = serde_json::Value::String(target.backend_scope(names));
     if let Some(routes) = xs_app["routes"].as_array_mut() {

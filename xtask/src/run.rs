@@ -59,7 +59,7 @@ pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
     let profile = if args.release { "release" } else { "debug" };
     if !args.no_build {
         let mut build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
-            .current_dir(&crate::workspace_root())
+            .current_dir(&crate::workspace::workspace_root())
             .args([
                 "build",
                 "-p",
@@ -85,7 +85,7 @@ pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
         backend_port: args.backend_port,
         here_port: args.here_port,
         xsuaa_token_provider: args.xsuaa_token_provider,
-        binary_dir: Some(crate::target_dir().join(profile)),
+        binary_dir: Some(crate::workspace::target_dir().join(profile)),
         ..StackOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Missing {

@@ -68,9 +68,7 @@ struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         // SIGTERM: xtask stops the apps and the platform.
-        unsafe {
-            libc_kill(self.child.id() as i32, 15);
-        }
+        sigterm(self.child.id());
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -82,9 +80,11 @@ impl Drop for Running {
     }
 }
 
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
+/// kill(1) rather than an `unsafe` libc call: a test can afford the process.
+fn sigterm(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }
 
 fn local_run(names: Option<&Path>, dir: &Path) -> (Running, serde_json::Value) {
@@ -411,10 +411,8 @@ async fn two_app_router_instances_share_the_session_in_redis_and_it_survives_los
 
     // Instance 0 goes away (SIGTERM, as Cloud Foundry stops an instance); the route still serves
     // the same session.
-    let pid = instances[0]["pid"].as_u64().unwrap() as i32;
-    unsafe {
-        libc_kill(pid, 15);
-    }
+    let pid = instances[0]["pid"].as_u64().unwrap() as u32;
+    sigterm(pid);
     let url0 = instances[0]["url"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
     while reqwest::get(format!("{url0}/health")).await.is_ok() {

@@ -2,9 +2,11 @@
 //! refreshed on an unknown `kid` at most once per [`REFRESH_INTERVAL`] and before use when older
 //! than [`MAX_KEY_AGE`]; each refresh replaces the whole set, so withdrawn keys are dropped.
 //! Or one offline PEM key.
+//! Not `jsonwebtoken::jwk::JwkSet`: XSUAA's keys may come as a PEM `value` only, which it cannot read.
 
 use super::JwtError;
-use crate::oauth::{error_chain, snippet};
+use crate::error_chain;
+use crate::oauth::snippet;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! The token endpoint's answer: RFC 6749 §5.1 tokens and §5.2 errors.
 
 use super::OAuthError;
+use crate::error_chain;
 use crate::secret::Secret;
 use crate::token_cache::Expiring;
 use serde::{Deserialize, Deserializer};
@@ -75,19 +76,6 @@ pub(super) fn send_error(url: &str, e: &reqwest::Error) -> OAuthError {
             reason: error_chain(e),
         }
     }
-}
-
-/// reqwest's top-level message is "error sending request"; the cause (connection refused, DNS, TLS)
-/// is what a user needs.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 /// At most this much of an unexpected body goes into an error message.

@@ -2,10 +2,11 @@
 //! PKCE and `redirect_uri` checked against the client's `redirect-uris`), the login form posted
 //! to `/login.do`, the login session cookie, and `GET /logout.do`.
 
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::model::{App, OPENID};
 use crate::redirect;
-use crate::state::{Shared, now};
+use crate::state::Shared;
 use crate::xsuaa::pages;
 use crate::xsuaa::store::{AuthCode, AuthorizationRequest, LoginSession};
 use crate::xsuaa::tokens::resolve_scopes;

@@ -3,9 +3,10 @@
 //! client authentication by HTTP Basic (raw or form-encoded id) or form parameters, and RFC 6749
 //! errors.
 
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::model::{App, User};
-use crate::state::{Shared, now};
+use crate::state::Shared;
 use crate::xsuaa::store::RefreshGrant;
 use crate::xsuaa::tokens::{ClaimsExt, GRANT_JWT_BEARER, TokenRequest, assertion_has_uaa_user};
 use axum::Json;

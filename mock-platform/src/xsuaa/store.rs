@@ -1,9 +1,8 @@
 //! XSUAA's server-side state: pending login requests, authorization codes (single use, short
 //! lived), login sessions (the browser's SSO cookie) and refresh tokens (rotated on use).
 
-use crate::state::now;
-use rand::Rng;
-use rand::distributions::Alphanumeric;
+use crate::clock::now;
+use crate::ids::random_id;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -52,15 +51,6 @@ pub struct XsuaaStore {
     codes: Mutex<HashMap<String, AuthCode>>,
     sessions: Mutex<HashMap<String, LoginSession>>,
     refresh: Mutex<HashMap<String, RefreshGrant>>,
-}
-
-/// A random URL-safe string.
-pub fn random_id(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

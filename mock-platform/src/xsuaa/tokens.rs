@@ -1,9 +1,10 @@
 //! Issuing XSUAA tokens (RS256, header `kid` + `jku`, XSUAA's claims) and verifying tokens this
 //! XSUAA issued (for the jwt-bearer grant, `/userinfo`, the Destination service and the Backend API).
 
+use crate::clock::now;
+use crate::ids::random_id;
 use crate::model::{App, OPENID, UAA_RESOURCE, UAA_USER, User};
-use crate::state::{PlatformState, VerifiedToken, now};
-use crate::xsuaa::store::random_id;
+use crate::state::{PlatformState, VerifiedToken};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;

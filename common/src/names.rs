@@ -2,7 +2,7 @@
 //! One file feeds the mock platform's default, the generated deployment files and the local run.
 
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file as shipped at the workspace root; the mock platform's built-in default is made from it.
 pub const DEFAULT_SCENARIO_YAML: &str = include_str!("../../scenario.yaml");
@@ -121,10 +121,20 @@ pub struct DemoUser {
 
 #[derive(Debug, thiserror::Error)]
 pub enum NamesError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
-    #[error("{path}: {reason}")]
-    Invalid { path: String, reason: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {source}")]
+    Parse {
+        origin: String,
+        #[source]
+        source: serde_norway::Error,
+    },
+    #[error("{origin}: {reason}")]
+    Invalid { origin: String, reason: String },
 }
 
 impl ScenarioNames {
@@ -136,9 +146,9 @@ impl ScenarioNames {
     }
 
     pub fn load(path: &Path) -> Result<Self, NamesError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NamesError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
+            path: path.to_path_buf(),
+            source,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -146,12 +156,12 @@ impl ScenarioNames {
     /// `origin` names the file in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, NamesError> {
         let names: ScenarioNames =
-            serde_norway::from_str(text).map_err(|e| NamesError::Invalid {
-                path: origin.to_string(),
-                reason: e.to_string(),
+            serde_norway::from_str(text).map_err(|source| NamesError::Parse {
+                origin: origin.to_string(),
+                source,
             })?;
         names.validate().map_err(|reason| NamesError::Invalid {
-            path: origin.to_string(),
+            origin: origin.to_string(),
             reason,
         })?;
         Ok(names)
@@ -188,11 +198,6 @@ impl ScenarioNames {
             }
         }
         Ok(())
-    }
-
-    /// The xsappname as the platform reports it, e.g. `XsuaaForScenario!t1`.
-    pub fn xsuaa_xsappname_with_suffix(&self) -> String {
-        format!("{}!t{}", self.xsuaa.xsappname, self.xsuaa.tenant_index)
     }
 
     /// `Backend-service!t6131`.
