@@ -1,13 +1,15 @@
 //! The running router: state built once from [`Config`], the axum `Router`, and the request path
 //! through login, scopes, CSRF and forwarding.
 
+use crate::backend_logout::BackendLogouts;
 use crate::config::{Config, redact_url};
+use crate::destination_service::DestinationService;
 use crate::error::Error;
 use crate::forwarded::{Origin, TrustedProxies};
 use crate::login::{self, Xsuaa, mask_user};
 use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
-use crate::session::{MemoryStore, Sessions, Store};
+use crate::session::{AuthInfo, MemoryStore, OnTimeout, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
 use crate::{
     backend_cookies, compression, correlation, cors, csrf, error_page, static_files, websocket,
@@ -42,6 +44,10 @@ pub struct App {
     /// The xsuaa binding's `identityzone`, sent to destinations as `tenantid` as SAP does.
     pub(crate) tenant: Option<HeaderValue>,
     pub(crate) upstreams: HashMap<String, Upstream>,
+    /// The bound Destination service, for route destinations the env does not define.
+    pub(crate) destination_service: Option<Arc<DestinationService>>,
+    /// `destinations.<name>.logoutPath` of `xs-app.json`, when any.
+    pub(crate) backend_logouts: Option<Arc<BackendLogouts>>,
     pub(crate) sessions: Sessions,
     pub(crate) xsuaa: Option<Xsuaa>,
     pub(crate) trusted_proxies: TrustedProxies,
@@ -68,11 +74,37 @@ impl App {
         for dest in &config.destinations {
             upstreams.insert(dest.name.clone(), Upstream::new(dest)?);
         }
+        let destination_service = config
+            .destination_service
+            .as_ref()
+            .map(|creds| Arc::new(DestinationService::new(creds)));
+        let backend_logouts = BackendLogouts::new(
+            &config.xs_app.backend_logout,
+            &config.destinations,
+            destination_service.clone(),
+        );
         let store = match &config.redis_url {
             Some(url) => Store::Redis(connect_redis(url).await?),
             None => {
                 let store = MemoryStore::new();
-                store.spawn_sweeper(Duration::from_secs(60).min(config.session_timeout));
+                // As `@sap/approuter`'s memory store: a session that times out is logged out of
+                // the backends too (found by the sweep, so up to its interval late).
+                let on_timeout: Option<OnTimeout> = backend_logouts.clone().map(|logouts| {
+                    Arc::new(move |data: Arc<crate::session::SessionData>| {
+                        if let Some(auth) = &data.auth {
+                            logouts.call_all(
+                                &auth.user,
+                                auth.access_token.unpack(),
+                                None,
+                                "session timeout",
+                            );
+                        }
+                    }) as OnTimeout
+                });
+                store.spawn_sweeper_with(
+                    Duration::from_secs(60).min(config.session_timeout),
+                    on_timeout,
+                );
                 Store::Memory(store)
             }
         };
@@ -100,6 +132,8 @@ impl App {
                 .and_then(|x| x.identityzone.as_deref())
                 .and_then(|z| HeaderValue::from_str(z).ok()),
             upstreams,
+            destination_service,
+            backend_logouts,
             sessions,
             xsuaa: config
                 .xsuaa
@@ -345,7 +379,7 @@ async fn dispatch(
         && path == logout.endpoint
         && (req.method() == Method::GET || req.method() == Method::POST)
     {
-        return login::logout(app, req.headers(), &origin).await;
+        return login::logout(app, logout, req.method(), req.uri(), req.headers(), &origin).await;
     }
     if path == "/"
         && let Some(welcome) = &app.welcome_file
@@ -375,8 +409,35 @@ async fn dispatch(
 
     let mut token = None;
     let mut csrf_answer = None;
+    // The logged-in user, kept (moved, not copied: the hot path allocates nothing for it) for lookups that the
+    // Destination service makes on the user's behalf.
     let mut session = None;
-    if route.authenticated {
+    let mut service_user: Option<AuthInfo> = None;
+    if route.authenticated
+        && let Some(header) = req.headers().get(SERVICE_TO_APPROUTER)
+    {
+        // Service to App Router: the client's own XSUAA token instead of a login. No session,
+        // no CSRF token (there is no browser to forge with), the scopes of the token decide.
+        let xsuaa = app
+            .xsuaa
+            .as_ref()
+            .ok_or_else(|| Error::Internal("authenticated route without xsuaa binding".into()))?;
+        let auth = xsuaa.service_auth(&app.sessions, header).await?;
+        info.user = Some(mask_user(&auth.user));
+        check_scopes(route, req.method(), named.as_ref(), &auth)?;
+        if let Some(allow) = &not_allowed {
+            return Ok(method_not_allowed(allow));
+        }
+        if route.kind == RouteKind::UserApi {
+            let userinfo = Some(crate::user_api::UserInfo {
+                http: &xsuaa.http,
+                xsuaa_url: &xsuaa.creds.url,
+            });
+            return crate::user_api::answer(&target, &auth, userinfo).await;
+        }
+        token = Some(auth.access_token.unpack());
+        service_user = Some(auth);
+    } else if route.authenticated {
         let xsuaa = app
             .xsuaa
             .as_ref()
@@ -422,17 +483,7 @@ async fn dispatch(
             return Err(Error::Unauthorized);
         };
         info.user = Some(mask_user(&auth.user));
-
-        for method in std::iter::once(req.method()).chain(named.as_ref()) {
-            let required = route.scope.required(method);
-            if !auth.has_any_scope(required) {
-                // Which scope is missing is for the log, not for the browser (SAP's 403 names none).
-                tracing::info!(route = route.index, required = %required.join(" or "), "scope missing");
-                return Err(Error::Forbidden(
-                    "you are logged in, but not authorized for this page".into(),
-                ));
-            }
-        }
+        check_scopes(route, req.method(), named.as_ref(), auth)?;
 
         if route.csrf_protection {
             // The token check comes first: `fetch` on a modifying request is no token at all.
@@ -475,9 +526,24 @@ async fn dispatch(
     let method = req.method().clone();
     let mut response = match &route.kind {
         RouteKind::Destination(name) => {
-            let upstream = app.upstreams.get(name).ok_or_else(|| {
-                Error::Internal(format!("destination {name} missing at run time"))
-            })?;
+            let resolved;
+            let (upstream, auth_header) = match app.upstreams.get(name) {
+                Some(upstream) => (upstream, None),
+                None => {
+                    let service = app.destination_service.as_ref().ok_or_else(|| {
+                        Error::Internal(format!("destination {name} missing at run time"))
+                    })?;
+                    let user = service_user
+                        .as_ref()
+                        .or_else(|| session.as_ref().and_then(|s| s.data.auth.as_ref()));
+                    let on_behalf = match (user, &token) {
+                        (Some(user), Some(token)) => Some((&*user.user, token.expose())),
+                        _ => None,
+                    };
+                    resolved = service.resolve(name, on_behalf).await?;
+                    (&*resolved.upstream, resolved.auth_header.as_ref())
+                }
+            };
             let original_path = req.uri().path().to_string();
             // SAP's default: the backend's session cookies stay in the user's session; with
             // `setBackendSessionCookies` they go to the browser. Without a login there is no
@@ -497,6 +563,7 @@ async fn dispatch(
                     .as_ref()
                     .and_then(|s| s.data.backend_cookies.as_deref()),
                 keep_session_cookies,
+                auth_header,
             };
             if upgrade {
                 return websocket::proxy(app.clone(), upstream, req, forward, session.as_ref())
@@ -570,9 +637,32 @@ pub(crate) async fn keep_backend_cookies(
     }
 }
 
+/// `x-approuter-authorization`: a service's own token instead of a browser login.
+const SERVICE_TO_APPROUTER: &str = "x-approuter-authorization";
+
+/// The route's scopes for the request's method (and a method it names in an override header).
+fn check_scopes(
+    route: &Route,
+    method: &Method,
+    named: Option<&Method>,
+    auth: &AuthInfo,
+) -> Result<(), Error> {
+    for method in std::iter::once(method).chain(named) {
+        let required = route.scope.required(method);
+        if !auth.has_any_scope(required) {
+            // Which scope is missing is for the log, not for the browser (SAP's 403 names none).
+            tracing::info!(route = route.index, required = %required.join(" or "), "scope missing");
+            return Err(Error::Forbidden(
+                "you are logged in, but not authorized for this page".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// 405 as `@sap/approuter` answers it: the methods the matching routes allow in `Allow`, the status
 /// text as body, never cached.
-fn method_not_allowed(allow: &[String]) -> Response<Body> {
+pub(crate) fn method_not_allowed(allow: &[String]) -> Response<Body> {
     let mut response = Response::new(Body::from("Method Not Allowed"));
     *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     let headers = response.headers_mut();

@@ -10,7 +10,10 @@ use crate::forwarded::TrustedProxies;
 use crate::session::DEFAULT_COOKIE_NAME;
 use crate::xs_app::{self, XsApp};
 use axum::http::{HeaderName, HeaderValue};
-use common::cf::{AppRouterDestination, VcapServices, XsuaaCredentials, parse_destinations};
+use common::cf::{
+    AppRouterDestination, DestinationCredentials, VcapServices, XsuaaCredentials,
+    parse_destinations,
+};
 use common::server::ServerLimits;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,9 @@ pub struct Config {
     pub xs_app_path: PathBuf,
     pub destinations: Vec<AppRouterDestination>,
     pub xsuaa: Option<XsuaaCredentials>,
+    /// The bound Destination service (label or tag `destination`): route destinations that the
+    /// `destinations` env does not define are looked up there.
+    pub destination_service: Option<DestinationCredentials>,
     pub session_timeout: Duration,
     pub redis_url: Option<String>,
     pub trusted_proxies: TrustedProxies,
@@ -115,6 +121,20 @@ impl Config {
             None => default_services_uaa(Path::new("default-services.json"))?,
         };
 
+        let destination_service = match &vcap {
+            Some(v)
+                if v.bindings().any(|b| {
+                    b.label == "destination" || b.tags.iter().any(|t| t == "destination")
+                }) =>
+            {
+                Some(
+                    v.destination()
+                        .map_err(|e| Error::Config(format!("VCAP_SERVICES: {e}")))?,
+                )
+            }
+            _ => None,
+        };
+
         let destinations = match var("destinations") {
             None => Vec::new(),
             Some(json) => parse_destinations(&json).map_err(|e| Error::Config(e.to_string()))?,
@@ -139,6 +159,7 @@ impl Config {
             &xs_app::Context {
                 origin: &origin,
                 destinations: &names,
+                destination_service: destination_service.is_some(),
                 xsappname: xsuaa.as_ref().map(|x| x.xsappname.as_str()),
                 base_dir: &base_dir,
             },
@@ -271,6 +292,12 @@ impl Config {
             },
         };
 
+        if redis_url.is_some() && !xs_app.backend_logout.is_empty() {
+            warnings.push(format!(
+                "{origin}: destinations.*.logoutPath is called at central logout only: Redis expires idle sessions by itself, so a session timeout is not seen by the router (the memory store calls it on timeout too, as @sap/approuter's does)"
+            ));
+        }
+
         let trusted_proxies = match var("TRUSTED_PROXIES") {
             Some(list) => TrustedProxies::parse(&list, "TRUSTED_PROXIES")?,
             // On Cloud Foundry only the gorouter, from the platform's private network, can reach
@@ -305,6 +332,7 @@ impl Config {
             xs_app_path,
             destinations,
             xsuaa,
+            destination_service,
             session_timeout,
             redis_url,
             trusted_proxies,

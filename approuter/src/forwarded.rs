@@ -204,6 +204,8 @@ pub const IDENTITY_HEADERS: &[&str] = &[
     "x-original-host",
     "x-rewrite-url",
     "x-user-token",
+    // Service to App Router: the router validated it and forwards it as `Authorization`.
+    "x-approuter-authorization",
     "x-approuter-authorization",
     "x-remote-user",
     "remote-user",

@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `XS_APP_JSON` | path of `xs-app.json` (default `./xs-app.json`); `localDir` is relative to its directory |
 //! | `destinations` | JSON array `{name, url, forwardAuthToken, timeout (ms, default 30000), strictSSL, proxyHost, proxyPort, setXForwardedHeaders, preserveHostHeader, sap-client}` |
-//! | `VCAP_SERVICES` | the `xsuaa` binding (needed as soon as one route needs a login); a `redis` binding (label contains or tag is `redis`) keeps sessions in Redis |
+//! | `VCAP_SERVICES` | the `xsuaa` binding (needed as soon as one route needs a login); a `redis` binding (label contains or tag is `redis`) keeps sessions in Redis; a `destination` binding: route destinations the `destinations` env lacks are looked up at that Destination service ([`destination_service`]) |
 //! | `PORT` | listen port (default 5000); `XS_BIND_ADDRESS` (or `BIND_ADDRESS`) the address (default `0.0.0.0`) |
 //! | `SESSION_TIMEOUT` | idle timeout in minutes (default 15); wins over `sessionTimeout` in `xs-app.json`, as in `@sap/approuter` |
 //! | `UAA_SERVICE_NAME` | the xsuaa binding to use, by name (when more than one is bound) |
@@ -30,7 +30,8 @@
 //! | `RUST_LOG`, `LOG_FORMAT=json` | log filter and format (one access-log line per request, target `access`) |
 //!
 //! `xs-app.json` keys: `welcomeFile`, `authenticationMethod` (`route`|`none`), `sessionTimeout`,
-//! `logout{logoutEndpoint, logoutPage, logoutMethod}`, `login{callbackEndpoint}` (default
+//! `logout{logoutEndpoint, logoutPage, logoutMethod, csrfProtection}` (`?skip-redirect`),
+//! `destinations{<name>: {logoutPath, logoutMethod}}` ([`backend_logout`]), `login{callbackEndpoint}` (default
 //! `/login/callback`), `responseHeaders[{name, value}]`, `routes[]{source (ECMAScript regex, or
 //! {path, matchCase}), target (JavaScript `replace`: $1, $$...), destination | localDir | service
 //! sap-approuter-userapi, authenticationType (xsuaa|none), scope (string | array | {METHOD: ...,
@@ -51,11 +52,13 @@
 pub mod app;
 pub mod backend_cookies;
 pub mod compression;
+pub mod backend_logout;
 pub mod config;
 pub mod cookies;
 pub mod correlation;
 pub mod cors;
 pub mod csrf;
+pub mod destination_service;
 pub mod error;
 pub mod error_page;
 pub mod forwarded;

@@ -68,9 +68,69 @@ impl Xsuaa {
             .validate(tokens.access_token.expose())
             .await
             .map_err(|e| Error::LoginFailed(format!("the token from XSUAA is not valid: {e}")))?;
+        let expires_in = tokens.expires_in as i64;
+        Ok(self.auth_from_claims(
+            &claims,
+            sessions.pack(tokens.access_token),
+            tokens.refresh_token.or_else(|| previous_refresh.cloned()),
+            expires_in,
+        ))
+    }
+
+    /// Service to App Router: a client without a browser sends its own XSUAA token in
+    /// `x-approuter-authorization: Bearer <JWT>` instead of logging in. The token is validated
+    /// like a login's (signature via JWKS, expiry, issuer, audience) and must belong to this
+    /// zone; no session is made from it.
+    pub async fn service_auth(
+        &self,
+        sessions: &crate::session::Sessions,
+        header: &HeaderValue,
+    ) -> Result<AuthInfo, Error> {
+        let text = header
+            .to_str()
+            .map_err(|_| Error::BadRequest("x-approuter-authorization is not valid text".into()))?
+            .trim();
+        let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+        let token = token.trim();
+        // @sap/approuter: a header it cannot decode as a JWT, or a scheme other than Bearer, is 400.
+        if !looks_like_jwt(token) {
+            return Err(Error::BadRequest(
+                "x-approuter-authorization must be \"Bearer <JWT>\" with a JWT from XSUAA".into(),
+            ));
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Error::BadRequest(
+                "x-approuter-authorization is not a Bearer token".into(),
+            ));
+        }
+        let claims = self.validator.validate(token).await.map_err(|e| {
+            // The reason is for the log only; the client learns that its token was refused.
+            tracing::info!(reason = %e, "x-approuter-authorization token refused");
+            Error::Unauthorized
+        })?;
+        let auth = self.auth_from_claims(
+            &claims,
+            sessions.pack(Secret::new(token.to_string())),
+            None,
+            0,
+        );
+        if !self.accepts(&auth) {
+            tracing::info!("x-approuter-authorization token is of another identity zone");
+            return Err(Error::Unauthorized);
+        }
+        Ok(auth)
+    }
+
+    fn auth_from_claims(
+        &self,
+        claims: &common::jwt::Claims,
+        access_token: crate::token_pack::PackedToken,
+        refresh_token: Option<Secret>,
+        expires_in: i64,
+    ) -> AuthInfo {
         let lifetime = match claims.iat {
             Some(iat) if claims.exp > iat => claims.exp - iat,
-            _ => tokens.expires_in as i64,
+            _ => expires_in,
         };
         let user = claims
             .user_name
@@ -79,16 +139,29 @@ impl Xsuaa {
             .or_else(|| claims.user_id.clone())
             .unwrap_or_default()
             .into_boxed_str();
-        Ok(AuthInfo {
-            access_token: sessions.pack(tokens.access_token),
-            refresh_token: tokens.refresh_token.or_else(|| previous_refresh.cloned()),
+        AuthInfo {
+            access_token,
+            refresh_token,
             expires_at: claims.exp,
             lifetime,
             zid: claims.zid.as_deref().map(|z| self.interner.intern(z)),
             user,
             scopes: self.interner.intern(&claims.scope.join(" ")),
-        })
+        }
     }
+}
+
+/// Three dot-separated parts whose middle one is a base64url JSON object: what SAP's
+/// `jwt-decode` accepts before the token is validated.
+fn looks_like_jwt(token: &str) -> bool {
+    use base64::Engine;
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1].trim_end_matches('='))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v.is_object())
 }
 
 /// True for requests a person's browser makes while navigating: they can be sent to a login page.
@@ -448,21 +521,55 @@ pub async fn ensure_fresh(
     }
 }
 
-/// The logout endpoint: the session is deleted (after any refresh in flight on it), the cookie
-/// cleared, and the browser sent to XSUAA's `/logout.do` with `redirect` to the `logoutPage`.
+/// The logout endpoint, as `@sap/approuter`'s: only `logout.logoutMethod` ends the session (GET
+/// when unset); with `csrfProtection` (the default for POST) the session's CSRF token is needed.
+/// The session is deleted (after any refresh in flight on it), the cookie cleared, the backends'
+/// `logoutPath`s called in the background, and the browser sent to XSUAA's `/logout.do` with
+/// `redirect` to the `logoutPage`: a 302 for GET, for POST a 200 whose body is that URL (for the
+/// page's script to open), nothing at all with `?skip-redirect`.
 pub async fn logout(
     app: &App,
+    config: &crate::xs_app::Logout,
+    method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
-    if let Some(id) = app.sessions.id_from_headers(headers) {
+    let allowed = config.method.as_ref().unwrap_or(&Method::GET);
+    if method != allowed {
+        // @sap/approuter fails such a request with 500 ("request method (POST) does not match
+        // logout configuration logoutMethod (GET)"); it is the client's mistake: 405 and `Allow`.
+        return Ok(crate::app::method_not_allowed(&[allowed.to_string()]));
+    }
+    let id = app.sessions.id_from_headers(headers);
+    let data = match id {
+        Some(id) => app.sessions.load(id).await?,
+        None => None,
+    };
+    if config.csrf_protection {
+        crate::csrf::check(headers, data.as_ref().and_then(|d| d.csrf.as_ref()))?;
+    }
+    if let Some(id) = id {
         app.sessions.destroy(id).await?;
     }
-    let page = app
-        .logout
-        .as_ref()
-        .and_then(|l| l.page.as_deref())
-        .unwrap_or("/");
+    if let (Some(logouts), Some(auth)) = (
+        &app.backend_logouts,
+        data.as_ref().and_then(|d| d.auth.as_ref()),
+    ) {
+        logouts.call_all(
+            &auth.user,
+            auth.access_token.unpack(),
+            crate::correlation::current(),
+            "logout",
+        );
+    }
+    let clear = app.sessions.clear_cookie(origin.https_to_browser);
+    if uri.query().is_some_and(|q| q.contains("skip-redirect")) {
+        let mut response = Response::new(Body::empty());
+        response.headers_mut().append(header::SET_COOKIE, clear);
+        return Ok(response);
+    }
+    let page = config.page.as_deref().unwrap_or("/");
     let own_host = origin.host.as_str();
     let back = crate::redirect::safe_target(page, own_host, &app.allowed_redirect_hosts)
         .unwrap_or_else(|| "/".to_string());
@@ -484,11 +591,23 @@ pub async fn logout(
         }
         None => back,
     };
-    let mut response = redirect(&location)?;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        app.sessions.clear_cookie(origin.https_to_browser),
-    );
+    let mut response = if method == Method::POST {
+        let mut response = Response::new(Body::from(location));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("script-src 'self' 'unsafe-inline'; frame-ancestors *"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+        );
+        response
+    } else {
+        redirect(&location)?
+    };
+    response.headers_mut().append(header::SET_COOKIE, clear);
     Ok(response)
 }
 

@@ -116,6 +116,11 @@ impl Upstream {
         })
     }
 
+    /// The destination URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     fn timed_out(&self) -> Error {
         Error::GatewayTimeout {
             destination: self.name.clone(),
@@ -406,6 +411,9 @@ pub struct Forward<'a> {
     /// Keep the backend's session cookies in the user's session instead of sending them to the
     /// browser (a logged-in session, and the route does not set `setBackendSessionCookies`).
     pub keep_session_cookies: bool,
+    /// A Destination-service destination's own authentication (`authTokens[0]`), sent in place
+    /// of whatever the client sent under that name.
+    pub auth_header: Option<&'a (HeaderName, HeaderValue)>,
 }
 
 /// A backend's answer, and the session cookies it set that the caller keeps in the session.
@@ -572,6 +580,11 @@ pub(crate) fn request_headers(
         if f.strip_csrf_header && lower == "x-csrf-token" {
             continue;
         }
+        if let Some((own, _)) = f.auth_header
+            && own == name
+        {
+            continue;
+        }
         if name == header::COOKIE {
             if let Some(kept) = strip_cookie(value, f.session_cookie) {
                 join_cookies(&mut cookies, kept.as_bytes());
@@ -631,6 +644,10 @@ pub(crate) fn request_headers(
     {
         v.set_sensitive(true);
         headers.insert(header::AUTHORIZATION, v);
+    }
+    // Last, as `@sap/approuter`'s addOauthHeader: the destination's own credentials win.
+    if let Some((name, value)) = f.auth_header {
+        headers.insert(name, value.clone());
     }
     headers
 }
@@ -933,6 +950,7 @@ mod tests {
             tenant: None,
             backend_cookies: Some(&jar),
             keep_session_cookies: true,
+            auth_header: None,
         };
         let h = request_headers(&up, &incoming, &f, "/base/x");
         assert_eq!(h["cookie"], "theme=dark; JSESSIONID=java1");
@@ -976,6 +994,7 @@ mod tests {
             tenant: None,
             backend_cookies: None,
             keep_session_cookies: true,
+            auth_header: None,
         };
         let h = request_headers(&up, &incoming, &f, "/x");
         assert_eq!(h["authorization"], "Bearer user.jwt.token");

@@ -247,6 +247,9 @@ fn redis_record(id: Id, data: &SessionData, ttl: Duration) -> Result<Record, Err
 
 const SHARDS: usize = 16;
 
+/// Called with each memory-store session that ended by timing out.
+pub type OnTimeout = Arc<dyn Fn(Arc<SessionData>) + Send + Sync>;
+
 /// 16 bytes, so a map slot with its (16-byte aligned) id is 32 bytes rather than 48.
 struct Entry {
     /// Unix milliseconds.
@@ -282,6 +285,12 @@ impl MemoryStore {
 
     /// Sweeps expired sessions every `interval` until the store is dropped. Needs a Tokio runtime.
     pub fn spawn_sweeper(&self, interval: Duration) {
+        self.spawn_sweeper_with(interval, None);
+    }
+
+    /// Like [`MemoryStore::spawn_sweeper`]; `on_timeout` gets each swept session that had a
+    /// login (its backend logouts are called, as `@sap/approuter` does on a session timeout).
+    pub fn spawn_sweeper_with(&self, interval: Duration, on_timeout: Option<OnTimeout>) {
         let weak: Weak<[Mutex<HashMap<Id, Entry>>; SHARDS]> = Arc::downgrade(&self.shards);
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
@@ -290,8 +299,20 @@ impl MemoryStore {
                 ticker.tick().await;
                 let Some(shards) = weak.upgrade() else { break };
                 let now = unix_millis(SystemTime::now());
+                let mut timed_out = Vec::new();
                 for shard in shards.iter() {
-                    lock(shard).retain(|_, e| e.expires > now);
+                    lock(shard).retain(|_, e| {
+                        let live = e.expires > now;
+                        if !live && on_timeout.is_some() && e.data.auth.is_some() {
+                            timed_out.push(e.data.clone());
+                        }
+                        live
+                    });
+                }
+                if let Some(hook) = &on_timeout {
+                    for data in timed_out {
+                        hook(data);
+                    }
                 }
             }
         });
@@ -684,5 +705,43 @@ mod tests {
                 .unwrap()
                 .contains("Secure")
         );
+    }
+
+    #[tokio::test]
+    async fn the_sweep_hands_timed_out_logins_to_the_hook() {
+        let store = MemoryStore::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let hook: OnTimeout = Arc::new(move |data: Arc<SessionData>| {
+            let _ = tx.send(data.auth.as_ref().map(|a| a.user.to_string()));
+        });
+        let logged_in = Arc::new(SessionData {
+            auth: Some(auth(i64::MAX, 60)),
+            csrf: None,
+            backend_cookies: None,
+        });
+        let anonymous = Arc::new(SessionData {
+            auth: None,
+            csrf: None,
+            backend_cookies: None,
+        });
+        store.create(logged_in, Duration::from_millis(1));
+        store.create(anonymous, Duration::from_millis(1));
+        let live = store.create(
+            Arc::new(SessionData {
+                auth: Some(auth(i64::MAX, 60)),
+                csrf: None,
+                backend_cookies: None,
+            }),
+            Duration::from_secs(600),
+        );
+        store.spawn_sweeper_with(Duration::from_millis(10), Some(hook));
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the sweep calls the hook");
+        assert_eq!(first, Some(Some("alice".to_string())));
+        // Only the expired login: not the anonymous session, not the live one.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err());
+        assert!(store.load(&live).is_some());
     }
 }

@@ -39,8 +39,19 @@ pub struct XsApp {
     pub compression: crate::compression::Settings,
     /// `errorPage`: the router's error answers replaced per status.
     pub error_pages: crate::error_page::ErrorPages,
+    /// `destinations.<name>.logoutPath`: called at central logout and when a session times out.
+    pub backend_logout: Vec<BackendLogout>,
     /// Known `@sap/approuter` keys that we ignore, one line each, for the start-up log.
     pub warnings: Vec<String>,
+}
+
+/// `destinations: {"<name>": {"logoutPath": "/logout", "logoutMethod": "POST"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendLogout {
+    pub destination: String,
+    pub path: String,
+    /// Default POST, as `@sap/approuter`.
+    pub method: Method,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +65,11 @@ pub struct Logout {
     pub endpoint: String,
     /// Where XSUAA sends the browser after its own logout: a same-origin path or an absolute URL.
     pub page: Option<String>,
+    /// `logoutMethod`: only this method ends the session; unset: GET only (as `@sap/approuter`).
+    pub method: Option<Method>,
+    /// `csrfProtection` (default true when `logoutMethod` is POST): a logout needs the session's
+    /// CSRF token.
+    pub csrf_protection: bool,
 }
 
 #[derive(Debug)]
@@ -138,6 +154,8 @@ pub struct Context<'a> {
     pub origin: &'a str,
     /// Names from the `destinations` env.
     pub destinations: &'a HashSet<String>,
+    /// A Destination service is bound: other destination names are looked up there at run time.
+    pub destination_service: bool,
     /// `xsappname` of the xsuaa binding, for `$XSAPPNAME` in scopes.
     pub xsappname: Option<&'a str>,
     /// `localDir` is relative to this directory (where xs-app.json lives).
@@ -157,16 +175,13 @@ const TOP_KEYS: &[&str] = &[
     "cors",
     "compression",
     "errorPage",
+    "destinations",
 ];
 /// Known to `@sap/approuter`, harmless to ignore.
 const TOP_IGNORED: &[(&str, &str)] = &[
     (
         "pluginMetadataEndpoint",
         "no plugin metadata endpoint is served",
-    ),
-    (
-        "destinations",
-        "per-destination logoutPath/logoutMethod are not called at logout",
     ),
     (
         "services",
@@ -291,6 +306,12 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         None => None,
         Some(Value::Object(obj)) => Some(parse_logout(obj, origin, &mut warnings)?),
         Some(_) => return Err(type_error(origin, "logout", "an object")),
+    };
+
+    let backend_logout = match top.get("destinations") {
+        None => Vec::new(),
+        Some(Value::Object(obj)) => parse_backend_logout(obj, ctx)?,
+        Some(_) => return Err(type_error(origin, "destinations", "an object")),
     };
 
     let callback_endpoint = match top.get("login") {
@@ -422,8 +443,72 @@ pub fn parse(text: &str, ctx: &Context<'_>) -> Result<XsApp, Error> {
         cors,
         compression,
         error_pages,
+        backend_logout,
         warnings,
     })
+}
+
+fn parse_backend_logout(
+    obj: &Map<String, Value>,
+    ctx: &Context<'_>,
+) -> Result<Vec<BackendLogout>, Error> {
+    let origin = ctx.origin;
+    let mut out = Vec::new();
+    for (name, value) in obj {
+        let here = format!("destinations.{name}");
+        let Value::Object(props) = value else {
+            return Err(type_error(origin, &here, "an object"));
+        };
+        if !ctx.destinations.contains(name) && !ctx.destination_service {
+            return Err(Error::Config(format!(
+                "{origin}: {here}: destination {name:?} is not defined in the `destinations` env and no Destination service is bound"
+            )));
+        }
+        let mut path = None;
+        let mut method = Method::POST;
+        for (key, v) in props {
+            match (key.as_str(), v) {
+                ("logoutPath", Value::String(p)) => {
+                    if !p.starts_with('/') || crate::redirect::safe_relative(p).is_none() {
+                        return Err(Error::Config(format!(
+                            "{origin}: {here}.logoutPath {p:?} must be a path like \"/logout\" (relative to the destination URL)"
+                        )));
+                    }
+                    path = Some(p.clone());
+                }
+                ("logoutPath", _) => {
+                    return Err(type_error(
+                        origin,
+                        &format!("{here}.logoutPath"),
+                        "a string",
+                    ));
+                }
+                ("logoutMethod", Value::String(m))
+                    if ["GET", "POST", "PUT"].contains(&m.as_str()) =>
+                {
+                    method = Method::from_bytes(m.as_bytes()).unwrap_or(Method::POST);
+                }
+                ("logoutMethod", _) => {
+                    return Err(Error::Config(format!(
+                        "{origin}: {here}.logoutMethod must be \"GET\", \"POST\" or \"PUT\""
+                    )));
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{origin}: {here}: unknown key {key:?} (known: logoutPath, logoutMethod)"
+                    )));
+                }
+            }
+        }
+        if let Some(path) = path {
+            out.push(BackendLogout {
+                destination: name.clone(),
+                path,
+                method,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn type_error(origin: &str, key: &str, expected: &str) -> Error {
@@ -454,6 +539,8 @@ fn parse_logout(
 ) -> Result<Logout, Error> {
     let mut endpoint = None;
     let mut page = None;
+    let mut method = None;
+    let mut csrf = None;
     for (key, value) in obj {
         match key.as_str() {
             "logoutEndpoint" => match value {
@@ -466,14 +553,14 @@ fn parse_logout(
                 _ => return Err(type_error(origin, "logout.logoutPage", "a string")),
             },
             "logoutMethod" => match value.as_str() {
-                Some(m) if m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("POST") => {
-                    // Both methods are accepted on the endpoint anyway.
-                }
+                Some("GET") => method = Some(Method::GET),
+                Some("POST") => method = Some(Method::POST),
                 _ => return Err(Error::Config(format!("{origin}: logout.logoutMethod must be \"GET\" or \"POST\""))),
             },
-            "csrfProtection" => warnings.push(format!(
-                "{origin}: logout.csrfProtection is not supported and ignored: the logout endpoint needs no CSRF token"
-            )),
+            "csrfProtection" => match value {
+                Value::Bool(b) => csrf = Some(*b),
+                _ => return Err(type_error(origin, "logout.csrfProtection", "true or false")),
+            },
             "backChannelLogoutEndpoint" => warnings.push(format!(
                 "{origin}: logout.backChannelLogoutEndpoint is not supported and ignored: sessions end by logout or timeout only"
             )),
@@ -482,7 +569,19 @@ fn parse_logout(
     }
     let endpoint = endpoint
         .ok_or_else(|| Error::Config(format!("{origin}: logout needs a logoutEndpoint")))?;
-    Ok(Logout { endpoint, page })
+    // As `@sap/approuter`'s validator: a GET logout cannot carry a CSRF token.
+    if csrf.is_some() && method != Some(Method::POST) {
+        return Err(Error::Config(format!(
+            "{origin}: logout.csrfProtection needs logout.logoutMethod \"POST\" (a GET logout cannot carry a CSRF token)"
+        )));
+    }
+    let csrf_protection = method == Some(Method::POST) && csrf.unwrap_or(true);
+    Ok(Logout {
+        endpoint,
+        page,
+        method,
+        csrf_protection,
+    })
 }
 
 fn parse_response_headers(
@@ -653,11 +752,11 @@ fn parse_route(
             return Err(err("needs a destination, a localDir or a service".into()));
         }
         (Some(name), None, None) => {
-            if !ctx.destinations.contains(&name) {
+            if !ctx.destinations.contains(&name) && !ctx.destination_service {
                 let mut known: Vec<&str> = ctx.destinations.iter().map(String::as_str).collect();
                 known.sort_unstable();
                 return Err(err(format!(
-                    "destination {name:?} is not defined in the `destinations` env (defined: {})",
+                    "destination {name:?} is not defined in the `destinations` env (defined: {}) and no Destination service is bound",
                     if known.is_empty() {
                         "none".to_string()
                     } else {

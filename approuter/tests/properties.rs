@@ -515,6 +515,7 @@ fn parse(text: &str, base_dir: &Path) -> Result<XsApp, approuter::Error> {
         &Context {
             origin: "xs-app.json",
             destinations: &destinations,
+            destination_service: false,
             xsappname: Some("app!t1"),
             base_dir,
         },

@@ -137,7 +137,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
     let here_url = url_of(&here_listener)?;
 
     let tls = match ports.xsuaa_tls {
-        Some(_) => Some(TlsMaterial::generate()?),
+        Some(_) => Some(TlsMaterial::generate(&model.zone.subdomain)?),
         None => None,
     };
     let mut remove_ca_file = false;

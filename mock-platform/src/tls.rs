@@ -18,7 +18,9 @@ pub struct TlsMaterial {
 }
 
 impl TlsMaterial {
-    pub fn generate() -> Result<Self, Error> {
+    /// `subdomain`: the zone's, for `https://{subdomain}.localhost`, where SAP's libraries send
+    /// token requests of that zone (e.g. `@sap/approuter`'s token exchange).
+    pub fn generate(subdomain: &str) -> Result<Self, Error> {
         let fail =
             |e: rcgen::Error| Error::Startup(format!("cannot create the TLS certificate: {e}"));
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
@@ -37,6 +39,7 @@ impl TlsMaterial {
 
         let mut leaf = CertificateParams::new(vec![
             "localhost".to_string(),
+            format!("{subdomain}.localhost"),
             "127.0.0.1".to_string(),
             "::1".to_string(),
         ])

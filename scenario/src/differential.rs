@@ -75,6 +75,8 @@ pub struct Recorded {
 pub struct RecordingBackend {
     pub url: String,
     log: Arc<Mutex<Vec<Recorded>>>,
+    /// Signalled on every recorded request (calls a router makes on its own, e.g. backend logout).
+    recorded: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -82,6 +84,7 @@ pub struct RecordingBackend {
 struct BackendState {
     log: Arc<Mutex<Vec<Recorded>>>,
     url: String,
+    recorded: Arc<tokio::sync::Notify>,
 }
 
 impl RecordingBackend {
@@ -96,15 +99,36 @@ impl RecordingBackend {
                 .map_err(|e| ScenarioError::Io(e.to_string()))?
         );
         let log = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::new(tokio::sync::Notify::new());
         let state = BackendState {
             log: log.clone(),
             url: url.clone(),
+            recorded: recorded.clone(),
         };
         let app = axum::Router::new().fallback(record).with_state(state);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Self { url, log, task })
+        Ok(Self {
+            url,
+            log,
+            recorded,
+            task,
+        })
+    }
+
+    /// Waits (at most `limit`) until `count` requests are recorded since the last [`Self::take`].
+    pub async fn wait_for(&self, count: usize, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.recorded.notified();
+            if self.log.lock().unwrap_or_else(|p| p.into_inner()).len() >= count {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Everything recorded since the last call.
@@ -150,6 +174,7 @@ async fn record(State(state): State<BackendState>, mut req: axum::extract::Reque
                 })
                 .collect(),
         });
+    state.recorded.notify_waiters();
     let json = [("content-type", "application/json")];
     if let Some(upgrade) = upgrade
         && path.ends_with("/ws")
@@ -297,10 +322,22 @@ pub struct Platform {
 impl Platform {
     pub async fn start(sap_dir: &Path, node: &Path) -> Result<Self, ScenarioError> {
         let workdir = make_workdir()?;
-        let (mut mock, ready) = start_mock(&StackOptions::default(), &workdir).await?;
+        // The recording backend first: the mock's Destination service has destinations to it.
+        let backend = RecordingBackend::start().await?;
+        let config_file = workdir.join("mock-config.yaml");
+        std::fs::write(
+            &config_file,
+            serde_json::to_string(&mock_config(&backend.url))
+                .map_err(|e| ScenarioError::Io(e.to_string()))?,
+        )
+        .map_err(|e| ScenarioError::Io(e.to_string()))?;
+        let options = StackOptions {
+            mock_config: Some(config_file),
+            ..StackOptions::default()
+        };
+        let (mut mock, ready) = start_mock(&options, &workdir).await?;
         mock.wait_healthy(&format!("{}/health", ready.xsuaa.url), START_TIMEOUT)
             .await?;
-        let backend = RecordingBackend::start().await?;
         Ok(Self {
             mock,
             ready,
@@ -309,6 +346,32 @@ impl Platform {
             sap_dir: sap_dir.to_path_buf(),
             node: node.to_path_buf(),
         })
+    }
+
+    /// An XSUAA token of `user` for the App Router's own client (password grant), as a service
+    /// that calls the router with `x-approuter-authorization` holds one.
+    pub async fn user_token(&self, user: &str) -> Result<String, ScenarioError> {
+        let password = self
+            .user_password(user)
+            .ok_or_else(|| ScenarioError::Login(format!("no demo user {user}")))?;
+        let creds = &self.ready.vcap_services["xsuaa"][0]["credentials"];
+        let field = |k: &str| creds[k].as_str().unwrap_or_default().to_string();
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}/oauth/token", field("url")))
+            .basic_auth(field("clientid"), Some(field("clientsecret")))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", &password),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        answer["access_token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ScenarioError::Login(format!("no token for {user}: {answer}")))
     }
 
     pub fn user_password(&self, user: &str) -> Option<String> {
@@ -361,6 +424,66 @@ impl Drop for Platform {
     }
 }
 
+/// Destinations in the mock Destination service, all to the recording backend, one per
+/// authentication kind and a few that cannot be used: on the instance level, and `ds-sub` on the
+/// subaccount level (the lookup finds both).
+pub fn service_destinations(backend: &str) -> (Vec<Value>, Vec<Value>) {
+    let names = mock_platform::names::ScenarioNames::builtin();
+    let client = |d: Value| {
+        let mut d = d;
+        d["tokenServiceURL"] = json!("{{xsuaa.url}}/oauth/token");
+        d["clientId"] = json!(format!("{{{{{}.clientid}}}}", names.xsuaa.instance));
+        d["clientSecret"] = json!(format!("{{{{{}.clientsecret}}}}", names.xsuaa.instance));
+        d
+    };
+    let http = |name: &str, auth: &str| json!({"Name": name, "Type": "HTTP", "URL": format!("{backend}/{name}"), "Authentication": auth, "ProxyType": "Internet"});
+    let mut forward = http("ds-forward", "NoAuthentication");
+    forward["HTML5.ForwardAuthToken"] = json!("true");
+    let mut basic = http("ds-basic", "BasicAuthentication");
+    basic["User"] = json!("svc-user");
+    basic["Password"] = json!("svc-pass");
+    let mut broken = client(http("ds-broken", "OAuth2ClientCredentials"));
+    broken["clientSecret"] = json!("not-the-secret");
+    let mut onprem = http("ds-onprem", "NoAuthentication");
+    onprem["ProxyType"] = json!("OnPremise");
+    let mut forward_basic = http("ds-forward-basic", "BasicAuthentication");
+    forward_basic["User"] = json!("svc-user");
+    forward_basic["Password"] = json!("svc-pass");
+    forward_basic["HTML5.ForwardAuthToken"] = json!("true");
+    let instance = vec![
+        http("ds-none", "NoAuthentication"),
+        forward,
+        basic,
+        client(http("ds-cc", "OAuth2ClientCredentials")),
+        client(http("ds-exchange", "OAuth2UserTokenExchange")),
+        client(http("ds-jwtbearer", "OAuth2JWTBearer")),
+        broken,
+        onprem,
+        forward_basic,
+    ];
+    (instance, vec![http("ds-sub", "NoAuthentication")])
+}
+
+/// The tutorial's mock platform with [`service_destinations`] added.
+fn mock_config(backend: &str) -> mock_platform::config::MockConfig {
+    let mut config = mock_platform::config::MockConfig::builtin();
+    let (instance, subaccount) = service_destinations(backend);
+    if let Some(first) = config.destination.instances.first_mut() {
+        let mut data = first.init_data.clone().unwrap_or_else(|| json!({}));
+        let init = &mut data["init_data"];
+        init["instance"] =
+            json!({"existing_destinations_policy": "update", "destinations": instance});
+        if let Some(list) = init["subaccount"]["destinations"].as_array_mut() {
+            list.extend(subaccount);
+        } else {
+            init["subaccount"] =
+                json!({"existing_destinations_policy": "update", "destinations": subaccount});
+        }
+        first.init_data = Some(data);
+    }
+    config
+}
+
 /// One configuration both routers run with.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
@@ -403,7 +526,9 @@ pub struct RouterPair {
 impl RouterPair {
     pub async fn start(platform: &Platform, config: &RouterConfig) -> Result<Self, ScenarioError> {
         let destinations = platform.destinations(&config.destinations).to_string();
-        let vcap = vcap_services_with(&platform.ready, &["xsuaa"]).to_string();
+        // Both routers are bound to the mock Destination service too: a route's destination that
+        // the `destinations` env lacks is looked up there.
+        let vcap = vcap_services_with(&platform.ready, &["xsuaa", "destination"]).to_string();
         let mut dirs = Vec::new();
         for side in ["sap", "ours"] {
             let dir = platform.workdir.join(format!("{}-{side}", config.name));
@@ -578,8 +703,12 @@ impl RouterPair {
         let client = browser.client().clone();
         let mut csrf_token = None;
         if request.csrf {
+            let fetch_url = match request.csrf_path {
+                Some(path) => format!("{base}{path}"),
+                None => url.clone(),
+            };
             let answer = client
-                .get(&url)
+                .get(&fetch_url)
                 .header("x-csrf-token", "fetch")
                 .send()
                 .await?;
@@ -598,6 +727,10 @@ impl RouterPair {
         }
         if let Some(token) = &csrf_token {
             builder = builder.header("x-csrf-token", token);
+        }
+        if let Some(user) = request.service_user {
+            let token = platform.user_token(user).await?;
+            builder = builder.header("x-approuter-authorization", format!("Bearer {token}"));
         }
         if let Some(body) = request.body {
             builder = builder.body(body.to_string());
@@ -638,6 +771,12 @@ impl RouterPair {
             })
             .collect();
         let body = response.text().await.unwrap_or_default();
+        if request.backend_calls > 0 {
+            platform
+                .backend
+                .wait_for(request.backend_calls, Duration::from_secs(10))
+                .await;
+        }
         let backend = platform.backend.take();
         Ok(Observed {
             compare_body: request.compare_body,
@@ -782,6 +921,14 @@ pub struct Request {
     pub compare_body: bool,
     /// A WebSocket handshake instead of a plain request (see [`RouterPair::observe`]).
     pub websocket: bool,
+    /// Service to App Router: `x-approuter-authorization: Bearer <a token of this user>`, no
+    /// browser login.
+    pub service_user: Option<&'static str>,
+    /// Calls the router makes to the backend after answering (backend logout): wait for this
+    /// many recorded requests before comparing.
+    pub backend_calls: usize,
+    /// Where the CSRF token is fetched when not at `path` (e.g. for a POST-only logout endpoint).
+    pub csrf_path: Option<&'static str>,
 }
 
 impl Request {
@@ -798,6 +945,9 @@ impl Request {
             cookie: None,
             compare_body: false,
             websocket: false,
+            service_user: None,
+            backend_calls: 0,
+            csrf_path: None,
         }
     }
     /// A WebSocket handshake at `path` (headers such as `Origin` with `.headers`).
@@ -805,6 +955,19 @@ impl Request {
         let mut r = Self::get(path);
         r.websocket = true;
         r
+    }
+    pub const fn csrf_at(mut self, path: &'static str) -> Self {
+        self.csrf = true;
+        self.csrf_path = Some(path);
+        self
+    }
+    pub const fn service(mut self, user: &'static str) -> Self {
+        self.service_user = Some(user);
+        self
+    }
+    pub const fn backend_calls(mut self, count: usize) -> Self {
+        self.backend_calls = count;
+        self
     }
     pub const fn cookie(mut self, cookie: &'static str) -> Self {
         self.cookie = Some(cookie);

@@ -33,6 +33,20 @@ pub fn entry_point(dir: &Path) -> PathBuf {
 
 /// Starts `@sap/approuter` with `workdir` as its working directory (where it reads `xs-app.json`,
 /// `default-env.json` and `default-services.json`, as on Cloud Foundry) and exactly `env`.
+const LOCALHOST_SHIM: &str = r#"'use strict';
+const dns = require('dns');
+const lookup = dns.lookup;
+dns.lookup = function (hostname, options, callback) {
+  if (typeof hostname === 'string' && hostname.endsWith('.localhost')) {
+    if (typeof options === 'function') { callback = options; options = {}; }
+    if (typeof options === 'number') { options = {family: options}; }
+    if (options && options.all) { return process.nextTick(callback, null, [{address: '127.0.0.1', family: 4}]); }
+    return process.nextTick(callback, null, '127.0.0.1', 4);
+  }
+  return lookup.apply(this, arguments);
+};
+"#;
+
 pub fn spawn(
     node: &Path,
     dir: &Path,
@@ -47,10 +61,19 @@ pub fn spawn(
             path: entry.display().to_string(),
         });
     }
+    // The mock XSUAA's zone answers at https://{subdomain}.localhost, where SAP's libraries send
+    // a zone's token requests. Every *.localhost name is the loopback (RFC 6761), but the system
+    // resolver may not know that: Node is told so before the router starts.
+    let shim = dir.join("localhost-subdomains.js");
+    std::fs::write(&shim, LOCALHOST_SHIM).map_err(|e| ScenarioError::Io(e.to_string()))?;
     AppProcess::spawn(
         "sap-approuter",
         node,
-        &[entry.display().to_string()],
+        &[
+            "--require".to_string(),
+            shim.display().to_string(),
+            entry.display().to_string(),
+        ],
         env,
         workdir,
         echo,

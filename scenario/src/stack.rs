@@ -14,6 +14,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct StackOptions {
     /// A names file other than the shipped `scenario.yaml`.
     pub names_file: Option<PathBuf>,
+    /// A full mock-platform config (`--config`) instead of the one built from the names.
+    pub mock_config: Option<PathBuf>,
     /// Print the apps' log lines, prefixed with the app name (`cargo xtask run`).
     pub echo_logs: bool,
     /// Fixed ports (0 = free port) for the approuter, bsclient and the mock's services.
@@ -340,7 +342,10 @@ pub(crate) async fn start_mock(
         "--ready-file".into(),
         ready_file.display().to_string(),
     ];
-    if let Some(names) = &options.names_file {
+    if let Some(config) = &options.mock_config {
+        args.push("--config".into());
+        args.push(config.display().to_string());
+    } else if let Some(names) = &options.names_file {
         args.push("--names".into());
         args.push(names.display().to_string());
     }

@@ -177,6 +177,46 @@ fn configs() -> Vec<RouterConfig> {
             env: vec![("PRESERVE_FRAGMENT".into(), "false".into())],
             files: vec![],
         },
+        // Issue 14, items 2-4: destinations of the bound Destination service (see
+        // `differential::service_destinations`), service to App Router, backend logout.
+        RouterConfig {
+            name: "dest",
+            xs_app: json!({
+                "routes": [
+                    {"source": "^/none/(.*)$", "target": "/$1", "destination": "ds-none", "authenticationType": "none"},
+                    {"source": "^/sub/(.*)$", "target": "/$1", "destination": "ds-sub", "authenticationType": "none"},
+                    {"source": "^/basic/(.*)$", "target": "/$1", "destination": "ds-basic", "authenticationType": "none"},
+                    {"source": "^/cc/(.*)$", "target": "/$1", "destination": "ds-cc", "authenticationType": "none"},
+                    {"source": "^/broken/(.*)$", "target": "/$1", "destination": "ds-broken", "authenticationType": "none"},
+                    {"source": "^/onprem/(.*)$", "target": "/$1", "destination": "ds-onprem", "authenticationType": "none"},
+                    {"source": "^/missing/(.*)$", "target": "/$1", "destination": "ds-missing", "authenticationType": "none"},
+                    {"source": "^/fwdbasic/(.*)$", "target": "/$1", "destination": "ds-forward-basic", "authenticationType": "none"},
+                    {"source": "^/fwd/(.*)$", "target": "/$1", "destination": "ds-forward"},
+                    {"source": "^/exchange/(.*)$", "target": "/$1", "destination": "ds-exchange"},
+                    {"source": "^/jwtbearer/(.*)$", "target": "/$1", "destination": "ds-jwtbearer"},
+                    {"source": "^/ucc/(.*)$", "target": "/$1", "destination": "ds-cc"},
+                    {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
+                    {"source": "^/scoped/(.*)$", "target": "/$1", "destination": "backend", "scope": BACKEND_SCOPE},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![],
+            files: vec![],
+        },
+        RouterConfig {
+            name: "logout",
+            xs_app: json!({
+                "logout": {"logoutEndpoint": "/do/logout", "logoutPage": "/open/bye", "logoutMethod": "POST"},
+                "destinations": {"backend": {"logoutPath": "/backend-logout", "logoutMethod": "GET"}},
+                "routes": [
+                    {"source": "^/api/(.*)$", "target": "/$1", "destination": "backend"},
+                    {"source": "^/open/(.*)$", "target": "/$1", "destination": "plain", "authenticationType": "none"},
+                ]
+            }),
+            destinations: vec![],
+            env: vec![],
+            files: vec![],
+        },
     ]
 }
 
@@ -418,6 +458,54 @@ fn own_forwarded_host(o: &Observed) -> Result<(), String> {
     }
 }
 
+const DESTINATION_502: &str = "a destination the Destination service cannot give (authTokens[0].error, unknown name, ProxyType OnPremise without the Connectivity service, HTML5.ForwardAuthToken with an Authentication) is an upstream failure: ours answers 502 naming the destination (not its URL); SAP answers 500";
+const LOGOUT_METHOD: &str = "a logout request with a method other than logout.logoutMethod: SAP fails it with 500; ours answers 405 with Allow (the client's mistake, not the router's)";
+const BACKEND_LOGOUT: &str = "backend logout: SAP copies the browser's logout request headers into the call to logoutPath, the router's own session cookie included (a backend could replay it); ours sends only the user's token (forwardAuthToken) and the correlation id (the cleared session cookie differs as in every logout)";
+
+fn bad_gateway(o: &Observed) -> Result<(), String> {
+    if o.status == 502 && o.backend.is_empty() && !o.body.contains("127.0.0.1") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} (forwarded {}): {}",
+            o.status,
+            o.backend.len(),
+            o.body
+        ))
+    }
+}
+
+fn method_not_allowed_post(o: &Observed) -> Result<(), String> {
+    match (o.status, o.header("allow")) {
+        (405, Some("POST")) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+fn backend_logged_out(o: &Observed) -> Result<(), String> {
+    let call = o
+        .backend
+        .iter()
+        .find(|r| r.get("path").map(String::as_str) == Some("/backend-logout"));
+    match call {
+        Some(r)
+            if o.status == 200
+                && r.get("method").map(String::as_str) == Some("GET")
+                && r.get("header authorization")
+                    .is_some_and(|a| a.contains("user_name=alice")) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("{} {:?}", o.status, o.backend)),
+    }
+}
+
+/// A JWT in XSUAA's shape that no key of the platform signed.
+const FORGED: &[(&str, &str)] = &[(
+    "x-approuter-authorization",
+    "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImZvcmdlZCJ9.eyJleHRfYXR0ciI6eyJlbmhhbmNlciI6IlhTVUFBIn0sInVzZXJfbmFtZSI6ImFsaWNlIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsInNjb3BlIjpbInVhYS51c2VyIiwib3BlbmlkIl0sImNsaWVudF9pZCI6InNiLWZvcmdlZCIsImNpZCI6InNiLWZvcmdlZCIsImF1ZCI6WyJzYi1mb3JnZWQiXX0.c2lnbmF0dXJl",
+)];
+
 const XHR: &[(&str, &str)] = &[("x-requested-with", "XMLHttpRequest")];
 const OWN_ORIGIN: &[(&str, &str)] = &[("origin", "{router}")];
 const FOREIGN_ORIGIN: &[(&str, &str)] = &[("origin", "http://evil.example")];
@@ -574,6 +662,33 @@ fn cases() -> Vec<Case> {
     add("compat", "look-ahead excludes", "source (ECMAScript look-ahead)", r("/api/x").user(ALICE, "/api/x"), Differs(SESSION_COOKIE, no_session_cookie_to_backend));
     // Last of its configuration: the cookie it puts in the browser differs in Path.
     add("compat", "setBackendSessionCookies: cookies to the browser", "setBackendSessionCookies", r("/api/backend-cookie").user(ALICE, "/api/x"), Differs(BROWSER_BACKEND_COOKIES, backend_cookies_to_browser));
+    // ---- issue 14: destinations from the Destination service (instance level, then subaccount).
+    add("dest", "service destination NoAuthentication", "Destination service: NoAuthentication", r("/none/x?a=1"), Same);
+    add("dest", "service destination on the subaccount level", "Destination service: subaccount level", r("/sub/x"), Same);
+    add("dest", "service destination BasicAuthentication", "Destination service: BasicAuthentication", r("/basic/x"), Same);
+    add("dest", "service destination OAuth2ClientCredentials", "Destination service: OAuth2ClientCredentials", r("/cc/x"), Same);
+    add("dest", "service destination client credentials, logged in", "Destination service: OAuth2ClientCredentials", r("/ucc/x").user(ALICE, "/fwd/x"), Same);
+    add("dest", "service destination ForwardAuthToken", "Destination service: HTML5.ForwardAuthToken", r("/fwd/x").user(ALICE, "/fwd/x"), Same);
+    add("dest", "service destination OAuth2UserTokenExchange", "Destination service: OAuth2UserTokenExchange", r("/exchange/x").user(ALICE, "/fwd/x"), Same);
+    add("dest", "service destination exchange again (cached)", "Destination service: cache", r("/exchange/y?z=1").user(ALICE, "/fwd/x"), Same);
+    add("dest", "service destination OAuth2JWTBearer", "Destination service: OAuth2JWTBearer", r("/jwtbearer/x").user(ALICE, "/fwd/x"), Same);
+    add("dest", "service destination token error", "Destination service: authTokens[0].error", r("/broken/x"), Differs(DESTINATION_502, bad_gateway));
+    add("dest", "service destination OnPremise", "Destination service: ProxyType OnPremise", r("/onprem/x"), Differs(DESTINATION_502, bad_gateway));
+    add("dest", "service destination unknown", "Destination service: not found", r("/missing/x"), Differs(DESTINATION_502, bad_gateway));
+    add("dest", "service destination ForwardAuthToken with Basic", "Destination service: HTML5.ForwardAuthToken", r("/fwdbasic/x"), Differs(DESTINATION_502, bad_gateway));
+    // ---- issue 14: service to App Router.
+    add("dest", "x-approuter-authorization", "x-approuter-authorization", r("/api/x").service(ALICE), Same);
+    add("dest", "x-approuter-authorization scope held", "x-approuter-authorization, scope", r("/scoped/x").service(ALICE), Same);
+    add("dest", "x-approuter-authorization scope lacking", "x-approuter-authorization, scope", r("/scoped/x").service(BOB), Same);
+    add("dest", "x-approuter-authorization POST without CSRF token", "x-approuter-authorization, csrfProtection", r("/api/x").method("POST").body("s").service(ALICE), Same);
+    add("dest", "x-approuter-authorization to a service destination", "x-approuter-authorization, Destination service", r("/exchange/x").service(ALICE), Same);
+    add("dest", "x-approuter-authorization forged", "x-approuter-authorization", r("/api/x").headers(FORGED), Same);
+    add("dest", "x-approuter-authorization not a JWT", "x-approuter-authorization", r("/api/x").headers(&[("x-approuter-authorization", "Bearer not-a-jwt")]), Same);
+    // ---- issue 14: logout.logoutMethod POST, logout.csrfProtection, backend logout, skip-redirect.
+    add("logout", "POST logout without CSRF token", "logout.logoutMethod POST, logout.csrfProtection", r("/do/logout").method("POST").user(ALICE, "/api/x"), Same);
+    add("logout", "GET logout when POST is configured", "logout.logoutMethod POST", r("/do/logout").user(ALICE, "/api/x"), Differs(LOGOUT_METHOD, method_not_allowed_post));
+    add("logout", "POST logout calls the backend's logoutPath", "destinations.<name>.logoutPath, logoutMethod", r("/do/logout").method("POST").csrf_at("/api/x").user(ALICE, "/api/x").backend_calls(1), Differs(BACKEND_LOGOUT, backend_logged_out));
+    add("logout", "logout with skip-redirect", "logout ?skip-redirect", r("/do/logout?skip-redirect").method("POST").csrf_at("/api/x").user(BOB, "/api/x").backend_calls(1), Differs(BACKEND_LOGOUT, status(200)));
     c
 }
 

@@ -9,6 +9,7 @@ fn ctx_parse(value: serde_json::Value) -> Result<XsApp, Error> {
         &Context {
             origin: "xs-app.json",
             destinations: &destinations,
+            destination_service: false,
             xsappname: Some("myapp!t1"),
             base_dir: &dir,
         },
@@ -289,6 +290,7 @@ fn parse_in(dir: &Path, value: serde_json::Value) -> Result<XsApp, Error> {
         &Context {
             origin: "xs-app.json",
             destinations: &destinations,
+            destination_service: false,
             xsappname: Some("myapp!t1"),
             base_dir: dir,
         },
@@ -365,4 +367,98 @@ fn cors_compression_error_pages_and_replace_are_read() {
         let e = parse_in(dir.path(), value).unwrap_err().to_string();
         assert!(e.contains(part), "{e}");
     }
+}
+
+#[test]
+fn logout_method_and_csrf_protection_follow_sap_rules() {
+    let route = json!([{"source": "^/(.*)$", "destination": "backend"}]);
+    let post = ctx_parse(json!({
+        "logout": {"logoutEndpoint": "/out", "logoutMethod": "POST"},
+        "routes": route,
+    }))
+    .unwrap();
+    let logout = post.logout.unwrap();
+    assert_eq!(logout.method, Some(Method::POST));
+    assert!(
+        logout.csrf_protection,
+        "CSRF protection is on by default for a POST logout"
+    );
+    let off = ctx_parse(json!({
+        "logout": {"logoutEndpoint": "/out", "logoutMethod": "POST", "csrfProtection": false},
+        "routes": route,
+    }))
+    .unwrap();
+    assert!(!off.logout.unwrap().csrf_protection);
+    let msg = message(json!({
+        "logout": {"logoutEndpoint": "/out", "csrfProtection": true},
+        "routes": route,
+    }));
+    assert!(
+        msg.contains("xs-app.json")
+            && msg.contains("logout.csrfProtection needs logout.logoutMethod \"POST\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn backend_logout_paths_are_validated() {
+    let route = json!([{"source": "^/(.*)$", "destination": "backend"}]);
+    let app = ctx_parse(json!({
+        "destinations": {"backend": {"logoutPath": "/sap/logout", "logoutMethod": "GET"}, "other": {}},
+        "routes": route,
+    }))
+    .unwrap();
+    assert_eq!(
+        app.backend_logout,
+        vec![BackendLogout {
+            destination: "backend".into(),
+            path: "/sap/logout".into(),
+            method: Method::GET,
+        }]
+    );
+    for (value, expected) in [
+        (
+            json!({"nope": {"logoutPath": "/x"}}),
+            "destinations.nope: destination \"nope\" is not defined",
+        ),
+        (
+            json!({"backend": {"logoutPath": "https://evil.example/x"}}),
+            "destinations.backend.logoutPath",
+        ),
+        (
+            json!({"backend": {"logoutMethod": "DELETE"}}),
+            "destinations.backend.logoutMethod must be",
+        ),
+        (
+            json!({"backend": {"logoutPth": "/x"}}),
+            "unknown key \"logoutPth\"",
+        ),
+    ] {
+        let msg = message(json!({"destinations": value, "routes": route}));
+        assert!(
+            msg.starts_with("xs-app.json: ") && msg.contains(expected),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn a_destination_outside_the_env_needs_a_destination_service() {
+    let file = json!({"routes": [{"source": "^/(.*)$", "destination": "from-service"}]});
+    let msg = message(file.clone());
+    assert!(msg.contains("no Destination service is bound"), "{msg}");
+    let destinations: HashSet<String> = HashSet::new();
+    let dir = std::env::temp_dir();
+    let app = parse(
+        &file.to_string(),
+        &Context {
+            origin: "xs-app.json",
+            destinations: &destinations,
+            destination_service: true,
+            xsappname: None,
+            base_dir: &dir,
+        },
+    )
+    .unwrap();
+    assert_eq!(app.routes[0].destination(), Some("from-service"));
 }
