@@ -51,8 +51,8 @@
 
 pub mod app;
 pub mod backend_cookies;
-pub mod compression;
 pub mod backend_logout;
+pub mod compression;
 pub mod config;
 pub mod cookies;
 pub mod correlation;

@@ -141,7 +141,14 @@ pub async fn answer(
         details.attributes = user_attributes(userinfo, token.expose()).await;
         // A custom attribute named like a field of SAP's answer would repeat the key: the
         // field (from the validated token) stays.
-        for field in ["firstname", "lastname", "email", "name", "scopes", "displayName"] {
+        for field in [
+            "firstname",
+            "lastname",
+            "email",
+            "name",
+            "scopes",
+            "displayName",
+        ] {
             details.attributes.remove(field);
         }
     }

@@ -233,7 +233,8 @@ const SECURE: &str = "SECURE_SESSION_COOKIE=true: SAP refuses every plain-http r
 const USERINFO: &str = "user API attributes: ours lays the user_attributes of XSUAA's /userinfo over the token's details, as SAP's user-api-middleware does for a session whose token records authenticationType xsuaa; SAP's router, logged in against the mock platform, records none (it takes it from XSUAA zone info) and answers the token's details alone";
 
 fn custom_attributes(o: &Observed) -> Result<(), String> {
-    let v: serde_json::Value = serde_json::from_str(&o.body).map_err(|e| format!("{e}: {}", o.body))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&o.body).map_err(|e| format!("{e}: {}", o.body))?;
     if o.status == 200
         && v["firstname"] == "Alice"
         && v["Department"] == json!(["Sales"])
