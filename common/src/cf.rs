@@ -232,7 +232,13 @@ impl VcapServices {
             .bindings()
             .find(|b| b.label.contains("redis") || b.has_tag("redis"))?;
         let c = &b.credentials;
-        if let Some(uri) = c.get("uri").and_then(|v| v.as_str()) {
+        // An empty `uri` is no address: fall back to host and port rather than hand the
+        // session store an empty URL (which fails later with a less clear message).
+        if let Some(uri) = c
+            .get("uri")
+            .and_then(|v| v.as_str())
+            .filter(|u| !u.trim().is_empty())
+        {
             return Some(uri.to_owned());
         }
         let host = c.get("hostname").or_else(|| c.get("host"))?.as_str()?;
