@@ -320,16 +320,9 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     response
 }
 
-/// CORS comes before the login (a preflight carries no cookies); nothing to do without rules or
-/// without an `Origin`. A WebSocket upgrade is not a CORS request: its origin is checked against
-/// `WS_ALLOWED_ORIGINS` instead (SAP handles upgrades outside its CORS middleware too).
-fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
-    if app.cors.is_empty()
-        || !req.headers().contains_key(header::ORIGIN)
-        || websocket::is_upgrade(req.method(), req.headers())
-    {
-        return Ok(cors::Decision::Pass);
-    }
+/// Where the browser thinks it is (forwarded headers believed only from trusted proxies) and the
+/// normalised path the routes match.
+fn origin_and_path(app: &App, req: &Request) -> Result<(Origin, String), Error> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -340,7 +333,20 @@ fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
         peer,
         &app.trusted_proxies,
     )?;
-    let path = routes::normalize_path(req.uri().path())?;
+    Ok((origin, routes::normalize_path(req.uri().path())?))
+}
+
+/// CORS comes before the login (a preflight carries no cookies); nothing to do without rules or
+/// without an `Origin`. A WebSocket upgrade is not a CORS request: its origin is checked against
+/// `WS_ALLOWED_ORIGINS` instead (SAP handles upgrades outside its CORS middleware too).
+fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
+    if app.cors.is_empty()
+        || !req.headers().contains_key(header::ORIGIN)
+        || websocket::is_upgrade(req.method(), req.headers())
+    {
+        return Ok(cors::Decision::Pass);
+    }
+    let (origin, path) = origin_and_path(app, req)?;
     app.cors.decide(
         req.method(),
         req.headers(),
@@ -355,17 +361,7 @@ async fn dispatch(
     req: Request,
     info: &mut AccessInfo,
 ) -> Result<Response<Body>, Error> {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let origin = Origin::from_request(
-        req.headers(),
-        req.uri().authority().map(|a| a.as_str()),
-        peer,
-        &app.trusted_proxies,
-    )?;
-    let path = routes::normalize_path(req.uri().path())?;
+    let (origin, path) = origin_and_path(app, &req)?;
     let upgrade = websocket::is_upgrade(req.method(), req.headers());
     if upgrade {
         websocket::check_handshake(app, req.headers(), &origin)?;

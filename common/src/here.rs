@@ -5,7 +5,7 @@
 //! `{"errorId","httpStatus","errorCode","message","error","error_description"}`.
 
 use crate::error_chain;
-use crate::oauth::{OAuthError, TokenResponse, snippet};
+use crate::oauth::{OAuthError, TokenResponse, read_body, snippet};
 use crate::oauth1;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -113,19 +113,7 @@ struct HereError {
 }
 
 async fn parse(url: &str, response: reqwest::Response) -> Result<TokenResponse, OAuthError> {
-    let status = response.status();
-    let body = response.text().await.map_err(|e| {
-        if e.is_timeout() {
-            OAuthError::Timeout {
-                url: url.to_owned(),
-            }
-        } else {
-            OAuthError::InvalidResponse {
-                url: url.to_owned(),
-                reason: error_chain(&e),
-            }
-        }
-    })?;
+    let (status, body) = read_body(url, response).await?;
     if status.is_success() {
         let token: TokenResponse =
             serde_json::from_str(&body).map_err(|e| OAuthError::InvalidResponse {

@@ -11,8 +11,8 @@ use tracing::Instrument;
 mod response;
 
 pub use response::TokenResponse;
-pub(crate) use response::snippet;
 use response::{parse_token_response, send_error};
+pub(crate) use response::{read_body, snippet};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 

@@ -88,10 +88,12 @@ pub(crate) fn snippet(body: &str) -> String {
     }
 }
 
-pub(super) async fn parse_token_response(
+/// The status and body of a token endpoint's answer; a body that does not arrive in time is a
+/// timeout, one that breaks off is an invalid response.
+pub(crate) async fn read_body(
     url: &str,
     resp: reqwest::Response,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<(reqwest::StatusCode, String), OAuthError> {
     let status = resp.status();
     let body = resp.text().await.map_err(|e| {
         if e.is_timeout() {
@@ -105,6 +107,14 @@ pub(super) async fn parse_token_response(
             }
         }
     })?;
+    Ok((status, body))
+}
+
+pub(super) async fn parse_token_response(
+    url: &str,
+    resp: reqwest::Response,
+) -> Result<TokenResponse, OAuthError> {
+    let (status, body) = read_body(url, resp).await?;
     if status.is_success() {
         let mut token: TokenResponse =
             serde_json::from_str(&body).map_err(|e| OAuthError::InvalidResponse {
