@@ -15,7 +15,7 @@ pub fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
         .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
         .filter_map(|pair| {
             let at = pair.iter().position(|b| *b == b'=')?;
-            Some((trim(&pair[..at]), trim(&pair[at + 1..])))
+            Some((pair[..at].trim_ascii(), pair[at + 1..].trim_ascii()))
         })
 }
 
@@ -26,15 +26,23 @@ pub fn find<T: std::str::FromStr>(headers: &HeaderMap, name: &str) -> Option<T> 
         .find_map(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
 }
 
-/// One `Cookie` header value without the pairs `drop` says no to; `None` when nothing is left.
+/// One `Cookie` header value without the pairs `keep` says no to; `None` when nothing is left.
 /// Kept pairs keep their bytes, non-ASCII ones included.
 pub fn retain(value: &HeaderValue, keep: impl Fn(&[u8]) -> bool) -> Option<HeaderValue> {
     let mut kept = Vec::with_capacity(value.len());
-    for pair in value.as_bytes().split(|b| *b == b';').map(trim) {
+    for pair in value
+        .as_bytes()
+        .split(|b| *b == b';')
+        .map(<[u8]>::trim_ascii)
+    {
         if pair.is_empty() {
             continue;
         }
-        let name = trim(pair.split(|b| *b == b'=').next().unwrap_or_default());
+        let name = pair
+            .split(|b| *b == b'=')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         if keep(name) {
             if !kept.is_empty() {
                 kept.extend_from_slice(b"; ");
@@ -46,10 +54,6 @@ pub fn retain(value: &HeaderValue, keep: impl Fn(&[u8]) -> bool) -> Option<Heade
         return None;
     }
     HeaderValue::from_bytes(&kept).ok()
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
 }
 
 #[cfg(test)]
