@@ -333,11 +333,15 @@ async fn here_flavour_signs_the_request_and_sends_ttl_as_expires_in() {
     let key = &platform.mock.ready()["here"]["access_keys"][0];
     assert_eq!(me["accessKeyId"], key["id"]);
     assert_eq!(me["scope"], "hrn:here:authorization::org:project/demo");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let left = me["expiresAt"].as_i64().unwrap() - now;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    // Read the clock after each token is issued: a stale `now` makes the
+    // lifetime look a second longer than asked (CI saw 86401).
+    let left = me["expiresAt"].as_i64().unwrap() - now();
     assert!(
         (590..=600).contains(&left),
         "expiresIn = ttl 600, {left} s left"
@@ -349,7 +353,7 @@ async fn here_flavour_signs_the_request_and_sends_ttl_as_expires_in() {
     let day = get(&app.url("/getToken?ttl=86400"), Some(&alice), &[]).await;
     assert_ne!(day.body, answer.body);
     let (_, me) = whoami(&platform, &day.body).await;
-    let left = me["expiresAt"].as_i64().unwrap() - now;
+    let left = me["expiresAt"].as_i64().unwrap() - now();
     assert!((86_390..=86_400).contains(&left), "{left}");
     assert_eq!(platform.count(Service::Here, "tokens"), 2);
     assert_eq!(
