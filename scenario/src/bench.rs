@@ -21,6 +21,10 @@ pub struct BenchOptions {
     pub anonymous: u64,
     /// Seconds of the soak (0: no soak).
     pub soak_seconds: u64,
+    /// Other App Router binaries (a label and the path), e.g. a build of an earlier commit: each
+    /// serves the same route on the same stack right after ours, so a change on the request path
+    /// gets its before/after numbers from one run.
+    pub compare_approuters: Vec<(String, PathBuf)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,6 +213,14 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         }
     };
 
+    let mut compared = Vec::new();
+    for (label, binary) in &options.compare_approuters {
+        compared.push((
+            label.clone(),
+            other_approuter(&stack, binary, &alice.name, &alice.password).await?,
+        ));
+    }
+
     let load = Load {
         wrk: &wrk,
         duration,
@@ -236,6 +248,16 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
             saturated,
             &[&stack.approuter, &stack.mock],
         )?);
+        for (label, (other, other_url, other_cookie)) in &compared {
+            cases.push(load.case(
+                format!("{} c{c}", compared_case(label)),
+                &format!("{other_url}/backend{BACKEND_PATH}"),
+                &[("Cookie".to_string(), other_cookie.clone())],
+                c,
+                saturated,
+                &[other, &stack.mock],
+            )?);
+        }
         if let Some((sap, sap_url, sap_cookie)) = &sap_router {
             cases.push(load.case(
                 format!("{SAP_CASE} c{c}"),
@@ -297,6 +319,7 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         }
     }
     drop(cold);
+    drop(compared);
     drop(node_app);
     drop(sap_router);
 
@@ -395,6 +418,43 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
 }
 
 const NODE_CASE: &str = "node tutorial app /mainentry";
+
+/// The case name of a compared App Router binary (`--compare-approuter LABEL=PATH`).
+fn compared_case(label: &str) -> String {
+    format!("approuter[{label}] -> backend")
+}
+
+/// Starts another App Router binary with our router's environment and logs alice in through it.
+async fn other_approuter(
+    stack: &Stack,
+    binary: &std::path::Path,
+    user: &str,
+    password: &str,
+) -> Result<(AppProcess, String, String), ScenarioError> {
+    let (mut process, url, _) = stack.spawn_approuter_binary(binary, &[])?;
+    process
+        .wait_healthy(&format!("{url}/health"), Duration::from_secs(30))
+        .await?;
+    let browser = Browser::new();
+    let page = browser
+        .login(
+            &format!("{url}/backend{BACKEND_PATH}?$top=1"),
+            user,
+            password,
+        )
+        .await?;
+    if !page.status.is_success() {
+        return Err(ScenarioError::Login(format!(
+            "login through {} ended with {}",
+            binary.display(),
+            page.status
+        )));
+    }
+    let cookie = browser
+        .cookie_header(&url)
+        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    Ok((process, url, cookie))
+}
 const SAP_CASE: &str = "sap approuter -> backend";
 const ROUTER_CASE: &str = "approuter -> backend";
 const PACE_MS: u32 = 4;
@@ -684,6 +744,33 @@ fn report(
                     limit: "<= 1.3".into(),
                     met: cpu <= 1.3,
                 });
+            }
+        }
+        for (label, _) in &options.compare_approuters {
+            let name = format!("{} c{c}", compared_case(label));
+            let other = rps(&cases, &name);
+            if other > 0.0 {
+                ratios.push((
+                    format!("approuter/approuter[{label}] req/s c{c}"),
+                    router / other,
+                ));
+            }
+            let cpu = |case: &str, process: &str| {
+                cases
+                    .iter()
+                    .find(|x| x.name == case)
+                    .and_then(|x| x.cpu_ms_per_request.iter().find(|(p, _)| p == process))
+                    .map(|(_, ms)| *ms)
+            };
+            if let (Some(ours), Some(theirs)) = (
+                cpu(&format!("{ROUTER_CASE} c{c}"), "approuter"),
+                cpu(&name, "approuter"),
+            ) && theirs > 0.0
+            {
+                ratios.push((
+                    format!("approuter/approuter[{label}] CPU per request c{c}"),
+                    ours / theirs,
+                ));
             }
         }
         let node = rps(&cases, &format!("{NODE_CASE} c{c}"));

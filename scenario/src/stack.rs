@@ -239,6 +239,22 @@ impl Stack {
         Ok((process, url))
     }
 
+    /// Like [`Stack::spawn_approuter`], with another App Router binary (the bench's before/after).
+    pub fn spawn_approuter_binary(
+        &self,
+        binary: &Path,
+        extra_env: &[(String, String)],
+    ) -> Result<(AppProcess, String, std::time::Instant), ScenarioError> {
+        self.spawn_with(
+            "approuter",
+            binary,
+            &[],
+            &self.workdir,
+            &self.approuter_env,
+            extra_env,
+        )
+    }
+
     fn spawn_like(
         &self,
         app: &str,

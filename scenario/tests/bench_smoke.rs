@@ -17,9 +17,11 @@ async fn a_short_bench_measures_every_case_without_errors() {
         seconds: 1,
         concurrencies: vec![16],
         sessions: 50,
-        binary_dir,
+        binary_dir: binary_dir.clone(),
         anonymous: 2000,
         soak_seconds: 2,
+        // The same binary as "before": the before/after path works end to end.
+        compare_approuters: vec![("same".into(), binary_dir.join("approuter"))],
     })
     .await
     .unwrap_or_else(|e| panic!("the bench failed: {e}"));
@@ -33,6 +35,7 @@ async fn a_short_bench_measures_every_case_without_errors() {
         // At c16 the bench also runs the paced cases (4 ms think time per client).
         "direct backend c16 paced 4 ms",
         "approuter -> backend c16 paced 4 ms",
+        "approuter[same] -> backend c16",
     ];
     if report.node_baseline_skipped.is_none() {
         names.push("node tutorial app /mainentry c16");
@@ -70,7 +73,12 @@ async fn a_short_bench_measures_every_case_without_errors() {
             "no start-up time for {app}:\n{table}"
         );
     }
-    for ratio in ["approuter/direct c16", "warm/cold c16"] {
+    for ratio in [
+        "approuter/direct c16",
+        "warm/cold c16",
+        "approuter/approuter[same] req/s c16",
+        "approuter/approuter[same] CPU per request c16",
+    ] {
         assert!(
             report.ratios.iter().any(|(r, v)| r == ratio && *v > 0.0),
             "no ratio {ratio}:\n{table}"

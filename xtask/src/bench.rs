@@ -28,6 +28,11 @@ pub struct Args {
     /// Where the JSON results go.
     #[arg(long, default_value_os_t = crate::workspace::workspace_root().join("bench/results.json"))]
     pub out: PathBuf,
+    /// Another App Router binary measured on the same route right after ours, as LABEL=PATH
+    /// (repeatable): e.g. a release build of an earlier commit, for a change's before/after
+    /// numbers from one run.
+    #[arg(long = "compare-approuter", value_name = "LABEL=PATH", value_parser = parse_compared)]
+    pub compare_approuter: Vec<(String, PathBuf)>,
     /// Use the release binaries as they are instead of building them first.
     #[arg(long)]
     pub no_build: bool,
@@ -64,6 +69,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         binary_dir: crate::workspace::target_dir().join("release"),
         anonymous: args.anonymous,
         soak_seconds: args.soak,
+        compare_approuters: args.compare_approuter,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Missing {
         what: format!("cannot start the async runtime: {e}"),
@@ -84,4 +90,25 @@ pub fn run(args: Args) -> Result<(), Error> {
     std::fs::write(&args.out, json).map_err(|e| Error::io("write", &args.out, e))?;
     println!("results: {}", args.out.display());
     Ok(())
+}
+
+/// `LABEL=PATH` of `--compare-approuter`: the label names the cases, the path must be a file.
+fn parse_compared(value: &str) -> Result<(String, PathBuf), String> {
+    let (label, path) = value
+        .split_once('=')
+        .ok_or("expected LABEL=PATH, e.g. before=/tmp/before/approuter")?;
+    if label.is_empty()
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "the label {label:?} must be letters, digits, '-', '_' or '.'"
+        ));
+    }
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    Ok((label.to_string(), path))
 }
