@@ -80,6 +80,9 @@ fn rss(processes: &[&AppProcess]) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// A saturated load's case name (without the concurrency), URL, headers and the processes on it.
+type LoadPath<'a> = (String, String, &'a [(String, String)], Vec<&'a AppProcess>);
+
 /// How each connection sends its requests.
 #[derive(Clone, Copy)]
 enum Pace {
@@ -168,23 +171,14 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
         .ok_or_else(|| ScenarioError::Login("scenario.yaml has no users".into()))?;
 
     // One logged-in browser session for the router case, and alice's token for the direct cases.
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/backend{BACKEND_PATH}?$top=1", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await?;
-    if !page.status.is_success() {
-        return Err(ScenarioError::Login(format!(
-            "login through the App Router ended with {}: {}",
-            page.status, page.body
-        )));
-    }
-    let cookie = browser
-        .cookie_header(&stack.approuter_url)
-        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let cookie = login_cookie(
+        &stack.approuter_url,
+        &format!("/backend{BACKEND_PATH}?$top=1"),
+        &alice.name,
+        &alice.password,
+        "",
+    )
+    .await?;
     let token = user_token(&stack, &alice.name, &alice.password).await?;
     let bearer = vec![("Authorization".to_string(), format!("Bearer {token}"))];
 
@@ -229,95 +223,102 @@ pub async fn run(options: BenchOptions) -> Result<Report, ScenarioError> {
     let router_url = format!("{}/backend{BACKEND_PATH}", stack.approuter_url);
     let router_headers = vec![("Cookie".to_string(), cookie.clone())];
     let mainentry_headers = headers_for_mainentry(&bearer);
+    let warm_url = format!("{}/mainentry", stack.bsclient_url);
+    let get_token = format!("{}/getToken?ttl=3600", stack.bsclient_url);
+    let other_headers: Vec<Vec<(String, String)>> = compared
+        .iter()
+        .map(|(_, (_, _, cookie))| vec![("Cookie".to_string(), cookie.clone())])
+        .collect();
+    let sap_headers = sap_router
+        .as_ref()
+        .map(|(_, _, cookie)| vec![("Cookie".to_string(), cookie.clone())]);
+
+    // Every saturated path: its case name, URL, headers and the processes it runs through. The
+    // compared App Routers and SAP's follow ours directly, so their numbers are the closest in time.
+    let mut paths: Vec<LoadPath> = vec![
+        (
+            "direct backend".into(),
+            direct_url.clone(),
+            &bearer,
+            vec![&stack.mock],
+        ),
+        (
+            ROUTER_CASE.into(),
+            router_url.clone(),
+            &router_headers,
+            vec![&stack.approuter, &stack.mock],
+        ),
+    ];
+    for ((label, (other, other_url, _)), headers) in compared.iter().zip(&other_headers) {
+        paths.push((
+            compared_case(label),
+            format!("{other_url}/backend{BACKEND_PATH}"),
+            headers,
+            vec![other, &stack.mock],
+        ));
+    }
+    if let (Some((sap, sap_url, _)), Some(headers)) = (&sap_router, &sap_headers) {
+        paths.push((
+            SAP_CASE.into(),
+            format!("{sap_url}/backend{BACKEND_PATH}"),
+            headers,
+            vec![sap, &stack.mock],
+        ));
+    }
+    // Seed 003's token provider (HERE flavour): served from the cache, and (cold bsclient) one
+    // signed request to the mock HERE endpoint per call.
+    paths.extend([
+        (
+            "bsclient /mainentry warm".into(),
+            warm_url.clone(),
+            &mainentry_headers[..],
+            vec![&stack.bsclient, &stack.mock],
+        ),
+        (
+            "bsclient /mainentry cold".into(),
+            format!("{cold_url}/mainentry"),
+            &mainentry_headers[..],
+            vec![&cold, &stack.mock],
+        ),
+        (
+            "bsclient /getToken warm".into(),
+            get_token.clone(),
+            &bearer[..],
+            vec![&stack.bsclient],
+        ),
+        (
+            "bsclient /getToken cold".into(),
+            format!("{cold_url}/getToken?ttl=3600"),
+            &bearer[..],
+            vec![&cold, &stack.mock],
+        ),
+    ]);
+    if let Some((node, node_url)) = &node_app {
+        paths.push((
+            NODE_CASE.into(),
+            format!("{node_url}/mainentry"),
+            &mainentry_headers,
+            vec![node, &stack.mock],
+        ));
+    }
+
     let mut cases = Vec::new();
     for &c in &options.concurrencies {
-        let saturated = Pace::Saturated;
-        cases.push(load.case(
-            format!("direct backend c{c}"),
-            &direct_url,
-            &bearer,
-            c,
-            saturated,
-            &[&stack.mock],
-        )?);
-        cases.push(load.case(
-            format!("approuter -> backend c{c}"),
-            &router_url,
-            &router_headers,
-            c,
-            saturated,
-            &[&stack.approuter, &stack.mock],
-        )?);
-        for (label, (other, other_url, other_cookie)) in &compared {
-            cases.push(load.case(
-                format!("{} c{c}", compared_case(label)),
-                &format!("{other_url}/backend{BACKEND_PATH}"),
-                &[("Cookie".to_string(), other_cookie.clone())],
-                c,
-                saturated,
-                &[other, &stack.mock],
-            )?);
-        }
-        if let Some((sap, sap_url, sap_cookie)) = &sap_router {
-            cases.push(load.case(
-                format!("{SAP_CASE} c{c}"),
-                &format!("{sap_url}/backend{BACKEND_PATH}"),
-                &[("Cookie".to_string(), sap_cookie.clone())],
-                c,
-                saturated,
-                &[sap, &stack.mock],
-            )?);
-        }
-        let warm_url = format!("{}/mainentry", stack.bsclient_url);
-        // Fill the caches once, so the run measures warm requests only.
+        // Fill the caches once, so the warm cases measure warm requests only.
         warm_up(&warm_url, &mainentry_headers).await?;
-        cases.push(load.case(
-            format!("bsclient /mainentry warm c{c}"),
-            &warm_url,
-            &mainentry_headers,
-            c,
-            saturated,
-            &[&stack.bsclient, &stack.mock],
-        )?);
-        cases.push(load.case(
-            format!("bsclient /mainentry cold c{c}"),
-            &format!("{cold_url}/mainentry"),
-            &mainentry_headers,
-            c,
-            saturated,
-            &[&cold, &stack.mock],
-        )?);
-        // Seed 003's token provider (HERE flavour): served from the cache, and (cold bsclient)
-        // one signed request to the mock HERE endpoint per call.
-        let get_token = format!("{}/getToken?ttl=3600", stack.bsclient_url);
         warm_up(&get_token, &bearer).await?;
-        cases.push(load.case(
-            format!("bsclient /getToken warm c{c}"),
-            &get_token,
-            &bearer,
-            c,
-            saturated,
-            &[&stack.bsclient],
-        )?);
-        cases.push(load.case(
-            format!("bsclient /getToken cold c{c}"),
-            &format!("{cold_url}/getToken?ttl=3600"),
-            &bearer,
-            c,
-            saturated,
-            &[&cold, &stack.mock],
-        )?);
-        if let Some((node, node_url)) = &node_app {
+        for (name, url, headers, on_path) in &paths {
             cases.push(load.case(
-                format!("{NODE_CASE} c{c}"),
-                &format!("{node_url}/mainentry"),
-                &mainentry_headers,
+                format!("{name} c{c}"),
+                url,
+                headers,
                 c,
-                saturated,
-                &[node, &stack.mock],
+                Pace::Saturated,
+                on_path,
             )?);
         }
     }
+    drop(paths);
     drop(cold);
     drop(compared);
     drop(node_app);
@@ -435,26 +436,41 @@ async fn other_approuter(
     process
         .wait_healthy(&format!("{url}/health"), Duration::from_secs(30))
         .await?;
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{url}/backend{BACKEND_PATH}?$top=1"),
-            user,
-            password,
-        )
-        .await?;
-    if !page.status.is_success() {
-        return Err(ScenarioError::Login(format!(
-            "login through {} ended with {}",
-            binary.display(),
-            page.status
-        )));
-    }
-    let cookie = browser
-        .cookie_header(&url)
-        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let cookie = login_cookie(
+        &url,
+        &format!("/backend{BACKEND_PATH}?$top=1"),
+        user,
+        password,
+        "",
+    )
+    .await?;
     Ok((process, url, cookie))
 }
+/// Logs `user` in through the router at `base` (the login form of the mock XSUAA, as a browser)
+/// and returns the session's `Cookie` header; `page_has` must be in the page the login ends on.
+async fn login_cookie(
+    base: &str,
+    path: &str,
+    user: &str,
+    password: &str,
+    page_has: &str,
+) -> Result<String, ScenarioError> {
+    let browser = Browser::new();
+    let page = browser
+        .login(&format!("{base}{path}"), user, password)
+        .await?;
+    if !page.status.is_success() || !page.body.contains(page_has) {
+        return Err(ScenarioError::Login(format!(
+            "login through {base} ended with {}: {}",
+            page.status,
+            page.body.chars().take(300).collect::<String>()
+        )));
+    }
+    browser
+        .cookie_header(base)
+        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))
+}
+
 const SAP_CASE: &str = "sap approuter -> backend";
 const ROUTER_CASE: &str = "approuter -> backend";
 const PACE_MS: u32 = 4;
@@ -539,26 +555,15 @@ async fn sap_baseline(
         .wait_healthy(&format!("{url}/backend/"), Duration::from_secs(60))
         .await
         .map_err(|e| e.to_string())?;
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{url}/backend{BACKEND_PATH}?$top=1"),
-            user,
-            password,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    if !page.status.is_success() || !page.body.contains("ProductID") {
-        return Err(format!(
-            "the login through it ended with {}: {}\n{}",
-            page.status,
-            page.body.chars().take(300).collect::<String>(),
-            process.log.tail(20)
-        ));
-    }
-    let cookie = browser
-        .cookie_header(&url)
-        .ok_or("no session cookie after the login")?;
+    let cookie = login_cookie(
+        &url,
+        &format!("/backend{BACKEND_PATH}?$top=1"),
+        user,
+        password,
+        "ProductID",
+    )
+    .await
+    .map_err(|e| format!("{e}\n{}", process.log.tail(20)))?;
     Ok((process, url, cookie))
 }
 
@@ -1142,19 +1147,7 @@ pub async fn anonymous_flood(
     router
         .wait_healthy(&format!("{router_url}/health"), Duration::from_secs(30))
         .await?;
-    let browser = Browser::new();
-    let page = browser
-        .login(&format!("{router_url}{PROTECTED_PATH}"), user, password)
-        .await?;
-    if !page.status.is_success() {
-        return Err(ScenarioError::Login(format!(
-            "login through the App Router ended with {}",
-            page.status
-        )));
-    }
-    let cookie = browser
-        .cookie_header(&router_url)
-        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let cookie = login_cookie(&router_url, PROTECTED_PATH, user, password, "").await?;
     let logged_in = vec![
         ("Cookie".to_string(), cookie),
         ("Accept".to_string(), "application/json".to_string()),
@@ -1220,23 +1213,7 @@ pub async fn soak(
     seconds: u64,
 ) -> Result<Soak, ScenarioError> {
     // A login of its own: the bench's first session may have idled out by now.
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}{PROTECTED_PATH}", stack.approuter_url),
-            user,
-            password,
-        )
-        .await?;
-    if !page.status.is_success() {
-        return Err(ScenarioError::Login(format!(
-            "login through the App Router ended with {}",
-            page.status
-        )));
-    }
-    let cookie = browser
-        .cookie_header(&stack.approuter_url)
-        .ok_or_else(|| ScenarioError::Login("no session cookie after login".into()))?;
+    let cookie = login_cookie(&stack.approuter_url, PROTECTED_PATH, user, password, "").await?;
     let logged_in = vec![
         ("Cookie".to_string(), cookie),
         ("Accept".to_string(), "application/json".to_string()),

@@ -14,7 +14,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -1253,22 +1252,13 @@ fn describe_authorization(value: &str) -> String {
     let Some(token) = value.strip_prefix("Bearer ") else {
         return value.split(' ').next().unwrap_or("?").to_string() + " ...";
     };
-    let claims = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p.trim_end_matches('='))
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-    match claims {
-        Some(c) => format!(
+    match common::jwt::decode_unverified(token) {
+        Ok(c) => format!(
             "Bearer JWT(user_name={}, grant_type={})",
-            c["user_name"].as_str().unwrap_or("-"),
-            c["grant_type"].as_str().unwrap_or("-")
+            c.user_name.as_deref().unwrap_or("-"),
+            c.grant_type.as_deref().unwrap_or("-")
         ),
-        None => "Bearer <not a JWT>".into(),
+        Err(_) => "Bearer <not a JWT>".into(),
     }
 }
 
