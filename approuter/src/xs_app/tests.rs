@@ -1,5 +1,7 @@
 use super::*;
 use serde_json::json;
+use std::collections::HashSet;
+use std::path::Path;
 
 fn ctx_parse(value: serde_json::Value) -> Result<XsApp, Error> {
     let destinations: HashSet<String> = ["backend".to_string(), "other".to_string()].into();
