@@ -13,8 +13,10 @@
 //! ([`Compressible`]) and the layer's predicate checks the mark and the size.
 
 use crate::error::Error;
+use crate::xs_app::document::{CompressionSection, Field};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, header};
+use serde::Deserialize;
 use serde_json::Value;
 use tower_http::compression::predicate::Predicate;
 
@@ -37,38 +39,54 @@ pub struct Settings {
 pub const DEFAULT_MIN_SIZE: u64 = 1024;
 
 impl Settings {
+    /// `COMPRESSION` (the env, same JSON as `xs-app.json`'s `compression`); `here` names it.
     pub fn parse(value: &Value, here: &str) -> Result<Self, Error> {
-        let Value::Object(obj) = value else {
+        let section = Field::<CompressionSection>::deserialize(value)
+            .map_err(|e| Error::Config(format!("{here}: {e}")))?;
+        Self::compile(&section, here)
+    }
+
+    /// A `compression` object, read; `here` names the file and key, or the variable.
+    pub fn compile(section: &Field<CompressionSection>, here: &str) -> Result<Self, Error> {
+        let Field::Valid(section) = section else {
             return Err(Error::Config(format!(
                 "{here} must be an object {{enabled, minSize, compressResponseMixedTypeContent}}"
             )));
         };
-        let mut out = Settings::default();
-        for (key, v) in obj {
-            match key.as_str() {
-                "enabled" => {
-                    out.enabled = Some(v.as_bool().ok_or_else(|| {
-                        Error::Config(format!("{here}: enabled must be true or false"))
-                    })?)
-                }
-                "minSize" => {
-                    out.min_size = Some(v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
-                        Error::Config(format!(
-                            "{here}: minSize must be a positive number of bytes, not {v}"
-                        ))
-                    })?)
-                }
-                "compressResponseMixedTypeContent" => {
-                    out.mixed = Some(v.as_bool().ok_or_else(|| {
-                        Error::Config(format!(
-                            "{here}: compressResponseMixedTypeContent must be true or false"
-                        ))
-                    })?)
-                }
-                _ => return Err(Error::Config(format!("{here}: unknown key {key:?}"))),
-            }
+        if let Some(key) = section.extra.keys().next() {
+            return Err(Error::Config(format!("{here}: unknown key {key:?}")));
         }
-        Ok(out)
+        let flag = |field: &Field<bool>, key: &str| match field {
+            Field::Absent => Ok(None),
+            Field::Valid(b) => Ok(Some(*b)),
+            Field::Wrong(_) => Err(Error::Config(format!(
+                "{here}: {key} must be true or false"
+            ))),
+        };
+        let mixed = flag(
+            &section.compress_response_mixed_type_content,
+            "compressResponseMixedTypeContent",
+        )?;
+        let enabled = flag(&section.enabled, "enabled")?;
+        let min_size = match &section.min_size {
+            Field::Absent => None,
+            Field::Valid(n) if *n >= 1 => Some(*n),
+            Field::Valid(n) => {
+                return Err(Error::Config(format!(
+                    "{here}: minSize must be a positive number of bytes, not {n}"
+                )));
+            }
+            Field::Wrong(v) => {
+                return Err(Error::Config(format!(
+                    "{here}: minSize must be a positive number of bytes, not {v}"
+                )));
+            }
+        };
+        Ok(Settings {
+            enabled,
+            min_size,
+            mixed,
+        })
     }
 
     /// `self` (from `xs-app.json`) with `over` (the env) on top, key by key, as SAP merges them.

@@ -16,10 +16,12 @@
 //! every web site read the user's data). Every answer names `Vary: Origin` for caches.
 
 use crate::error::Error;
-use crate::routes::Source;
+use crate::source::Source;
+use crate::xs_app::document::{AllowedOriginEntry, CorsEntry, Field, Pattern, Port};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 const DEFAULT_METHODS: &[&str] = &["GET", "POST", "HEAD", "OPTIONS"];
 const DEFAULT_HEADERS: &[&str] = &[
@@ -286,10 +288,17 @@ impl CorsRule {
     }
 }
 
-/// A `cors` array (from `xs-app.json` or the `CORS` env); `here` names the file and key, or the
-/// variable, in messages.
+/// A `cors` array from the `CORS` env (same JSON as `xs-app.json`'s); `here` names the variable
+/// in messages.
 pub fn parse(value: &Value, here: &str) -> Result<Vec<CorsRule>, Error> {
-    let Value::Array(items) = value else {
+    let entries = Field::<Vec<Field<CorsEntry>>>::deserialize(value)
+        .map_err(|e| Error::Config(format!("{here}: {e}")))?;
+    compile(&entries, here)
+}
+
+/// A `cors` array, read; `here` names the file and key, or the variable, in messages.
+pub fn compile(entries: &Field<Vec<Field<CorsEntry>>>, here: &str) -> Result<Vec<CorsRule>, Error> {
+    let Field::Valid(items) = entries else {
         return Err(Error::Config(format!(
             "{here} must be an array of {{uriPattern, allowedOrigin, ...}}"
         )));
@@ -301,64 +310,56 @@ pub fn parse(value: &Value, here: &str) -> Result<Vec<CorsRule>, Error> {
         .iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::Object(obj) => parse_rule(obj, &format!("{here}[{i}]")),
+            Field::Valid(entry) => compile_rule(entry, &format!("{here}[{i}]")),
             _ => Err(Error::Config(format!("{here}[{i}] must be an object"))),
         })
         .collect()
 }
 
-fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
+fn compile_rule(entry: &CorsEntry, here: &str) -> Result<CorsRule, Error> {
     let err = |reason: String| Error::Config(format!("{here}: {reason}"));
-    const KEYS: &[&str] = &[
-        "uriPattern",
-        "hostPattern",
-        "allowedOrigin",
-        "allowedMethods",
-        "allowedHeaders",
-        "allowedCredentials",
-        "exposeHeaders",
-        "maxAge",
-    ];
-    if let Some(key) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    if let Some(key) = entry.extra.keys().next() {
         return Err(err(format!("unknown key {key:?}")));
     }
-    let uri_pattern = match obj.get("uriPattern") {
-        Some(Value::String(s)) if !s.is_empty() => Source::new(s, true),
-        Some(Value::Object(o)) => {
-            if let Some(extra) = o.keys().find(|k| *k != "path" && *k != "matchCase") {
+    let uri_pattern = match &entry.uri_pattern {
+        Field::Valid(Pattern::Text(s)) if !s.is_empty() => Source::new(s, true),
+        Field::Valid(Pattern::Object(o)) => {
+            if let Some(extra) = o.extra.keys().next() {
                 return Err(err(format!("uriPattern: unknown key {extra:?}")));
             }
-            let Some(path) = o.get("path").and_then(Value::as_str) else {
+            let Field::Valid(path) = &o.path else {
                 return Err(err("uriPattern.path must be a string".into()));
             };
-            let match_case = match o.get("matchCase") {
-                None => true,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(err("uriPattern.matchCase must be true or false".into())),
+            let match_case = match o.match_case {
+                Field::Absent => true,
+                Field::Valid(b) => b,
+                Field::Wrong(_) => {
+                    return Err(err("uriPattern.matchCase must be true or false".into()));
+                }
             };
             Source::new(path, match_case)
         }
-        None => return Err(err("uriPattern is missing".into())),
-        Some(_) => return Err(err("uriPattern must be a regular expression string".into())),
+        Field::Absent => return Err(err("uriPattern is missing".into())),
+        _ => return Err(err("uriPattern must be a regular expression string".into())),
     }
     .map_err(|e| err(format!("uriPattern is not a valid regular expression: {e}")))?;
-    let host_pattern = match obj.get("hostPattern") {
-        None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(Source::new(s, true).map_err(|e| {
+    let host_pattern = match &entry.host_pattern {
+        Field::Absent => None,
+        Field::Valid(s) if !s.is_empty() => Some(Source::new(s, true).map_err(|e| {
             err(format!(
                 "hostPattern is not a valid regular expression: {e}"
             ))
         })?),
-        Some(_) => return Err(err("hostPattern must be a regular expression string".into())),
+        _ => return Err(err("hostPattern must be a regular expression string".into())),
     };
-    let allowed_origin = match obj.get("allowedOrigin") {
-        Some(Value::Array(items)) => items
+    let allowed_origin = match &entry.allowed_origin {
+        Field::Valid(items) => items
             .iter()
             .enumerate()
-            .map(|(i, o)| parse_origin(o).map_err(|r| err(format!("allowedOrigin[{i}]: {r}"))))
+            .map(|(i, o)| compile_origin(o).map_err(|r| err(format!("allowedOrigin[{i}]: {r}"))))
             .collect::<Result<Vec<_>, _>>()?,
-        None => return Err(err("allowedOrigin is missing".into())),
-        Some(_) => {
+        Field::Absent => return Err(err("allowedOrigin is missing".into())),
+        Field::Wrong(_) => {
             return Err(err(
                 "allowedOrigin must be an array of {host, protocol, port}".into(),
             ));
@@ -374,7 +375,7 @@ fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
     } else {
         allowed_origin
     };
-    let allowed_methods = match strings(obj, "allowedMethods").map_err(&err)? {
+    let allowed_methods = match strings(&entry.allowed_methods, "allowedMethods").map_err(&err)? {
         None => DEFAULT_METHODS
             .iter()
             .map(|m| Method::from_bytes(m.as_bytes()).map_err(|e| err(e.to_string())))
@@ -393,33 +394,36 @@ fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let allowed_headers = strings(obj, "allowedHeaders")
+    let allowed_headers = strings(&entry.allowed_headers, "allowedHeaders")
         .map_err(&err)?
         .unwrap_or_else(|| DEFAULT_HEADERS.iter().map(|h| h.to_string()).collect());
     let allowed_headers_value = HeaderValue::from_str(&allowed_headers.join(", "))
         .map_err(|_| err("allowedHeaders: not a valid header value".into()))?;
-    let expose_headers = match strings(obj, "exposeHeaders").map_err(&err)? {
+    let expose_headers = match strings(&entry.expose_headers, "exposeHeaders").map_err(&err)? {
         None => None,
         Some(list) => Some(
             HeaderValue::from_str(&list.join(", "))
                 .map_err(|_| err("exposeHeaders: not a valid header value".into()))?,
         ),
     };
-    let allowed_credentials = match obj.get("allowedCredentials") {
-        None => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(err("allowedCredentials must be true or false".into())),
+    let allowed_credentials = match entry.allowed_credentials {
+        Field::Absent => true,
+        Field::Valid(b) => b,
+        Field::Wrong(_) => return Err(err("allowedCredentials must be true or false".into())),
     };
-    let max_age = match obj.get("maxAge") {
-        None => DEFAULT_MAX_AGE,
-        Some(v) => match v.as_u64() {
-            Some(n) if n >= 1 => n,
-            _ => {
-                return Err(err(format!(
-                    "maxAge must be a positive number of seconds, not {v}"
-                )));
-            }
-        },
+    let max_age = match &entry.max_age {
+        Field::Absent => DEFAULT_MAX_AGE,
+        Field::Valid(n) if *n >= 1 => *n,
+        Field::Valid(n) => {
+            return Err(err(format!(
+                "maxAge must be a positive number of seconds, not {n}"
+            )));
+        }
+        Field::Wrong(v) => {
+            return Err(err(format!(
+                "maxAge must be a positive number of seconds, not {v}"
+            )));
+        }
     };
     Ok(CorsRule {
         uri_pattern,
@@ -435,62 +439,69 @@ fn parse_rule(obj: &Map<String, Value>, here: &str) -> Result<CorsRule, Error> {
 }
 
 /// A non-empty array of non-empty strings under `key`, if present.
-fn strings(obj: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, String> {
-    let Some(value) = obj.get(key) else {
-        return Ok(None);
+fn strings(field: &Field<Vec<Field<String>>>, key: &str) -> Result<Option<Vec<String>>, String> {
+    let list = match field {
+        Field::Absent => return Ok(None),
+        Field::Valid(list) if !list.is_empty() => list,
+        _ => return Err(format!("{key} must be a non-empty array of strings")),
     };
-    let list = value
-        .as_array()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| format!("{key} must be a non-empty array of strings"))?;
     list.iter()
-        .map(|v| match v.as_str() {
-            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        .map(|v| match v {
+            Field::Valid(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
             _ => Err(format!("{key} must be a non-empty array of strings")),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
 
-fn parse_origin(value: &Value) -> Result<AllowedOrigin, String> {
-    let Value::Object(obj) = value else {
+fn compile_origin(field: &Field<AllowedOriginEntry>) -> Result<AllowedOrigin, String> {
+    let Field::Valid(entry) = field else {
         return Err("must be an object {host, protocol, port}".into());
     };
-    if let Some(key) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "host" | "protocol" | "port"))
-    {
+    if let Some(key) = entry.extra.keys().next() {
         return Err(format!("unknown key {key:?}"));
     }
-    let host = match obj.get("host") {
-        Some(Value::String(h)) if valid_host_pattern(h) => h.to_ascii_lowercase(),
-        Some(Value::String(h)) => {
+    let host = match &entry.host {
+        Field::Valid(h) if valid_host_pattern(h) => h.to_ascii_lowercase(),
+        Field::Valid(h) => {
             return Err(format!(
                 "host {h:?} is not correct: a host name, an IP address, or a host name prefixed with \"*.\""
             ));
         }
         _ => return Err("host is missing".into()),
     };
-    let protocol = match obj.get("protocol") {
-        None => None,
-        Some(Value::String(p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()) => {
+    let protocol = match &entry.protocol {
+        Field::Absent => None,
+        Field::Valid(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()) => {
             Some(p.to_ascii_lowercase())
         }
-        Some(other) => {
+        Field::Valid(p) => {
+            return Err(format!(
+                "protocol {} is not a scheme such as \"https\"",
+                Value::from(p.as_str())
+            ));
+        }
+        Field::Wrong(other) => {
             return Err(format!(
                 "protocol {other} is not a scheme such as \"https\""
             ));
         }
     };
-    let port = match obj.get("port") {
-        None => None,
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Some(Value::String(s)) => s.trim().parse::<u16>().ok(),
-        Some(_) => None,
+    let port = match &entry.port {
+        Field::Absent => None,
+        Field::Valid(Port::Number(n)) if *n != 0 => Some(*n),
+        Field::Valid(Port::Text(s)) if s.trim().parse::<u16>().is_ok_and(|p| p != 0) => {
+            s.trim().parse::<u16>().ok()
+        }
+        Field::Valid(Port::Number(n)) => return Err(format!("port {n} is not a port number")),
+        Field::Valid(Port::Text(s)) => {
+            return Err(format!(
+                "port {} is not a port number",
+                Value::from(s.as_str())
+            ));
+        }
+        Field::Wrong(v) => return Err(format!("port {v} is not a port number")),
     };
-    if obj.contains_key("port") && port.is_none_or(|p| p == 0) {
-        return Err(format!("port {} is not a port number", obj["port"]));
-    }
     Ok(AllowedOrigin {
         protocol,
         host,

@@ -8,9 +8,9 @@
 //! what SAP's `send` gives them (`Content-Type` by extension, `Cache-Control: public, max-age=0`).
 
 use crate::error::Error;
+use crate::xs_app::document::{ErrorPageEntry, Field, Statuses};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Response, StatusCode, header};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -38,8 +38,12 @@ impl ErrorPages {
     }
 
     /// `errorPage` (an array of `{status, file | path}`); files are relative to `base_dir`.
-    pub fn parse(value: &Value, here: &str, base_dir: &Path) -> Result<Self, Error> {
-        let Value::Array(items) = value else {
+    pub fn compile(
+        entries: &Field<Vec<Field<ErrorPageEntry>>>,
+        here: &str,
+        base_dir: &Path,
+    ) -> Result<Self, Error> {
+        let Field::Valid(items) = entries else {
             return Err(Error::Config(format!(
                 "{here} must be an array of {{status, file}} or {{status, path}}"
             )));
@@ -48,29 +52,35 @@ impl ErrorPages {
         for (i, item) in items.iter().enumerate() {
             let at = format!("{here}[{i}]");
             let err = |reason: String| Error::Config(format!("{at}: {reason}"));
-            let Value::Object(obj) = item else {
+            let Field::Valid(entry) = item else {
                 return Err(err(
                     "must be an object {status, file} or {status, path}".into()
                 ));
             };
-            if let Some(key) = obj
-                .keys()
-                .find(|k| !matches!(k.as_str(), "status" | "file" | "path"))
-            {
+            if let Some(key) = entry.extra.keys().next() {
                 return Err(err(format!("unknown key {key:?}")));
             }
-            let statuses: Vec<u16> = match obj.get("status") {
-                Some(Value::Array(list)) if !list.is_empty() => list
+            let not_a_status =
+                |s: &dyn std::fmt::Display| err(format!("status {s} is not an HTTP status"));
+            let statuses: Vec<u16> = match &entry.status {
+                Field::Valid(Statuses::Many(list)) if !list.is_empty() => list
                     .iter()
-                    .map(|s| {
-                        status(s).ok_or_else(|| err(format!("status {s} is not an HTTP status")))
+                    .map(|s| match s {
+                        Field::Valid(n) if is_status(*n) => Ok(*n),
+                        Field::Valid(n) => Err(not_a_status(n)),
+                        Field::Wrong(v) => Err(not_a_status(v)),
+                        // Not in an array; said as for a wrong shape.
+                        Field::Absent => Err(err(
+                            "status must be a status code or a non-empty array of them".into(),
+                        )),
                     })
                     .collect::<Result<_, _>>()?,
-                Some(s) if s.is_number() => {
-                    vec![
-                        status(s)
-                            .ok_or_else(|| err(format!("status {s} is not an HTTP status")))?,
-                    ]
+                Field::Valid(Statuses::One(n)) => {
+                    let status = n
+                        .as_u64()
+                        .and_then(|n| u16::try_from(n).ok())
+                        .filter(|n| is_status(*n));
+                    vec![status.ok_or_else(|| not_a_status(n))?]
                 }
                 _ => {
                     return Err(err(
@@ -78,11 +88,11 @@ impl ErrorPages {
                     ));
                 }
             };
-            let page = match (obj.get("file"), obj.get("path")) {
-                (Some(Value::String(file)), None) if !file.is_empty() => {
+            let page = match (&entry.file, &entry.path) {
+                (Field::Valid(file), Field::Absent) if !file.is_empty() => {
                     read_file(base_dir, file).map_err(&err)?
                 }
-                (None, Some(Value::String(path))) if !path.is_empty() => {
+                (Field::Absent, Field::Valid(path)) if !path.is_empty() => {
                     let path = if path.starts_with('/') {
                         path.clone()
                     } else {
@@ -95,7 +105,7 @@ impl ErrorPages {
                     }
                     ErrorPage::Path(path)
                 }
-                (Some(_), Some(_)) => {
+                (file, path) if file.is_present() && path.is_present() => {
                     return Err(err("has both file and path: only one of them".into()));
                 }
                 _ => return Err(err("needs a file (a non-empty string) or a path".into())),
@@ -140,11 +150,8 @@ impl ErrorPages {
     }
 }
 
-fn status(value: &Value) -> Option<u16> {
-    value
-        .as_u64()
-        .and_then(|n| u16::try_from(n).ok())
-        .filter(|n| (100..=999).contains(n))
+fn is_status(n: u16) -> bool {
+    (100..=999).contains(&n)
 }
 
 fn read_file(base_dir: &Path, file: &str) -> Result<ErrorPage, String> {
@@ -181,13 +188,18 @@ fn read_file(base_dir: &Path, file: &str) -> Result<ErrorPage, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    fn parse(value: &Value, here: &str, base_dir: &Path) -> Result<ErrorPages, Error> {
+        ErrorPages::compile(&Field::deserialize(value).unwrap(), here, base_dir)
+    }
 
     #[test]
     fn files_and_paths_per_status() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("oops.html"), "<h1>oops</h1>").unwrap();
-        let pages = ErrorPages::parse(
+        let pages = parse(
             &json!([{"status": [403, 404], "file": "oops.html"}, {"status": 502, "path": "down.html"}]),
             "xs-app.json: errorPage",
             dir.path(),
@@ -233,7 +245,7 @@ mod tests {
                 "unknown key",
             ),
         ] {
-            let e = ErrorPages::parse(&value, "xs-app.json: errorPage", dir.path())
+            let e = parse(&value, "xs-app.json: errorPage", dir.path())
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("errorPage") && e.contains(part), "{e}");

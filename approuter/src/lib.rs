@@ -68,6 +68,7 @@ pub mod proxy;
 pub mod redirect;
 pub mod routes;
 pub mod session;
+pub mod source;
 pub mod static_files;
 pub mod token_pack;
 pub mod user_api;

@@ -8,6 +8,7 @@
 //! fixed at start-up.
 
 use crate::error::Error;
+use crate::xs_app::document::{Field, ReplaceSection};
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Map, Value};
@@ -31,47 +32,43 @@ pub struct Replace {
 }
 
 impl Replace {
-    pub fn parse(value: &Value) -> Result<Self, String> {
-        let Value::Object(obj) = value else {
+    /// A route's `replace`, read (the view is filled later, by [`Replace::resolve`]).
+    pub fn compile(section: &Field<ReplaceSection>) -> Result<Self, String> {
+        let Field::Valid(section) = section else {
             return Err("replace must be an object {pathSuffixes, vars, services}".into());
         };
-        if let Some(key) = obj
-            .keys()
-            .find(|k| !matches!(k.as_str(), "pathSuffixes" | "vars" | "services"))
-        {
+        if let Some(key) = section.extra.keys().next() {
             return Err(format!("replace: unknown key {key:?}"));
         }
-        let strings = |key: &str| -> Result<Vec<String>, String> {
-            match obj.get(key) {
-                None => Ok(Vec::new()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|v| match v.as_str() {
-                        Some(s) if !s.is_empty() => Ok(s.to_string()),
-                        _ => Err(format!(
-                            "replace.{key} must be an array of non-empty strings"
-                        )),
-                    })
-                    .collect(),
-                Some(_) => Err(format!(
-                    "replace.{key} must be an array of non-empty strings"
-                )),
-            }
-        };
-        if !obj.contains_key("pathSuffixes") {
+        let strings =
+            |field: &Field<Vec<Field<String>>>, key: &str| -> Result<Vec<String>, String> {
+                let wrong = || format!("replace.{key} must be an array of non-empty strings");
+                match field {
+                    Field::Absent => Ok(Vec::new()),
+                    Field::Valid(items) => items
+                        .iter()
+                        .map(|v| match v {
+                            Field::Valid(s) if !s.is_empty() => Ok(s.clone()),
+                            _ => Err(wrong()),
+                        })
+                        .collect(),
+                    Field::Wrong(_) => Err(wrong()),
+                }
+            };
+        if !section.path_suffixes.is_present() {
             return Err("replace.pathSuffixes is missing".into());
         }
-        let path_suffixes = strings("pathSuffixes")?;
+        let path_suffixes = strings(&section.path_suffixes, "pathSuffixes")?;
         if let Some(bad) = path_suffixes.iter().find(|s| s.contains("://")) {
             return Err(format!(
                 "replace.pathSuffixes: {bad:?} must be a relative path"
             ));
         }
-        let vars = strings("vars")?;
-        let services = match obj.get("services") {
-            None => Map::new(),
-            Some(Value::Object(map)) => map.clone(),
-            Some(_) => return Err("replace.services must be an object".into()),
+        let vars = strings(&section.vars, "vars")?;
+        let services = match &section.services {
+            Field::Absent => Map::new(),
+            Field::Valid(map) => map.clone(),
+            Field::Wrong(_) => return Err("replace.services must be an object".into()),
         };
         if let Some(both) = vars.iter().find(|v| services.contains_key(*v)) {
             return Err(format!(
@@ -349,7 +346,9 @@ pub async fn resolve(dir: &Path, target: &str) -> Option<PathBuf> {
     meta.is_file().then_some(canonical)
 }
 
-/// Percent-decoding; an encoded `/` is refused, as it would be a separator on disk.
+/// Percent-decoding; an encoded `/` is refused, as it would be a separator on disk. Not the
+/// `percent-encoding` crate's decoder: it passes a malformed escape on as text, and a path with
+/// one is no file of ours.
 fn decode(text: &str) -> Option<String> {
     if text.to_ascii_lowercase().contains("%2f") {
         return None;
@@ -375,12 +374,14 @@ mod tests {
             ),
             "&lt;b&gt;A &amp; B&lt;&#x2F;b&gt;|<b>A & B</b>|<b>A & B</b>|https:&#x2F;&#x2F;ui5.example&#x2F;x|3|||{{#s}}x{{/s}}|{{open"
         );
-        let r = Replace::parse(
-            &serde_json::json!({"pathSuffixes": ["index.html"], "vars": ["A"], "services": {"A": "x"}}),
+        let parse =
+            |value: Value| Replace::compile(&serde::Deserialize::deserialize(&value).unwrap());
+        let r = parse(
+            serde_json::json!({"pathSuffixes": ["index.html"], "vars": ["A"], "services": {"A": "x"}}),
         );
         assert!(r.unwrap_err().contains("colliding"));
         assert!(
-            Replace::parse(&serde_json::json!({"vars": ["A"]}))
+            parse(serde_json::json!({"vars": ["A"]}))
                 .unwrap_err()
                 .contains("pathSuffixes")
         );

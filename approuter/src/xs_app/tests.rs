@@ -1,5 +1,8 @@
 use super::*;
+use axum::http::Method;
 use serde_json::json;
+use std::collections::HashSet;
+use std::path::Path;
 
 fn ctx_parse(value: serde_json::Value) -> Result<XsApp, Error> {
     let destinations: HashSet<String> = ["backend".to_string(), "other".to_string()].into();
@@ -462,4 +465,94 @@ fn a_destination_outside_the_env_needs_a_destination_service() {
     )
     .unwrap();
     assert_eq!(app.routes[0].destination(), Some("from-service"));
+}
+
+#[test]
+fn a_value_of_the_wrong_shape_is_refused_naming_the_key() {
+    let route = |key: &str, value: serde_json::Value| {
+        let mut route = json!({"source": "^/(a)$", "destination": "backend"});
+        route[key] = value;
+        json!({"routes": [route]})
+    };
+    let here = "xs-app.json: routes[0] (source \"^/(a)$\")";
+    for (file, expected) in [
+        (json!([]), "xs-app.json: must be a JSON object".to_string()),
+        (
+            json!({"welcomeFile": 3}),
+            "xs-app.json: welcomeFile must be a string".into(),
+        ),
+        (
+            json!({"authenticationMethod": null}),
+            "xs-app.json: authenticationMethod must be \"route\" or \"none\", not null".into(),
+        ),
+        (
+            json!({"sessionTimeout": 1.5}),
+            "xs-app.json: sessionTimeout must be a positive number of minutes up to 525600, not 1.5"
+                .into(),
+        ),
+        (
+            json!({"logout": {"logoutEndpoint": "/x", "logoutPage": 1}}),
+            "xs-app.json: logout.logoutPage must be a string".into(),
+        ),
+        (
+            json!({"login": {"callbackEndpoint": 1}}),
+            "xs-app.json: login.callbackEndpoint must be a string".into(),
+        ),
+        (
+            json!({"responseHeaders": [{"name": "a", "value": 1}]}),
+            "xs-app.json: responseHeaders[0] needs string \"name\" and \"value\"".into(),
+        ),
+        (
+            json!({"routes": [null]}),
+            "xs-app.json: routes[0] must be an object".into(),
+        ),
+        (
+            json!({"routes": [{"source": {"path": 1}, "destination": "backend"}]}),
+            "xs-app.json: routes[0] (source \"?\"): source.path must be a string".into(),
+        ),
+        (
+            route("target", json!(1)),
+            format!("{here}: target must be a string"),
+        ),
+        (
+            route("scope", json!(1)),
+            format!(
+                "{here}: scope: must be a string, an array of strings or an object per HTTP method"
+            ),
+        ),
+        (
+            route("scope", json!({"GET": [1]})),
+            format!("{here}: scope: 1 is not a string"),
+        ),
+        (
+            route("scope", json!({"GET": 1})),
+            format!("{here}: scope: 1 is not a string or an array of strings"),
+        ),
+        (
+            route("httpMethods", json!([1])),
+            format!("{here}: httpMethods must be an array of method names"),
+        ),
+        (
+            json!({"cors": [{"uriPattern": "^/", "allowedOrigin": [{"host": "a", "port": "abc"}]}]}),
+            "xs-app.json: cors[0]: allowedOrigin[0]: port \"abc\" is not a port number".into(),
+        ),
+        (
+            json!({"cors": [{"uriPattern": "^/", "allowedOrigin": [], "maxAge": "1"}]}),
+            "xs-app.json: cors[0]: maxAge must be a positive number of seconds, not \"1\"".into(),
+        ),
+        (
+            json!({"compression": {"minSize": "a"}}),
+            "xs-app.json: compression: minSize must be a positive number of bytes, not \"a\"".into(),
+        ),
+        (
+            json!({"errorPage": [{"status": [404, "x"], "path": "/a"}]}),
+            "xs-app.json: errorPage[0]: status \"x\" is not an HTTP status".into(),
+        ),
+        (
+            json!({"destinations": {"backend": {"logoutPath": 1}}}),
+            "xs-app.json: destinations.backend.logoutPath must be a string".into(),
+        ),
+    ] {
+        assert_eq!(message(file.clone()), expected, "{file}");
+    }
 }
