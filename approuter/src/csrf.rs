@@ -11,9 +11,9 @@
 //! forwarded, since OData clients use them legitimately.
 
 use crate::error::Error;
-use crate::session::constant_time_eq;
 use axum::http::{HeaderMap, Method};
 use common::Secret;
+use subtle::ConstantTimeEq;
 
 pub const HEADER: &str = "x-csrf-token";
 
@@ -62,7 +62,7 @@ pub fn needs_token(method: &Method) -> bool {
 pub fn check(headers: &HeaderMap, session_token: Option<&Secret>) -> Result<(), Error> {
     let sent = headers.get(HEADER).map(|v| v.as_bytes());
     match (sent, session_token) {
-        (Some(sent), Some(expected)) if constant_time_eq(sent, expected.expose().as_bytes()) => {
+        (Some(sent), Some(expected)) if bool::from(sent.ct_eq(expected.expose().as_bytes())) => {
             Ok(())
         }
         _ => Err(Error::CsrfRequired),
