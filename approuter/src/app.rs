@@ -11,9 +11,7 @@ use crate::proxy::{self, Forward, Upstream};
 use crate::routes;
 use crate::session::{AuthInfo, MemoryStore, OnTimeout, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{
-    backend_cookies, compression, correlation, cors, csrf, error_page, static_files, websocket,
-};
+use crate::{compression, correlation, cors, csrf, error_page, static_files, websocket};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -569,7 +567,9 @@ async fn dispatch(
             if !forwarded.session_cookies.is_empty()
                 && let Some(s) = &session
             {
-                keep_backend_cookies(app, s.id, &s.data, name, &forwarded.session_cookies).await;
+                app.sessions
+                    .keep_backend_cookies(s.id, &s.data, name, &forwarded.session_cookies)
+                    .await;
             }
             forwarded.response
         }
@@ -595,42 +595,6 @@ async fn dispatch(
         response.headers_mut().insert(csrf::HEADER, v);
     }
     Ok(response)
-}
-
-/// Keeps a destination's session cookies in the user's session (a store write only when they
-/// change). A failure is logged, not answered: the backend's answer is already there, and the
-/// next request can set the cookie again.
-pub(crate) async fn keep_backend_cookies(
-    app: &App,
-    id: tower_sessions::session::Id,
-    data: &crate::session::SessionData,
-    destination: &str,
-    cookies: &[backend_cookies::SetCookie],
-) {
-    let unchanged = match &data.backend_cookies {
-        Some(jar) => !jar.would_change(destination, cookies),
-        None => cookies.iter().all(|c| !c.session || c.deletes),
-    };
-    if unchanged {
-        return;
-    }
-    let mut refused = Vec::new();
-    let result = app
-        .sessions
-        .update(id, |d| {
-            let jar = d.backend_cookies.get_or_insert_with(Box::default);
-            refused = jar.apply(destination, cookies);
-            if jar.is_empty() {
-                d.backend_cookies = None;
-            }
-        })
-        .await;
-    for (name, why) in refused {
-        tracing::warn!(destination, cookie = %name, reason = ?why, "backend session cookie not kept: the session's bound is reached");
-    }
-    if let Err(e) = result {
-        tracing::warn!(destination, error = %e, "backend session cookies not kept");
-    }
 }
 
 /// `x-approuter-authorization`: a service's own token instead of a browser login.

@@ -277,7 +277,9 @@ pub async fn proxy(
             .filter_map(|v| crate::backend_cookies::parse(v, &backend_path))
             .filter(|c| c.session || c.deletes)
             .collect();
-        crate::app::keep_backend_cookies(&app, s.id, &s.data, &up.name, &cookies).await;
+        app.sessions
+            .keep_backend_cookies(s.id, &s.data, &up.name, &cookies)
+            .await;
     }
 
     let mut response = Response::new(Body::empty());
