@@ -1,5 +1,5 @@
 //! The running router: state built once from [`Config`], the axum `Router`, and the request path
-//! through login, scopes, CSRF and forwarding.
+//! through login, scopes, CSRF and forwarding ([`dispatch`] and its steps).
 
 use crate::backend_logout::BackendLogouts;
 use crate::config::{Config, redact_url};
@@ -8,21 +8,22 @@ use crate::error::Error;
 use crate::forwarded::{Origin, TrustedProxies};
 use crate::login::{self, Xsuaa, mask_user};
 use crate::proxy::{self, Forward, Upstream};
+use crate::respond::method_not_allowed;
 use crate::routes;
-use crate::session::{AuthInfo, MemoryStore, OnTimeout, Sessions, Store};
+use crate::session::{AuthInfo, MemoryStore, OnTimeout, SessionData, SessionRef, Sessions, Store};
 use crate::xs_app::{Logout, Route, RouteKind};
-use crate::{
-    backend_cookies, compression, correlation, cors, csrf, error_page, static_files, websocket,
-};
+use crate::{compression, correlation, cors, csrf, error_page, static_files, user_api, websocket};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, Response, header};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower_sessions_redis_store::RedisStore;
@@ -36,7 +37,6 @@ const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct App {
     pub(crate) routes: Vec<Route>,
     pub(crate) welcome_file: Option<String>,
-    pub(crate) callback_path: String,
     pub(crate) logout: Option<Logout>,
     pub(crate) response_headers: Vec<(HeaderName, HeaderValue)>,
     /// `httpHeaders` env and `x-frame-options: SAMEORIGIN` unless `SEND_XFRAMEOPTIONS` is false.
@@ -46,24 +46,20 @@ pub struct App {
     pub(crate) upstreams: HashMap<String, Upstream>,
     /// The bound Destination service, for route destinations the env does not define.
     pub(crate) destination_service: Option<Arc<DestinationService>>,
-    /// `destinations.<name>.logoutPath` of `xs-app.json`, when any.
-    pub(crate) backend_logouts: Option<Arc<BackendLogouts>>,
-    pub(crate) sessions: Sessions,
+    /// Shared with the tasks of open WebSockets, which watch the user's session.
+    pub(crate) sessions: Arc<Sessions>,
     pub(crate) xsuaa: Option<Xsuaa>,
+    /// The callback path, `PRESERVE_FRAGMENT`, `ALLOWED_REDIRECT_HOSTS` and the backends' logouts.
+    pub(crate) login: login::Settings,
     pub(crate) trusted_proxies: TrustedProxies,
-    pub(crate) allowed_redirect_hosts: Vec<String>,
     pub(crate) server: common::server::ServerLimits,
-    /// xs-app.json `websockets.enabled`.
-    pub(crate) websockets_enabled: bool,
-    /// `WS_ALLOWED_ORIGINS`; `None`: the router's own URL.
-    pub(crate) ws_allowed_origins: Option<Vec<websocket::AllowedOrigin>>,
+    /// `websockets.enabled` and `WS_ALLOWED_ORIGINS`.
+    pub(crate) websockets: websocket::Settings,
     /// `cors` of xs-app.json, then the `CORS` env.
     pub(crate) cors: cors::Cors,
     /// `compression` and `COMPRESSION`; `None`: off.
     pub(crate) compression: Option<compression::Compression>,
     pub(crate) error_pages: error_page::ErrorPages,
-    /// `PRESERVE_FRAGMENT`: the login page keeps the URL's `#fragment`.
-    pub(crate) preserve_fragment: bool,
 }
 
 impl App {
@@ -90,7 +86,7 @@ impl App {
                 // As `@sap/approuter`'s memory store: a session that times out is logged out of
                 // the backends too (found by the sweep, so up to its interval late).
                 let on_timeout: Option<OnTimeout> = backend_logouts.clone().map(|logouts| {
-                    Arc::new(move |data: Arc<crate::session::SessionData>| {
+                    Arc::new(move |data: Arc<SessionData>| {
                         if let Some(auth) = &data.auth {
                             logouts.call_all(
                                 &auth.user,
@@ -119,10 +115,8 @@ impl App {
             cors,
             compression: config.compression,
             error_pages: xs_app.error_pages,
-            preserve_fragment: config.preserve_fragment,
             routes: xs_app.routes,
             welcome_file: xs_app.welcome_file,
-            callback_path: xs_app.callback_endpoint,
             logout: xs_app.logout,
             response_headers: xs_app.response_headers,
             additional_headers: config.additional_headers,
@@ -133,16 +127,22 @@ impl App {
                 .and_then(|z| HeaderValue::from_str(z).ok()),
             upstreams,
             destination_service,
-            backend_logouts,
-            sessions,
+            sessions: Arc::new(sessions),
             xsuaa: config
                 .xsuaa
                 .map(|creds| Xsuaa::new(creds, &config.cookie_name)),
+            login: login::Settings {
+                callback_path: xs_app.callback_endpoint,
+                preserve_fragment: config.preserve_fragment,
+                allowed_redirect_hosts: config.allowed_redirect_hosts,
+                backend_logouts,
+            },
             trusted_proxies: config.trusted_proxies,
-            allowed_redirect_hosts: config.allowed_redirect_hosts,
             server: config.server,
-            websockets_enabled: xs_app.websockets_enabled,
-            ws_allowed_origins: config.ws_allowed_origins,
+            websockets: websocket::Settings {
+                enabled: xs_app.websockets_enabled,
+                allowed_origins: config.ws_allowed_origins,
+            },
         }))
     }
 
@@ -263,8 +263,9 @@ async fn access_log(mut req: Request, next: Next) -> Response<Body> {
 async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     let mut info = AccessInfo::default();
     // Only kept when `errorPage` could need it: a redirect to the failing page would loop.
+    let (req, body) = req.into_parts();
     let asked_for = (!app.error_pages.is_empty()).then(|| {
-        req.uri()
+        req.uri
             .path_and_query()
             .map(|pq| pq.as_str().to_string())
             .unwrap_or_default()
@@ -274,14 +275,14 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     // `httpHeaders`, `x-frame-options` nor `responseHeaders` go on it there.
     let mut answered_by_cors = false;
     let outcome = match cors_step(&app, &req) {
-        Ok(cors::Decision::Pass) => dispatch(&app, req, &mut info).await,
+        Ok(cors::Decision::Pass) => dispatch(&app, req, body, &mut info).await,
         Ok(cors::Decision::Preflight(answer)) => {
             answered_by_cors = true;
             Ok(answer)
         }
         Ok(cors::Decision::Headers(headers)) => {
             cors_headers = Some(headers);
-            dispatch(&app, req, &mut info).await
+            dispatch(&app, req, body, &mut info).await
         }
         Err(e) => {
             answered_by_cors = true;
@@ -322,266 +323,145 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
 
 /// Where the browser thinks it is (forwarded headers believed only from trusted proxies) and the
 /// normalised path the routes match.
-fn origin_and_path(app: &App, req: &Request) -> Result<(Origin, String), Error> {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+fn origin_and_path(app: &App, req: &Parts) -> Result<(Origin, String), Error> {
+    let peer = req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let origin = Origin::from_request(
-        req.headers(),
-        req.uri().authority().map(|a| a.as_str()),
+        &req.headers,
+        req.uri.authority().map(|a| a.as_str()),
         peer,
         &app.trusted_proxies,
     )?;
-    Ok((origin, routes::normalize_path(req.uri().path())?))
+    Ok((origin, routes::normalize_path(req.uri.path())?))
 }
 
 /// CORS comes before the login (a preflight carries no cookies); nothing to do without rules or
 /// without an `Origin`. A WebSocket upgrade is not a CORS request: its origin is checked against
 /// `WS_ALLOWED_ORIGINS` instead (SAP handles upgrades outside its CORS middleware too).
-fn cors_step(app: &App, req: &Request) -> Result<cors::Decision, Error> {
+fn cors_step(app: &App, req: &Parts) -> Result<cors::Decision, Error> {
     if app.cors.is_empty()
-        || !req.headers().contains_key(header::ORIGIN)
-        || websocket::is_upgrade(req.method(), req.headers())
+        || !req.headers.contains_key(header::ORIGIN)
+        || websocket::is_upgrade(&req.method, &req.headers)
     {
         return Ok(cors::Decision::Pass);
     }
     let (origin, path) = origin_and_path(app, req)?;
     app.cors.decide(
-        req.method(),
-        req.headers(),
+        &req.method,
+        &req.headers,
         &path,
         &origin.base_url(),
         &origin.host,
     )
 }
 
+/// What the steps after the first learn about the request, in the order they learn it.
+struct Ctx {
+    /// Where the browser thinks it is.
+    origin: Origin,
+    /// The normalised path the routes match.
+    path: String,
+    /// An HTTP/1.1 WebSocket upgrade.
+    upgrade: bool,
+}
+
+/// The request's route, as the steps after matching need it.
+struct Routed<'a> {
+    route: &'a Route,
+    /// The path the route forwards to (its `target` applied).
+    target: String,
+    /// The path matches but no route allows the method: the 405's `Allow`, answered only after
+    /// the login, scope and CSRF checks of the first route that matches the path (SAP's order).
+    not_allowed: Option<Vec<String>>,
+    /// A method the request names in an override header: it counts as a second method (see `csrf`).
+    named: Option<Method>,
+}
+
+/// Who is asking, as the route's authentication found out.
+enum User {
+    /// A route without login.
+    Anonymous,
+    /// `x-approuter-authorization`: a service's own XSUAA token; no session, no CSRF token.
+    Service(AuthInfo),
+    /// A browser's login session, its token fresh.
+    Session(SessionRef),
+}
+
+impl User {
+    fn auth(&self) -> Option<&AuthInfo> {
+        match self {
+            User::Anonymous => None,
+            User::Service(auth) => Some(auth),
+            User::Session(session) => session.data.auth.as_ref(),
+        }
+    }
+
+    fn session(&self) -> Option<&SessionRef> {
+        match self {
+            User::Session(session) => Some(session),
+            _ => None,
+        }
+    }
+}
+
+/// The request path, one step after the other, in `@sap/approuter`'s order; a step either lets
+/// the request go on or answers it.
 async fn dispatch(
     app: &Arc<App>,
-    req: Request,
+    req: Parts,
+    body: Body,
     info: &mut AccessInfo,
 ) -> Result<Response<Body>, Error> {
     let (origin, path) = origin_and_path(app, &req)?;
-    let upgrade = websocket::is_upgrade(req.method(), req.headers());
+    let upgrade = websocket::is_upgrade(&req.method, &req.headers);
     if upgrade {
-        websocket::check_handshake(app, req.headers(), &origin)?;
+        websocket::check_handshake(&app.websockets, &req.headers, &origin)?;
     }
-
-    if path == app.callback_path {
-        let xsuaa = app.xsuaa.as_ref().ok_or(Error::NotFound)?;
-        return login::callback(app, xsuaa, req.uri(), req.headers(), &origin).await;
-    }
-    if let Some(logout) = &app.logout
-        && path == logout.endpoint
-        && (req.method() == Method::GET || req.method() == Method::POST)
-    {
-        return login::logout(app, logout, req.method(), req.uri(), req.headers(), &origin).await;
-    }
-    if path == "/"
-        && let Some(welcome) = &app.welcome_file
-    {
-        return login::redirect(welcome);
-    }
-
-    let (route, target, not_allowed) = match routes::find(&app.routes, req.method(), &path) {
-        routes::Match::Route(route, target) => (route, target, None),
-        routes::Match::MethodNotAllowed { route, allow } => (route, String::new(), Some(allow)),
-        routes::Match::NotFound => return Err(Error::NotFound),
+    let ctx = Ctx {
+        origin,
+        path,
+        upgrade,
     };
-    info.route = Some(route.index);
-    if upgrade && !matches!(route.kind, RouteKind::Destination(_)) {
-        // SAP: "not able to match the web socket request to any configured backend".
-        return Err(Error::NotFound);
+    if let ControlFlow::Break(answer) = own_endpoint(app, &req, &ctx).await? {
+        return Ok(answer);
     }
-    // A method override counts as a second method of the request (see `csrf`).
-    let named = csrf::override_method(req.headers())?.filter(|m| m != req.method());
-    if let (Some(named), Some(allowed)) = (&named, &route.http_methods)
-        && !allowed.contains(named)
-    {
-        return Err(Error::Forbidden(format!(
-            "this route does not allow the method {named} that the request names in a method-override header"
-        )));
-    }
-
-    let mut token = None;
-    let mut csrf_answer = None;
-    // The logged-in user, kept (moved, not copied: the hot path allocates nothing for it) for lookups that the
-    // Destination service makes on the user's behalf.
-    let mut session = None;
-    let mut service_user: Option<AuthInfo> = None;
-    if route.authenticated
-        && let Some(header) = req.headers().get(SERVICE_TO_APPROUTER)
-    {
-        // Service to App Router: the client's own XSUAA token instead of a login. No session,
-        // no CSRF token (there is no browser to forge with), the scopes of the token decide.
-        let xsuaa = app
-            .xsuaa
-            .as_ref()
-            .ok_or_else(|| Error::Internal("authenticated route without xsuaa binding".into()))?;
-        let auth = xsuaa.service_auth(&app.sessions, header).await?;
+    let routed = match_route(app, &req, &ctx, info)?;
+    let user = match authenticate(app, routed.route, &req, &ctx).await? {
+        ControlFlow::Continue(user) => user,
+        ControlFlow::Break(to_login) => return Ok(to_login),
+    };
+    if let Some(auth) = user.auth() {
         info.user = Some(mask_user(&auth.user));
-        check_scopes(route, req.method(), named.as_ref(), &auth)?;
-        if let Some(allow) = &not_allowed {
-            return Ok(method_not_allowed(allow));
-        }
-        if route.kind == RouteKind::UserApi {
-            let userinfo = Some(crate::user_api::UserInfo {
-                http: &xsuaa.http,
-                xsuaa_url: &xsuaa.creds.url,
-            });
-            return crate::user_api::answer(&target, &auth, userinfo).await;
-        }
-        token = Some(auth.access_token.unpack());
-        service_user = Some(auth);
-    } else if route.authenticated {
-        let xsuaa = app
-            .xsuaa
-            .as_ref()
-            .ok_or_else(|| Error::Internal("authenticated route without xsuaa binding".into()))?;
-        let id = app.sessions.id_from_headers(req.headers());
-        let loaded = match id {
-            Some(id) => app.sessions.load(id).await?.map(|data| (id, data)),
-            None => None,
-        };
-        let logged_in = loaded.filter(|(_, d)| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)));
-        let Some((id, data)) = logged_in else {
-            if upgrade {
-                // A WebSocket cannot follow a login redirect: 401, as SAP answers.
-                return Err(Error::Unauthorized);
-            }
-            return login::require_login(
-                app,
-                xsuaa,
-                req.method(),
-                req.uri(),
-                req.headers(),
-                &origin,
-            )
-            .await;
-        };
-        let data = match login::ensure_fresh(app, xsuaa, id, data).await {
-            Ok(data) => data,
-            Err(Error::Unauthorized) if upgrade => return Err(Error::Unauthorized),
-            Err(Error::Unauthorized) => {
-                return login::require_login(
-                    app,
-                    xsuaa,
-                    req.method(),
-                    req.uri(),
-                    req.headers(),
-                    &origin,
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
-        };
-        let Some(auth) = data.auth.as_ref() else {
-            return Err(Error::Unauthorized);
-        };
-        info.user = Some(mask_user(&auth.user));
-        check_scopes(route, req.method(), named.as_ref(), auth)?;
-
-        if route.csrf_protection {
-            // The token check comes first: `fetch` on a modifying request is no token at all.
-            let modifying =
-                csrf::needs_token(req.method()) || named.as_ref().is_some_and(csrf::needs_token);
-            if modifying {
-                csrf::check(req.headers(), data.csrf.as_ref())?;
-            } else if csrf::is_fetch(req.headers()) {
-                csrf_answer = Some(match &data.csrf {
-                    Some(token) => token.clone(),
-                    None => {
-                        let mut issued = None;
-                        app.sessions
-                            .update(id, |d| {
-                                issued = Some(d.csrf.get_or_insert_with(csrf::new_token).clone())
-                            })
-                            .await?;
-                        issued.ok_or(Error::Unauthorized)?
-                    }
-                });
-            }
-        }
-        if let Some(allow) = &not_allowed {
-            return Ok(method_not_allowed(allow));
-        }
-        if route.kind == RouteKind::UserApi {
-            let userinfo = app.xsuaa.as_ref().map(|x| crate::user_api::UserInfo {
-                http: &x.http,
-                xsuaa_url: &x.creds.url,
-            });
-            return crate::user_api::answer(&target, auth, userinfo).await;
-        }
-        token = Some(auth.access_token.unpack());
-        session = Some(websocket::SessionRef { id, data });
+        authorize(routed.route, &req.method, routed.named.as_ref(), auth)?;
     }
-
-    if let Some(allow) = &not_allowed {
+    let csrf_answer = match user.session() {
+        Some(session) if routed.route.csrf_protection => {
+            csrf::protect(&app.sessions, session, &req, routed.named.as_ref()).await?
+        }
+        _ => None,
+    };
+    if let Some(allow) = &routed.not_allowed {
         return Ok(method_not_allowed(allow));
     }
-    let method = req.method().clone();
-    let mut response = match &route.kind {
+    let method = req.method.clone();
+    // Whole again for the backend or the file server (a `&Request` is not `Send`: its body is not
+    // `Sync`, so the steps above read the head alone).
+    let req = Request::from_parts(req, body);
+    let mut response = match &routed.route.kind {
+        RouteKind::UserApi => return answer_user_api(app, &routed.target, user.auth()).await,
         RouteKind::Destination(name) => {
-            let resolved;
-            let (upstream, auth_header) = match app.upstreams.get(name) {
-                Some(upstream) => (upstream, None),
-                None => {
-                    let service = app.destination_service.as_ref().ok_or_else(|| {
-                        Error::Internal(format!("destination {name} missing at run time"))
-                    })?;
-                    let user = service_user
-                        .as_ref()
-                        .or_else(|| session.as_ref().and_then(|s| s.data.auth.as_ref()));
-                    let on_behalf = match (user, &token) {
-                        (Some(user), Some(token)) => Some((&*user.user, token.expose())),
-                        _ => None,
-                    };
-                    resolved = service.resolve(name, on_behalf).await?;
-                    (&*resolved.upstream, resolved.auth_header.as_ref())
-                }
-            };
-            let original_path = req.uri().path().to_string();
-            // SAP's default: the backend's session cookies stay in the user's session; with
-            // `setBackendSessionCookies` they go to the browser. Without a login there is no
-            // session to keep them in (and none is made for them): they go to the browser.
-            let keep_session_cookies = session.is_some() && !route.set_backend_session_cookies;
-            let forward = Forward {
-                target_path: &target,
-                request_path: &path,
-                original_path: &original_path,
-                origin: &origin,
-                token: token.as_ref(),
-                strip_authorization: route.authenticated,
-                strip_csrf_header: route.csrf_protection,
-                session_cookie: app.sessions.cookie_name(),
-                tenant: app.tenant.as_ref(),
-                backend_cookies: session
-                    .as_ref()
-                    .and_then(|s| s.data.backend_cookies.as_deref()),
-                keep_session_cookies,
-                auth_header,
-            };
-            if upgrade {
-                return websocket::proxy(app.clone(), upstream, req, forward, session.as_ref())
-                    .await;
+            let answer = to_destination(app, name, &routed, &ctx, req, &user).await;
+            if ctx.upgrade {
+                return answer;
             }
-            let forwarded = proxy::forward(upstream, req, forward).await?;
-            if !forwarded.session_cookies.is_empty()
-                && let Some(s) = &session
-            {
-                keep_backend_cookies(app, s.id, &s.data, name, &forwarded.session_cookies).await;
-            }
-            forwarded.response
+            answer?
         }
-        // A user API route without a login has no user to tell about.
-        RouteKind::UserApi => return Err(Error::NotFound),
         RouteKind::LocalDir(dir) => {
             static_files::serve(
                 dir,
-                &target,
+                &routed.target,
                 req,
-                route.cache_control.as_ref(),
-                route.replace.as_ref(),
+                routed.route.cache_control.as_ref(),
+                routed.route.replace.as_ref(),
             )
             .await?
         }
@@ -597,47 +477,156 @@ async fn dispatch(
     Ok(response)
 }
 
-/// Keeps a destination's session cookies in the user's session (a store write only when they
-/// change). A failure is logged, not answered: the backend's answer is already there, and the
-/// next request can set the cookie again.
-pub(crate) async fn keep_backend_cookies(
+/// The router's own endpoints, before any route: the login callback, the logout endpoint and the
+/// welcome file's redirect.
+async fn own_endpoint(
     app: &App,
-    id: tower_sessions::session::Id,
-    data: &crate::session::SessionData,
-    destination: &str,
-    cookies: &[backend_cookies::SetCookie],
-) {
-    let unchanged = match &data.backend_cookies {
-        Some(jar) => !jar.would_change(destination, cookies),
-        None => cookies.iter().all(|c| !c.session || c.deletes),
+    req: &Parts,
+    ctx: &Ctx,
+) -> Result<ControlFlow<Response<Body>>, Error> {
+    if ctx.path == app.login.callback_path {
+        let xsuaa = app.xsuaa.as_ref().ok_or(Error::NotFound)?;
+        return login::callback(&app.sessions, xsuaa, req, &ctx.origin)
+            .await
+            .map(ControlFlow::Break);
+    }
+    if let Some(logout) = &app.logout
+        && ctx.path == logout.endpoint
+        && (req.method == Method::GET || req.method == Method::POST)
+    {
+        let xsuaa = app.xsuaa.as_ref();
+        return login::logout(&app.login, &app.sessions, xsuaa, logout, req, &ctx.origin)
+            .await
+            .map(ControlFlow::Break);
+    }
+    if ctx.path == "/"
+        && let Some(welcome) = &app.welcome_file
+    {
+        return login::redirect(welcome).map(ControlFlow::Break);
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The route for the path and method (404 without one; a WebSocket only to a destination), and
+/// the method an override header names, which the route's `httpMethods` must allow as well.
+fn match_route<'a>(
+    app: &'a App,
+    req: &Parts,
+    ctx: &Ctx,
+    info: &mut AccessInfo,
+) -> Result<Routed<'a>, Error> {
+    let (route, target, not_allowed) = match routes::find(&app.routes, &req.method, &ctx.path) {
+        routes::Match::Route(route, target) => (route, target, None),
+        routes::Match::MethodNotAllowed { route, allow } => (route, String::new(), Some(allow)),
+        routes::Match::NotFound => return Err(Error::NotFound),
     };
-    if unchanged {
-        return;
+    info.route = Some(route.index);
+    if ctx.upgrade && !matches!(route.kind, RouteKind::Destination(_)) {
+        // SAP: "not able to match the web socket request to any configured backend".
+        return Err(Error::NotFound);
     }
-    let mut refused = Vec::new();
-    let result = app
-        .sessions
-        .update(id, |d| {
-            let jar = d.backend_cookies.get_or_insert_with(Box::default);
-            refused = jar.apply(destination, cookies);
-            if jar.is_empty() {
-                d.backend_cookies = None;
-            }
-        })
-        .await;
-    for (name, why) in refused {
-        tracing::warn!(destination, cookie = %name, reason = ?why, "backend session cookie not kept: the session's bound is reached");
+    let named = csrf::override_method(&req.headers)?.filter(|m| *m != req.method);
+    if let (Some(named), Some(allowed)) = (&named, &route.http_methods)
+        && !allowed.contains(named)
+    {
+        return Err(Error::Forbidden(format!(
+            "this route does not allow the method {named} that the request names in a method-override header"
+        )));
     }
-    if let Err(e) = result {
-        tracing::warn!(destination, error = %e, "backend session cookies not kept");
+    Ok(Routed {
+        route,
+        target,
+        not_allowed,
+        named,
+    })
+}
+
+/// Who is asking. A route without login: nobody in particular. Otherwise a service's own token,
+/// or the browser's session with its token refreshed when due; without a usable login a browser
+/// is sent to log in (`Break`) and anybody else gets 401.
+async fn authenticate(
+    app: &App,
+    route: &Route,
+    req: &Parts,
+    ctx: &Ctx,
+) -> Result<ControlFlow<Response<Body>, User>, Error> {
+    if !route.authenticated {
+        return Ok(ControlFlow::Continue(User::Anonymous));
     }
+    let xsuaa = app
+        .xsuaa
+        .as_ref()
+        .ok_or_else(|| Error::Internal("authenticated route without xsuaa binding".into()))?;
+    if let Some(header) = req.headers.get(SERVICE_TO_APPROUTER) {
+        // Service to App Router: the client's own XSUAA token instead of a login. No session,
+        // no CSRF token (there is no browser to forge with), the scopes of the token decide.
+        let auth = xsuaa.service_auth(&app.sessions, header).await?;
+        return Ok(ControlFlow::Continue(User::Service(auth)));
+    }
+    let Some(session) = load_session(&app.sessions, xsuaa, req).await? else {
+        return to_login(app, xsuaa, req, ctx).await;
+    };
+    let session = match refresh(&app.sessions, xsuaa, session).await {
+        Ok(session) => session,
+        Err(Error::Unauthorized) => return to_login(app, xsuaa, req, ctx).await,
+        Err(e) => return Err(e),
+    };
+    if session.data.auth.is_none() {
+        return Err(Error::Unauthorized);
+    }
+    Ok(ControlFlow::Continue(User::Session(session)))
+}
+
+/// The browser's session, when its cookie names one that holds a login to this zone.
+async fn load_session(
+    sessions: &Sessions,
+    xsuaa: &Xsuaa,
+    req: &Parts,
+) -> Result<Option<SessionRef>, Error> {
+    let Some(id) = sessions.id_from_headers(&req.headers) else {
+        return Ok(None);
+    };
+    let data = sessions.load(id).await?;
+    Ok(data
+        .filter(|d| d.auth.as_ref().is_some_and(|a| xsuaa.accepts(a)))
+        .map(|data| SessionRef { id, data }))
+}
+
+/// The session with a token that is not about to expire ([`login::ensure_fresh`]);
+/// `Err(Unauthorized)`: log in again.
+async fn refresh(
+    sessions: &Sessions,
+    xsuaa: &Xsuaa,
+    session: SessionRef,
+) -> Result<SessionRef, Error> {
+    let data = login::ensure_fresh(sessions, xsuaa, session.id, session.data).await?;
+    Ok(SessionRef {
+        id: session.id,
+        data,
+    })
+}
+
+/// No usable login: a WebSocket cannot follow a login redirect (401, as SAP answers), a browser
+/// is sent to XSUAA.
+async fn to_login(
+    app: &App,
+    xsuaa: &Xsuaa,
+    req: &Parts,
+    ctx: &Ctx,
+) -> Result<ControlFlow<Response<Body>, User>, Error> {
+    if ctx.upgrade {
+        return Err(Error::Unauthorized);
+    }
+    login::require_login(&app.login, &app.sessions, xsuaa, req, &ctx.origin)
+        .await
+        .map(ControlFlow::Break)
 }
 
 /// `x-approuter-authorization`: a service's own token instead of a browser login.
 const SERVICE_TO_APPROUTER: &str = "x-approuter-authorization";
 
 /// The route's scopes for the request's method (and a method it names in an override header).
-fn check_scopes(
+fn authorize(
     route: &Route,
     method: &Method,
     named: Option<&Method>,
@@ -656,18 +645,79 @@ fn check_scopes(
     Ok(())
 }
 
-/// 405 as `@sap/approuter` answers it: the methods the matching routes allow in `Allow`, the status
-/// text as body, never cached.
-pub(crate) fn method_not_allowed(allow: &[String]) -> Response<Body> {
-    let mut response = Response::new(Body::from("Method Not Allowed"));
-    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
-        headers.insert(header::ALLOW, value);
+/// The user API answers about the logged-in user; a route without a login has nobody to tell
+/// about (404).
+async fn answer_user_api(
+    app: &App,
+    target: &str,
+    auth: Option<&AuthInfo>,
+) -> Result<Response<Body>, Error> {
+    let auth = auth.ok_or(Error::NotFound)?;
+    let userinfo = app.xsuaa.as_ref().map(|x| user_api::UserInfo {
+        http: &x.http,
+        xsuaa_url: &x.creds.url,
+    });
+    user_api::answer(target, auth, userinfo).await
+}
+
+/// Forwards to the route's destination (from the env, else the Destination service, asked on the
+/// user's behalf), or tunnels a WebSocket to it; the backend's session cookies are kept in the
+/// user's session.
+async fn to_destination(
+    app: &Arc<App>,
+    name: &str,
+    routed: &Routed<'_>,
+    ctx: &Ctx,
+    req: Request,
+    user: &User,
+) -> Result<Response<Body>, Error> {
+    let auth = user.auth();
+    let token = auth.map(|a| a.access_token.unpack());
+    let session = user.session();
+    let resolved;
+    let (upstream, auth_header) = match app.upstreams.get(name) {
+        Some(upstream) => (upstream, None),
+        None => {
+            let service = app.destination_service.as_ref().ok_or_else(|| {
+                Error::Internal(format!("destination {name} missing at run time"))
+            })?;
+            let on_behalf = match (auth, &token) {
+                (Some(user), Some(token)) => Some((&*user.user, token.expose())),
+                _ => None,
+            };
+            resolved = service.resolve(name, on_behalf).await?;
+            (&*resolved.upstream, resolved.auth_header.as_ref())
+        }
+    };
+    let original_path = req.uri().path().to_string();
+    // SAP's default: the backend's session cookies stay in the user's session; with
+    // `setBackendSessionCookies` they go to the browser. Without a login there is no
+    // session to keep them in (and none is made for them): they go to the browser.
+    let keep_session_cookies = session.is_some() && !routed.route.set_backend_session_cookies;
+    let forward = Forward {
+        target_path: &routed.target,
+        request_path: &ctx.path,
+        original_path: &original_path,
+        origin: &ctx.origin,
+        token: token.as_ref(),
+        strip_authorization: routed.route.authenticated,
+        strip_csrf_header: routed.route.csrf_protection,
+        session_cookie: app.sessions.cookie_name(),
+        tenant: app.tenant.as_ref(),
+        backend_cookies: session.and_then(|s| s.data.backend_cookies.as_deref()),
+        keep_session_cookies,
+        auth_header,
+    };
+    if ctx.upgrade {
+        return websocket::proxy(app.sessions.clone(), upstream, req, forward, session).await;
     }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-    );
-    response
+    let forwarded = proxy::forward(upstream, req, forward).await?;
+    if !forwarded.session_cookies.is_empty()
+        && let Some(s) = session
+    {
+        app.sessions
+            .keep_backend_cookies(s.id, &s.data, name, &forwarded.session_cookies)
+            .await;
+    }
+    Ok(forwarded.response)
 }

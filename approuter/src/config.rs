@@ -8,6 +8,8 @@
 use crate::error::Error;
 use crate::forwarded::TrustedProxies;
 use crate::session::DEFAULT_COOKIE_NAME;
+/// The session cookie's `SameSite`, as `COOKIES` sets it.
+pub use crate::session::SameSite;
 use crate::xs_app::{self, XsApp};
 use axum::http::{HeaderName, HeaderValue};
 use common::cf::{
@@ -22,15 +24,6 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 5000;
 /// `@sap/approuter`'s default idle timeout.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-
-/// The session cookie's `SameSite`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SameSite {
-    #[default]
-    Lax,
-    /// For apps embedded in another site's frame (Work Zone, iframes); needs Secure.
-    None,
-}
 
 pub struct Config {
     pub port: u16,

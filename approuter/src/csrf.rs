@@ -11,9 +11,11 @@
 //! forwarded, since OData clients use them legitimately.
 
 use crate::error::Error;
-use crate::session::constant_time_eq;
+use crate::session::{SessionRef, Sessions};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use common::Secret;
+use subtle::ConstantTimeEq;
 
 pub const HEADER: &str = "x-csrf-token";
 
@@ -62,11 +64,41 @@ pub fn needs_token(method: &Method) -> bool {
 pub fn check(headers: &HeaderMap, session_token: Option<&Secret>) -> Result<(), Error> {
     let sent = headers.get(HEADER).map(|v| v.as_bytes());
     match (sent, session_token) {
-        (Some(sent), Some(expected)) if constant_time_eq(sent, expected.expose().as_bytes()) => {
+        (Some(sent), Some(expected)) if bool::from(sent.ct_eq(expected.expose().as_bytes())) => {
             Ok(())
         }
         _ => Err(Error::CsrfRequired),
     }
+}
+
+/// The CSRF step of a route with `csrfProtection`, for a logged-in session: a modifying request
+/// (its own method or the one it names, `named`) must bring the session's token, checked first
+/// because `fetch` on a modifying request is no token at all; a GET or HEAD that asks with `fetch`
+/// gets the session's token (issued now if it has none) for the answer's `x-csrf-token`.
+pub async fn protect(
+    sessions: &Sessions,
+    session: &SessionRef,
+    req: &Parts,
+    named: Option<&Method>,
+) -> Result<Option<Secret>, Error> {
+    let modifying = needs_token(&req.method) || named.is_some_and(needs_token);
+    if modifying {
+        check(&req.headers, session.data.csrf.as_ref())?;
+        return Ok(None);
+    }
+    if !is_fetch(&req.headers) {
+        return Ok(None);
+    }
+    if let Some(token) = &session.data.csrf {
+        return Ok(Some(token.clone()));
+    }
+    let mut issued = None;
+    sessions
+        .update(session.id, |d| {
+            issued = Some(d.csrf.get_or_insert_with(new_token).clone())
+        })
+        .await?;
+    issued.ok_or(Error::Unauthorized).map(Some)
 }
 
 pub fn new_token() -> Secret {

@@ -66,6 +66,7 @@ pub mod login;
 pub mod login_state;
 pub mod proxy;
 pub mod redirect;
+pub mod respond;
 pub mod routes;
 pub mod session;
 pub mod source;

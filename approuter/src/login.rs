@@ -4,13 +4,14 @@
 //! The JWT is validated once, when it arrives (login or refresh); requests then trust the session's
 //! copy of its expiry, zone and scopes instead of checking a signature each time.
 
-use crate::app::App;
+use crate::backend_logout::BackendLogouts;
 use crate::error::Error;
 use crate::forwarded::Origin;
 use crate::login_state::{LoginCookies, Lookup, PendingLogin};
-use crate::session::{AuthInfo, Interner, SessionData, unix_now};
+use crate::session::{AuthInfo, Interner, SessionData, Sessions, unix_now};
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use common::Secret;
 use common::cf::XsuaaCredentials;
@@ -18,6 +19,19 @@ use common::jwt::JwtValidator;
 use common::oauth::{OAuthClient, OAuthError, TokenResponse};
 use std::sync::Arc;
 use tower_sessions::session::Id;
+
+/// What login and logout need of the router's configuration (besides the sessions and the
+/// binding), so that they depend on these few values rather than on the whole router.
+pub struct Settings {
+    /// xs-app.json `login.callbackEndpoint` (default `/login/callback`).
+    pub callback_path: String,
+    /// `PRESERVE_FRAGMENT`: the login page keeps the URL's `#fragment`.
+    pub preserve_fragment: bool,
+    /// `ALLOWED_REDIRECT_HOSTS`: hosts an absolute `logoutPage` may point to.
+    pub allowed_redirect_hosts: Vec<String>,
+    /// `destinations.<name>.logoutPath` of `xs-app.json`, when any.
+    pub backend_logouts: Option<Arc<BackendLogouts>>,
+}
 
 /// The xsuaa binding and what talks to it.
 pub struct Xsuaa {
@@ -59,7 +73,7 @@ impl Xsuaa {
     /// Validates a fresh token answer and keeps what requests need.
     async fn auth_info(
         &self,
-        sessions: &crate::session::Sessions,
+        sessions: &Sessions,
         tokens: TokenResponse,
         previous_refresh: Option<&Secret>,
     ) -> Result<AuthInfo, Error> {
@@ -83,7 +97,7 @@ impl Xsuaa {
     /// zone; no session is made from it.
     pub async fn service_auth(
         &self,
-        sessions: &crate::session::Sessions,
+        sessions: &Sessions,
         header: &HeaderValue,
     ) -> Result<AuthInfo, Error> {
         let text = header
@@ -194,21 +208,25 @@ pub fn is_browser_navigation(method: &Method, headers: &HeaderMap) -> bool {
 /// the sealed return path, so a deep link such as `/app/index.html#/orders/42` survives the
 /// login. Without it, a plain 302.
 pub async fn require_login(
-    app: &App,
+    settings: &Settings,
+    sessions: &Sessions,
     xsuaa: &Xsuaa,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    req: &Parts,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
-    if !is_browser_navigation(method, headers) {
+    let headers = &req.headers;
+    if !is_browser_navigation(&req.method, headers) {
         return Err(Error::Unauthorized);
     }
-    let requested = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let requested = req
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
     let return_to = crate::redirect::safe_relative(requested).unwrap_or_else(|| "/".to_string());
-    let redirect_uri = format!("{}{}", origin.base_url(), app.callback_path);
+    let redirect_uri = format!("{}{}", origin.base_url(), settings.callback_path);
     let request = xsuaa.oauth.authorization_request(&redirect_uri);
-    let fragment_cookie = app
+    let fragment_cookie = settings
         .preserve_fragment
         .then(|| xsuaa.login_cookies.fragment_cookie_name(&request.state));
     let now = unix_now();
@@ -219,7 +237,7 @@ pub async fn require_login(
         redirect_uri,
         created: now,
     };
-    let attributes = app.sessions.cookie_attributes(origin.https_to_browser);
+    let attributes = sessions.cookie_attributes(origin.https_to_browser);
     let cookie = xsuaa.login_cookies.set_cookie(pending, attributes)?;
     let mut response = match fragment_cookie {
         Some(name) => login_page(&request.url, &name, attributes)?,
@@ -298,12 +316,12 @@ fn js_string(text: &str) -> String {
 /// started (its sealed cookie) and not used yet; the code is exchanged with the PKCE verifier, the
 /// token validated, and a new session made. The login cookie is cleared whatever the outcome.
 pub async fn callback(
-    app: &App,
+    sessions: &Sessions,
     xsuaa: &Xsuaa,
-    uri: &Uri,
-    headers: &HeaderMap,
+    req: &Parts,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
+    let (uri, headers) = (&req.uri, &req.headers);
     let mut answer = XsuaaAnswer::default();
     let mut state = None;
     for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -334,7 +352,7 @@ pub async fn callback(
             ));
         }
     };
-    let attributes = app.sessions.cookie_attributes(origin.https_to_browser);
+    let attributes = sessions.cookie_attributes(origin.https_to_browser);
     let clear = xsuaa
         .login_cookies
         .clear_cookie(&xsuaa.login_cookies.cookie_name(&state), attributes);
@@ -346,7 +364,7 @@ pub async fn callback(
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(&fragment_name));
     let outcome = complete_login(
-        app,
+        sessions,
         xsuaa,
         pending,
         &state,
@@ -380,7 +398,7 @@ struct XsuaaAnswer {
 
 #[allow(clippy::too_many_arguments)]
 async fn complete_login(
-    app: &App,
+    sessions: &Sessions,
     xsuaa: &Xsuaa,
     pending: PendingLogin,
     state: &str,
@@ -419,7 +437,7 @@ async fn complete_login(
         .exchange_code(&code, &pending.redirect_uri, &pending.verifier)
         .await
         .map_err(|e| oauth_error(e, "exchanging the authorization code"))?;
-    let auth = xsuaa.auth_info(&app.sessions, tokens, None).await?;
+    let auth = xsuaa.auth_info(sessions, tokens, None).await?;
     if !xsuaa.accepts(&auth) {
         return Err(Error::LoginFailed(
             "the token is for another identity zone".into(),
@@ -437,9 +455,9 @@ async fn complete_login(
         auth: Some(auth),
         ..SessionData::default()
     };
-    let new_id = app.sessions.create(data).await?;
-    if let Some(old_id) = app.sessions.id_from_headers(headers) {
-        app.sessions.destroy(old_id).await?;
+    let new_id = sessions.create(data).await?;
+    if let Some(old_id) = sessions.id_from_headers(headers) {
+        sessions.destroy(old_id).await?;
     }
 
     // The fragment the login page kept goes after the sealed path: it cannot change where the
@@ -450,7 +468,7 @@ async fn complete_login(
     };
     response.headers_mut().append(
         header::SET_COOKIE,
-        app.sessions.set_cookie(new_id, origin.https_to_browser),
+        sessions.set_cookie(new_id, origin.https_to_browser),
     );
     Ok(response)
 }
@@ -459,7 +477,7 @@ async fn complete_login(
 /// lock, so parallel requests redeem a refresh token once; a session gone meanwhile (logout) is
 /// not refreshed. `Err(Unauthorized)` means: log in again.
 pub async fn ensure_fresh(
-    app: &App,
+    sessions: &Sessions,
     xsuaa: &Xsuaa,
     id: Id,
     data: Arc<SessionData>,
@@ -470,8 +488,8 @@ pub async fn ensure_fresh(
         Some(auth) if !auth.needs_refresh(now) => return Ok(data),
         Some(_) => {}
     }
-    let _lock = app.sessions.lock(id).await;
-    let Some(current) = app.sessions.reload(id).await? else {
+    let _lock = sessions.lock(id).await;
+    let Some(current) = sessions.reload(id).await? else {
         return Err(Error::Unauthorized);
     };
     let Some(auth) = current.auth.clone() else {
@@ -492,7 +510,7 @@ pub async fn ensure_fresh(
     let refreshed = match xsuaa.oauth.refresh(&refresh_token).await {
         Ok(tokens) => {
             xsuaa
-                .auth_info(&app.sessions, tokens, Some(&refresh_token))
+                .auth_info(sessions, tokens, Some(&refresh_token))
                 .await
         }
         Err(e) => Err(oauth_error(e, "refreshing the token")),
@@ -500,22 +518,21 @@ pub async fn ensure_fresh(
     match refreshed {
         Ok(new_auth) if new_auth.user == auth.user && new_auth.zid == auth.zid => {
             tracing::debug!(user = %mask_user(&new_auth.user), "token refreshed");
-            let updated = app
-                .sessions
+            let updated = sessions
                 .update_locked(id, |d| d.auth = Some(new_auth))
                 .await?;
             updated.ok_or(Error::Unauthorized)
         }
         Ok(_) => {
             tracing::warn!("refresh answered a token for another user or zone; ending the session");
-            app.sessions.destroy_locked(id).await?;
+            sessions.destroy_locked(id).await?;
             Err(Error::Unauthorized)
         }
         // XSUAA is down or slow, but the token still works: keep using it and retry next time.
         Err(Error::Xsuaa(_) | Error::XsuaaTimeout(_)) if auth.expires_at > now + 5 => Ok(current),
         Err(e) => {
             tracing::info!(error = %e, "token refresh failed; the user has to log in again");
-            app.sessions.update_locked(id, |d| d.auth = None).await?;
+            sessions.update_locked(id, |d| d.auth = None).await?;
             Err(Error::Unauthorized)
         }
     }
@@ -528,32 +545,33 @@ pub async fn ensure_fresh(
 /// `redirect` to the `logoutPage`: a 302 for GET, for POST a 200 whose body is that URL (for the
 /// page's script to open), nothing at all with `?skip-redirect`.
 pub async fn logout(
-    app: &App,
+    settings: &Settings,
+    sessions: &Sessions,
+    xsuaa: Option<&Xsuaa>,
     config: &crate::xs_app::Logout,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    req: &Parts,
     origin: &Origin,
 ) -> Result<Response<Body>, Error> {
+    let (method, uri, headers) = (&req.method, &req.uri, &req.headers);
     let allowed = config.method.as_ref().unwrap_or(&Method::GET);
     if method != allowed {
         // @sap/approuter fails such a request with 500 ("request method (POST) does not match
         // logout configuration logoutMethod (GET)"); it is the client's mistake: 405 and `Allow`.
-        return Ok(crate::app::method_not_allowed(&[allowed.to_string()]));
+        return Ok(crate::respond::method_not_allowed(&[allowed.to_string()]));
     }
-    let id = app.sessions.id_from_headers(headers);
+    let id = sessions.id_from_headers(headers);
     let data = match id {
-        Some(id) => app.sessions.load(id).await?,
+        Some(id) => sessions.load(id).await?,
         None => None,
     };
     if config.csrf_protection {
         crate::csrf::check(headers, data.as_ref().and_then(|d| d.csrf.as_ref()))?;
     }
     if let Some(id) = id {
-        app.sessions.destroy(id).await?;
+        sessions.destroy(id).await?;
     }
     if let (Some(logouts), Some(auth)) = (
-        &app.backend_logouts,
+        &settings.backend_logouts,
         data.as_ref().and_then(|d| d.auth.as_ref()),
     ) {
         logouts.call_all(
@@ -563,7 +581,7 @@ pub async fn logout(
             "logout",
         );
     }
-    let clear = app.sessions.clear_cookie(origin.https_to_browser);
+    let clear = sessions.clear_cookie(origin.https_to_browser);
     if uri.query().is_some_and(|q| q.contains("skip-redirect")) {
         let mut response = Response::new(Body::empty());
         response.headers_mut().append(header::SET_COOKIE, clear);
@@ -571,14 +589,14 @@ pub async fn logout(
     }
     let page = config.page.as_deref().unwrap_or("/");
     let own_host = origin.host.as_str();
-    let back = crate::redirect::safe_target(page, own_host, &app.allowed_redirect_hosts)
+    let back = crate::redirect::safe_target(page, own_host, &settings.allowed_redirect_hosts)
         .unwrap_or_else(|| "/".to_string());
     let back = if back.starts_with('/') {
         format!("{}{back}", origin.base_url())
     } else {
         back
     };
-    let location = match &app.xsuaa {
+    let location = match xsuaa {
         Some(xsuaa) => {
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("redirect", &back)

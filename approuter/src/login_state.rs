@@ -18,7 +18,6 @@
 //!   full, the oldest are forgotten first, and the other two guarantees remain).
 
 use crate::error::Error;
-use crate::session::constant_time_eq;
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,6 +27,7 @@ use ring::{aead, digest, hkdf};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
+use subtle::ConstantTimeEq;
 
 /// A login must come back from XSUAA within this time: `@sap/approuter`'s `STATE_CACHE` default.
 pub const LOGIN_TTL_SECS: i64 = 180;
@@ -241,7 +241,7 @@ impl LoginCookies {
             return Lookup::Missing;
         };
         match self.open(&name, value) {
-            Some(login) if constant_time_eq(login.state.expose().as_bytes(), state.as_bytes()) => {
+            Some(login) if bool::from(login.state.expose().as_bytes().ct_eq(state.as_bytes())) => {
                 Lookup::Found(login)
             }
             _ => Lookup::Invalid,

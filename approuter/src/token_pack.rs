@@ -8,6 +8,12 @@
 //! is a few copies and a base64 encode per forwarded request.
 //!
 //! Packing is checked: a token that does not unpack to exactly itself is kept as it is.
+//!
+//! Measured on the real process (RSS over N logins: `cargo test -p approuter --test session_memory
+//! -- --ignored --nocapture`): with packing the router holds 10,000 logged-in sessions in 18.4 MiB
+//! RSS, 8.4 MiB idle (README, Benchmarks). Only the memory store packs; Redis keeps plain tokens
+//! other instances can read. To switch it off, have `Sessions::new` (`session/mod.rs`) make no
+//! [`Packer`], as it does for Redis: tokens are then kept plain.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

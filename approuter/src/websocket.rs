@@ -15,11 +15,10 @@
 //! timer on every incoming message) and checked regularly: when it ends (logout, timeout) the
 //! socket is closed, as SAP closes it.
 
-use crate::app::App;
 use crate::error::Error;
 use crate::forwarded::Origin;
 use crate::proxy::{self, Forward, Tunnel, Upstream};
-use crate::session::SessionData;
+use crate::session::{SessionRef, Sessions};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use std::pin::Pin;
@@ -29,6 +28,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tower_sessions::session::Id;
+
+/// What the handshake checks need of the router's configuration.
+pub struct Settings {
+    /// xs-app.json `websockets.enabled`.
+    pub enabled: bool,
+    /// `WS_ALLOWED_ORIGINS`; `None`: the router's own URL.
+    pub allowed_origins: Option<Vec<AllowedOrigin>>,
+}
 
 /// One entry of `WS_ALLOWED_ORIGINS` (SAP's format: `[{"protocol": "https", "host":
 /// "*.example.com", "port": 443}]`; only `host` is required).
@@ -200,7 +207,11 @@ pub fn is_upgrade(method: &Method, headers: &HeaderMap) -> bool {
 
 /// The checks SAP makes before it looks at routes: the handshake itself (as the `ws` library
 /// does, 400), `websockets.enabled` (403) and the `Origin` (403).
-pub fn check_handshake(app: &App, headers: &HeaderMap, origin: &Origin) -> Result<(), Error> {
+pub fn check_handshake(
+    settings: &Settings,
+    headers: &HeaderMap,
+    origin: &Origin,
+) -> Result<(), Error> {
     let key_ok = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .and_then(|v| v.to_str().ok())
@@ -213,7 +224,7 @@ pub fn check_handshake(app: &App, headers: &HeaderMap, origin: &Origin) -> Resul
             "not a valid WebSocket handshake (Sec-WebSocket-Key, Sec-WebSocket-Version 13)".into(),
         ));
     }
-    if !app.websockets_enabled {
+    if !settings.enabled {
         return Err(Error::Forbidden(
             "WebSockets are not enabled for this application".into(),
         ));
@@ -224,7 +235,7 @@ pub fn check_handshake(app: &App, headers: &HeaderMap, origin: &Origin) -> Resul
         ));
     };
     let allowed = match parse_origin(sent) {
-        Some((scheme, host, port)) => match &app.ws_allowed_origins {
+        Some((scheme, host, port)) => match &settings.allowed_origins {
             Some(list) => list.iter().any(|o| o.matches(scheme, host, port)),
             None => own_origin(origin).is_some_and(|o| o.matches(scheme, host, port)),
         },
@@ -239,16 +250,10 @@ pub fn check_handshake(app: &App, headers: &HeaderMap, origin: &Origin) -> Resul
     Ok(())
 }
 
-/// The user's session while a socket is open.
-pub struct SessionRef {
-    pub id: Id,
-    pub data: Arc<SessionData>,
-}
-
 /// Sends the handshake to the destination; after its `101` answers the client with `101` and
-/// copies the bytes both ways in a task of their own.
+/// copies the bytes both ways in a task of their own, which holds `sessions` to watch the user's.
 pub async fn proxy(
-    app: Arc<App>,
+    sessions: Arc<Sessions>,
     up: &Upstream,
     mut req: Request<Body>,
     f: Forward<'_>,
@@ -277,7 +282,9 @@ pub async fn proxy(
             .filter_map(|v| crate::backend_cookies::parse(v, &backend_path))
             .filter(|c| c.session || c.deletes)
             .collect();
-        crate::app::keep_backend_cookies(&app, s.id, &s.data, &up.name, &cookies).await;
+        sessions
+            .keep_backend_cookies(s.id, &s.data, &up.name, &cookies)
+            .await;
     }
 
     let mut response = Response::new(Body::empty());
@@ -305,7 +312,7 @@ pub async fn proxy(
                 return;
             }
         };
-        tunnel(app, client, backend, session_id, &destination).await;
+        tunnel(sessions, client, backend, session_id, &destination).await;
     });
     Ok(response)
 }
@@ -341,7 +348,7 @@ fn session_check_interval(timeout: Duration) -> Duration {
 }
 
 async fn tunnel(
-    app: Arc<App>,
+    sessions: Arc<Sessions>,
     client: impl AsyncRead + AsyncWrite + Unpin,
     mut backend: Tunnel,
     session: Option<Id>,
@@ -356,14 +363,14 @@ async fn tunnel(
         let Some(id) = session else {
             return std::future::pending::<()>().await;
         };
-        let every = session_check_interval(app.sessions.timeout());
+        let every = session_check_interval(sessions.timeout());
         loop {
             tokio::time::sleep(every).await;
             // Client traffic keeps the session alive, as SAP resets its timer per message.
             let alive = if active.swap(false, Ordering::Relaxed) {
-                app.sessions.update(id, |_| ()).await
+                sessions.update(id, |_| ()).await
             } else {
-                app.sessions.reload(id).await
+                sessions.reload(id).await
             };
             match alive {
                 Ok(Some(_)) => {}

@@ -1,392 +1,14 @@
-//! The streaming reverse proxy to a destination: bodies flow through in chunks both ways, never
-//! buffered whole.
+//! What a forwarded request and its answer carry, as `@sap/approuter` rewrites them: hop-by-hop
+//! and client identity headers stripped, the router's own and the platform's cookies kept back,
+//! the user's token as `Authorization`, `x-forwarded-*`, `sap-client`, `tenantid` and a
+//! correlation id added; on the way back `Location` and `Set-Cookie` mapped to the router's host
+//! and path, and the backend's session cookies set aside for the user's session.
 
+use super::transport::Upstream;
 use crate::backend_cookies::{self, BackendCookies, SetCookie};
-use crate::error::Error;
 use crate::forwarded::{Origin, is_identity_header};
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
-use bytes::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use common::Secret;
-use common::cf::AppRouterDestination;
-use common::http::{POOL_IDLE_TIMEOUT, PooledClient, pooled_client};
-use http_body::{Frame, SizeHint};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
-
-/// `@sap/approuter`'s default when a destination sets no `timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How requests reach a destination.
-enum Transport {
-    /// hyper's pooled HTTP/1.1 client, over rustls for `https` (webpki roots and `SSL_CERT_FILE`). Every
-    /// request of an ordinary destination takes this path: a proxy's own cost per request is
-    /// mostly its client, and this one has no per-request URL parsing, redirect or retry layers.
-    Pooled(Box<PooledClient<Body>>),
-    /// `proxyHost`/`proxyPort` or `strictSSL: false`: reqwest, which has HTTP proxies and can
-    /// skip the certificate check.
-    Reqwest(reqwest::Client),
-}
-
-/// One destination of the `destinations` env, with its own pooled HTTP client.
-pub struct Upstream {
-    pub name: String,
-    /// The destination URL without a trailing slash.
-    base: String,
-    /// Its path without a trailing slash (`""` for the root).
-    base_path: String,
-    /// `scheme://host[:port]` as the backend would write it in a `Location`.
-    backend_origin: String,
-    backend_host: String,
-    /// `https` destination: `Secure` backend cookies go back to it.
-    https: bool,
-    transport: Transport,
-    pub timeout: Duration,
-    pub forward_auth_token: bool,
-    set_x_forwarded_headers: bool,
-    preserve_host_header: bool,
-    /// The destination's `sap-client`, sent as the `sap-client` header.
-    sap_client: Option<HeaderValue>,
-}
-
-fn reqwest_client(
-    dest: &AppRouterDestination,
-    timeout: Duration,
-) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-        // Per read, not per request: a 100 MB download may take longer than `timeout` in total,
-        // but the backend may never go silent for longer.
-        .read_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .tcp_nodelay(true)
-        .danger_accept_invalid_certs(!dest.strict_ssl);
-    builder = match (&dest.proxy_host, dest.proxy_port) {
-        (Some(host), port) => {
-            let proxy_url = format!("http://{host}:{}", port.unwrap_or(80));
-            let proxy = reqwest::Proxy::all(&proxy_url)
-                .map_err(|e| format!("proxyHost/proxyPort {proxy_url}: {e}"))?;
-            builder.proxy(proxy)
-        }
-        // Like Node's http module: the process env's HTTP_PROXY is not applied to destinations.
-        (None, _) => builder.no_proxy(),
-    };
-    builder
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))
-}
-
-impl Upstream {
-    pub fn new(dest: &AppRouterDestination) -> Result<Self, Error> {
-        let timeout = dest.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let transport = if dest.proxy_host.is_some() || !dest.strict_ssl {
-            reqwest_client(dest, timeout).map(Transport::Reqwest)
-        } else {
-            pooled_client(CONNECT_TIMEOUT.min(timeout)).map(|c| Transport::Pooled(Box::new(c)))
-        }
-        .map_err(|e| Error::Config(format!("destinations: {:?}: {e}", dest.name)))?;
-        let url = &dest.url;
-        let base = url.as_str().trim_end_matches('/').to_string();
-        let base_path = url.path().trim_end_matches('/').to_string();
-        let backend_origin = url.origin().ascii_serialization();
-        Ok(Upstream {
-            name: dest.name.clone(),
-            base,
-            base_path,
-            backend_origin,
-            backend_host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
-            https: url.scheme() == "https",
-            transport,
-            timeout,
-            forward_auth_token: dest.forward_auth_token,
-            set_x_forwarded_headers: dest.set_x_forwarded_headers,
-            preserve_host_header: dest.preserve_host_header,
-            sap_client: match &dest.sap_client {
-                Some(client) => Some(HeaderValue::from_str(client).map_err(|_| {
-                    Error::Config(format!(
-                        "destinations: {:?}: sap-client {client:?} is not a valid header value",
-                        dest.name
-                    ))
-                })?),
-                None => None,
-            },
-        })
-    }
-
-    /// The destination URL without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
-    fn timed_out(&self) -> Error {
-        Error::GatewayTimeout {
-            destination: self.name.clone(),
-            millis: self.timeout.as_millis(),
-        }
-    }
-
-    /// For the log only (the browser sees the destination's name): where, and why.
-    fn cannot_connect(&self, e: &dyn std::error::Error) -> String {
-        format!(
-            "cannot connect to {}{}: {}",
-            self.backend_origin,
-            self.base_path,
-            error_chain(e)
-        )
-    }
-
-    fn bad_gateway(&self, reason: String) -> Error {
-        Error::BadGateway {
-            destination: self.name.clone(),
-            reason,
-        }
-    }
-
-    fn pooled_error(&self, e: hyper_util::client::legacy::Error) -> Error {
-        if e.is_connect() && has_timed_out(&e) {
-            self.timed_out()
-        } else if e.is_connect() {
-            self.bad_gateway(self.cannot_connect(&e))
-        } else {
-            self.bad_gateway(format!(
-                "request to the backend failed: {}",
-                error_chain(&e)
-            ))
-        }
-    }
-
-    fn reqwest_error(&self, e: reqwest::Error) -> Error {
-        if e.is_timeout() {
-            return self.timed_out();
-        }
-        self.bad_gateway(if e.is_connect() {
-            self.cannot_connect(&e.without_url())
-        } else if e.is_builder() {
-            "the forwarded URL is invalid".to_string()
-        } else {
-            // Without the URL: its query string is the user's and may hold anything.
-            format!(
-                "request to the backend failed: {}",
-                error_chain(&e.without_url())
-            )
-        })
-    }
-
-    /// Sends an upgrade request (a WebSocket handshake): the backend's answer head, and after a
-    /// `101 Switching Protocols` the connection, which then belongs to the caller. The head must
-    /// come within `timeout`.
-    pub(crate) async fn upgrade(
-        &self,
-        url: String,
-        headers: HeaderMap,
-    ) -> Result<(axum::http::response::Parts, Option<Tunnel>), Error> {
-        match &self.transport {
-            Transport::Pooled(client) => {
-                let uri = Uri::try_from(url)
-                    .map_err(|_| self.bad_gateway("the forwarded URL is invalid".into()))?;
-                let mut request = Request::new(Body::empty());
-                *request.uri_mut() = uri;
-                *request.headers_mut() = headers;
-                let response = tokio::time::timeout(self.timeout, client.request(request))
-                    .await
-                    .map_err(|_| self.timed_out())?
-                    .map_err(|e| self.pooled_error(e))?;
-                if response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
-                    return Ok((response.into_parts().0, None));
-                }
-                let (parts, body) = response.into_parts();
-                let upgraded = hyper::upgrade::on(Response::from_parts(parts.clone(), body))
-                    .await
-                    .map_err(|e| {
-                        self.bad_gateway(format!("the upgrade failed: {}", error_chain(&e)))
-                    })?;
-                Ok((
-                    parts,
-                    Some(Box::new(hyper_util::rt::TokioIo::new(upgraded)) as Tunnel),
-                ))
-            }
-            Transport::Reqwest(client) => {
-                let response =
-                    tokio::time::timeout(self.timeout, client.get(&url).headers(headers).send())
-                        .await
-                        .map_err(|_| self.timed_out())?
-                        .map_err(|e| self.reqwest_error(e))?;
-                let mut head = Response::new(());
-                *head.status_mut() = response.status();
-                *head.headers_mut() = response.headers().clone();
-                let parts = head.into_parts().0;
-                if response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS {
-                    return Ok((parts, None));
-                }
-                let upgraded = response.upgrade().await.map_err(|e| {
-                    self.bad_gateway(format!(
-                        "the upgrade failed: {}",
-                        error_chain(&e.without_url())
-                    ))
-                })?;
-                Ok((parts, Some(Box::new(upgraded) as Tunnel)))
-            }
-        }
-    }
-
-    /// Sends the request; the answer's head must come within `timeout`, and then the body may
-    /// never be silent for longer than that.
-    async fn send(
-        &self,
-        method: axum::http::Method,
-        url: String,
-        headers: HeaderMap,
-        body: Option<Body>,
-    ) -> Result<Response<Body>, Error> {
-        match &self.transport {
-            Transport::Pooled(client) => {
-                let uri = Uri::try_from(url)
-                    .map_err(|_| self.bad_gateway("the forwarded URL is invalid".into()))?;
-                let mut request = Request::new(body.unwrap_or_else(Body::empty));
-                *request.method_mut() = method;
-                *request.uri_mut() = uri;
-                *request.headers_mut() = headers;
-                let response =
-                    match tokio::time::timeout(self.timeout, client.request(request)).await {
-                        Err(_) => return Err(self.timed_out()),
-                        Ok(Err(e)) if e.is_connect() && has_timed_out(&e) => {
-                            return Err(self.timed_out());
-                        }
-                        Ok(Err(e)) if e.is_connect() => {
-                            return Err(self.bad_gateway(self.cannot_connect(&e)));
-                        }
-                        Ok(Err(e)) => {
-                            return Err(self.bad_gateway(format!(
-                                "request to the backend failed: {}",
-                                error_chain(&e)
-                            )));
-                        }
-                        Ok(Ok(response)) => response,
-                    };
-                let timeout = self.timeout;
-                Ok(response.map(|body| Body::new(IdleTimeout::new(body, timeout))))
-            }
-            Transport::Reqwest(client) => {
-                let mut request = client.request(method, &url).headers(headers);
-                if let Some(body) = body {
-                    request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
-                }
-                match tokio::time::timeout(self.timeout, request.send()).await {
-                    Err(_) => Err(self.timed_out()),
-                    Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
-                    Ok(Err(e)) => Err(self.bad_gateway(if e.is_connect() {
-                        self.cannot_connect(&e.without_url())
-                    } else if e.is_builder() {
-                        "the forwarded URL is invalid".to_string()
-                    } else {
-                        // Without the URL: its query string is the user's and may hold anything.
-                        format!(
-                            "request to the backend failed: {}",
-                            error_chain(&e.without_url())
-                        )
-                    })),
-                    Ok(Ok(response)) => Ok(Response::from(response).map(Body::new)),
-                }
-            }
-        }
-    }
-}
-
-/// A connection after an upgrade, either side.
-pub(crate) type Tunnel = Box<dyn Connection>;
-pub(crate) trait Connection:
-    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
-{
-}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Connection for T {}
-
-/// Whether a connect error was the connect timeout (an I/O `TimedOut` somewhere in its chain).
-fn has_timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
-
-/// A backend's response body that fails once the backend has sent nothing for `limit`: a
-/// download may take longer than the destination's `timeout` in total, but may not stall.
-struct IdleTimeout {
-    inner: hyper::body::Incoming,
-    limit: Duration,
-    last_frame: Instant,
-    /// Created on the first wait, and moved only when it fires: a frame costs a clock read, not
-    /// a timer update.
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl IdleTimeout {
-    fn new(inner: hyper::body::Incoming, limit: Duration) -> Self {
-        IdleTimeout {
-            inner,
-            limit,
-            last_frame: Instant::now(),
-            sleep: None,
-        }
-    }
-}
-
-impl http_body::Body for IdleTimeout {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = &mut *self;
-        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.last_frame = Instant::now();
-            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
-        }
-        loop {
-            let deadline = this.last_frame + this.limit;
-            let sleep = this.sleep.get_or_insert_with(|| {
-                Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
-                    deadline,
-                )))
-            });
-            if sleep.deadline().into_std() != deadline {
-                sleep
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(deadline));
-            }
-            match sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if Instant::now() >= this.last_frame + this.limit => {
-                    return Poll::Ready(Some(Err(format!(
-                        "the backend sent nothing for {} ms",
-                        this.limit.as_millis()
-                    )
-                    .into())));
-                }
-                // A frame came in after this sleep was set: wait for the new deadline.
-                Poll::Ready(()) => continue,
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
 
 /// What the router knows about the request besides the request itself.
 pub struct Forward<'a> {
@@ -416,32 +38,6 @@ pub struct Forward<'a> {
     pub auth_header: Option<&'a (HeaderName, HeaderValue)>,
 }
 
-/// A backend's answer, and the session cookies it set that the caller keeps in the session.
-pub struct Forwarded {
-    pub response: Response<Body>,
-    pub session_cookies: Vec<SetCookie>,
-}
-
-impl Upstream {
-    /// The URL a request for `target_path` (and `query`) goes to.
-    pub(crate) fn url_for(&self, target_path: &str, query: Option<&str>) -> String {
-        let mut url = String::with_capacity(self.base.len() + target_path.len() + 64);
-        url.push_str(&self.base);
-        url.push('/');
-        url.push_str(target_path.trim_start_matches('/'));
-        if let Some(query) = query {
-            url.push('?');
-            url.push_str(query);
-        }
-        url
-    }
-
-    /// The backend path a request for `target_path` goes to.
-    pub(crate) fn backend_path(&self, target_path: &str) -> String {
-        format!("{}/{}", self.base_path, target_path.trim_start_matches('/'))
-    }
-}
-
 const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
@@ -469,89 +65,57 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-pub async fn forward(
+/// The backend's answer head as the browser gets it: hop-by-hop headers dropped, `Location` and
+/// `Set-Cookie` mapped to the router; the backend's session cookies the user's session keeps
+/// (`f.keep_session_cookies`) are returned instead of passed on. `backend_path` is known when
+/// the request carried backend cookies.
+pub(super) fn response_headers(
     up: &Upstream,
-    req: Request<Body>,
-    f: Forward<'_>,
-) -> Result<Forwarded, Error> {
-    let (parts, body) = req.into_parts();
-    let url = up.url_for(f.target_path, parts.uri.query());
-    // Only for backend cookies: a plain request makes no copy of its path.
-    let backend_path = f
-        .backend_cookies
-        .is_some()
-        .then(|| up.backend_path(f.target_path));
-
-    let headers = request_headers(
-        up,
-        &parts.headers,
-        &f,
-        backend_path.as_deref().unwrap_or("/"),
-    );
-    let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
-        || parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() != "0");
-    let response = up
-        .send(parts.method, url, headers, has_body.then_some(body))
-        .await?;
-
-    let (upstream, body) = response.into_parts();
+    f: &Forward<'_>,
+    backend: &HeaderMap,
+    backend_path: Option<&str>,
+    out: &mut HeaderMap,
+) -> Vec<SetCookie> {
     let mapping = PathMapping::new(&up.base_path, f.request_path, f.target_path);
-    let tokens = connection_tokens(&upstream.headers);
+    let tokens = connection_tokens(backend);
     let mut session_cookies = Vec::new();
-    let mut out = Response::builder().status(upstream.status);
-    if let Some(headers) = out.headers_mut() {
-        for (name, value) in &upstream.headers {
-            if is_hop_by_hop(name, &tokens) {
-                continue;
-            }
-            if name == header::LOCATION
-                && let Some(v) = value
-                    .to_str()
-                    .ok()
-                    .and_then(|l| rewrite_location(l, up, &mapping, f.origin))
-            {
-                headers.append(name, v);
-                continue;
-            }
-            if name == header::SET_COOKIE {
-                if f.keep_session_cookies
-                    && let Some(cookie) = backend_cookies::parse(
-                        value,
-                        &backend_path
-                            .clone()
-                            .unwrap_or_else(|| up.backend_path(f.target_path)),
-                    )
-                {
-                    let session = cookie.session;
-                    if session || cookie.deletes {
-                        session_cookies.push(cookie);
-                    }
-                    if session {
-                        continue;
-                    }
-                }
-                if let Some(v) = rewrite_set_cookie(value, up, &mapping, f.session_cookie) {
-                    headers.append(name, v);
-                }
-                continue;
-            }
-            headers.append(name, value.clone());
+    for (name, value) in backend {
+        if is_hop_by_hop(name, &tokens) {
+            continue;
         }
+        if name == header::LOCATION
+            && let Some(v) = value
+                .to_str()
+                .ok()
+                .and_then(|l| rewrite_location(l, up, &mapping, f.origin))
+        {
+            out.append(name, v);
+            continue;
+        }
+        if name == header::SET_COOKIE {
+            if f.keep_session_cookies
+                && let Some(cookie) = match backend_path {
+                    Some(path) => backend_cookies::parse(value, path),
+                    None => backend_cookies::parse(value, &up.backend_path(f.target_path)),
+                }
+            {
+                let session = cookie.session;
+                if session || cookie.deletes {
+                    session_cookies.push(cookie);
+                }
+                if session {
+                    continue;
+                }
+            }
+            if let Some(v) = rewrite_set_cookie(value, up, &mapping, f.session_cookie) {
+                out.append(name, v);
+            }
+            continue;
+        }
+        out.append(name, value.clone());
     }
-    let response = out
-        .body(body)
-        .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))?;
-    Ok(Forwarded {
-        response,
-        session_cookies,
-    })
+    session_cookies
 }
-
-use common::error_chain;
 
 pub(crate) fn request_headers(
     up: &Upstream,
@@ -822,6 +386,7 @@ fn rewrite_set_cookie(
 mod tests {
     use super::*;
     use crate::forwarded::TrustedProxies;
+    use common::cf::AppRouterDestination;
 
     fn upstream(url: &str) -> Upstream {
         let dest = AppRouterDestination {
