@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue, Request, StatusCode, Uri, header};
 use common::destination::DestinationClient;
 use common::token_cache::Expiring;
 use http_body_util::{BodyExt, Empty};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A lookup without an auth token (e.g. `NoAuthentication`) carries no expiry of its own; refreshing
@@ -122,20 +123,17 @@ pub async fn call_backend(
         headers.insert(key.clone(), value.clone());
     }
     let call = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| common::error_chain(&e))?;
+        let response = client.request(request).await.map_err(cause)?;
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(|e| common::error_chain(&e))?;
-        Ok::<_, String>((parts, body.to_bytes()))
+        let body = body.collect().await.map_err(cause)?;
+        Ok::<_, Arc<dyn std::error::Error + Send + Sync>>((parts, body.to_bytes()))
     };
     let (parts, body) = match tokio::time::timeout(timeout, call).await {
         Err(_) => return Err(Error::BackendTimeout(target.shown_url.clone())),
-        Ok(Err(reason)) => {
+        Ok(Err(source)) => {
             return Err(Error::BackendUnreachable {
                 url: target.shown_url.clone(),
-                reason,
+                source,
             });
         }
         Ok(Ok(answer)) => answer,
@@ -160,6 +158,14 @@ pub async fn call_backend(
             reason,
         },
     })
+}
+
+/// A transport error kept as the source of [`Error::BackendUnreachable`] (shared: errors are cloned
+/// to every caller waiting on one lookup).
+fn cause(
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Arc<dyn std::error::Error + Send + Sync> {
+    Arc::new(e)
 }
 
 fn without_query(url: &reqwest::Url) -> String {

@@ -78,7 +78,7 @@ async fn products(
         }
         Format::Html | Format::Text => {
             let odata: serde_json::Value = serde_json::from_slice(&backend.body)
-                .map_err(|e| Error::BackendInvalid(format!("not JSON: {e}")))?;
+                .map_err(|e| Error::BackendNotJson(e.into()))?;
             let page = render::products_page(&state.config.backend_destination, &odata)
                 .ok_or_else(|| {
                     Error::BackendInvalid("not an OData result (no \"d\" or \"value\")".into())

@@ -219,8 +219,7 @@ fn issue(
         &Header::new(Algorithm::HS256),
         &claims,
         &EncodingKey::from_secret(&store.signing_key),
-    )
-    .map_err(|e| Error::Startup(format!("token signing: {e}")))?;
+    )?;
     let mut answer = json!({
         "accessToken": token,
         "tokenType": "bearer",
