@@ -12,15 +12,15 @@
 //!
 //! Configuration: [`config::BsClientConfig`] (Cloud Foundry env only).
 
-pub mod auth;
+mod auth;
 mod backend;
-pub mod config;
-pub mod cors;
-pub mod error;
-pub mod mainentry;
-pub mod render;
+mod config;
+mod cors;
+mod error;
+mod mainentry;
+mod render;
 mod state;
-pub mod token_provider;
+mod token_provider;
 mod tokens;
 
 pub use config::BsClientConfig;

@@ -35,8 +35,6 @@ use std::collections::HashMap;
 
 pub(crate) mod store;
 
-pub use store::{HereStore, MAX_NONCES};
-
 pub fn router(state: Shared) -> Router {
     let routes = Router::new()
         .route("/oauth2/token", post(token))

@@ -1,10 +1,10 @@
 //! The mock XSUAA (Authorization & Trust Management service).
 
 pub mod authorize;
-pub mod grants;
-pub mod pages;
-pub mod store;
-pub mod tokens;
+pub(crate) mod grants;
+pub(crate) mod pages;
+pub(crate) mod store;
+pub(crate) mod tokens;
 
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
