@@ -12,6 +12,10 @@ pub enum Error {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
 
+    /// `--names`: the scenario's names file.
+    #[error("{0}")]
+    Names(#[from] common::names::NamesError),
+
     /// Start-up failures (generating keys, TLS set-up, writing the ready file): what was being
     /// done, with the error that stopped it as the source (also in the message, which is what
     /// the process prints; `common::error_chain` does not repeat it).
@@ -145,6 +149,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
             Error::Config(_)
+            | Error::Names(_)
             | Error::Startup { .. }
             | Error::Listen { .. }
             | Error::Environment(_)
