@@ -6,12 +6,13 @@
 
 use crate::error::Error;
 use axum::http::{HeaderMap, header};
+use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 /// CIDR blocks (or single addresses) whose `X-Forwarded-*` headers are trusted.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
-    blocks: Vec<(IpAddr, u8)>,
+    blocks: Vec<IpNet>,
     all: bool,
 }
 
@@ -33,14 +34,18 @@ impl TrustedProxies {
                     "{variable}: {item:?} is not an IP address or CIDR block"
                 ))
             })?;
-            let max = if addr.is_ipv4() { 32 } else { 128 };
-            let len = match len {
-                None => max,
-                Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(|| {
-                    Error::Config(format!("{variable}: {item:?} has an invalid prefix length"))
-                })?,
+            // Parsed in two steps (not `IpNet::from_str`) so the message says which half is wrong.
+            let block = match len {
+                None => IpNet::from(addr),
+                Some(l) => l
+                    .parse::<u8>()
+                    .ok()
+                    .and_then(|l| IpNet::new(addr, l).ok())
+                    .ok_or_else(|| {
+                        Error::Config(format!("{variable}: {item:?} has an invalid prefix length"))
+                    })?,
             };
-            out.blocks.push((addr, len));
+            out.blocks.push(block);
         }
         Ok(out)
     }
@@ -56,11 +61,7 @@ impl TrustedProxies {
 
     pub fn trusts(&self, peer: IpAddr) -> bool {
         let peer = canonical(peer);
-        self.all
-            || self
-                .blocks
-                .iter()
-                .any(|(block, len)| contains(*block, *len, peer))
+        self.all || self.blocks.iter().any(|block| block.contains(&peer))
     }
 }
 
@@ -68,24 +69,6 @@ fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
-    }
-}
-
-fn contains(block: IpAddr, len: u8, ip: IpAddr) -> bool {
-    match (block, ip) {
-        (IpAddr::V4(b), IpAddr::V4(i)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            u32::from(b) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(b), IpAddr::V6(i)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            u128::from(b) & mask == u128::from(i) & mask
-        }
-        _ => false,
     }
 }
 
@@ -249,7 +232,13 @@ mod tests {
         assert!(t.trusts("::1".parse().unwrap()));
         assert!(t.trusts("::ffff:10.1.2.3".parse().unwrap()));
         assert!(!t.trusts("127.0.0.1".parse().unwrap()));
+        // Host bits in a block do not matter; IPv6 blocks work like IPv4 ones.
+        let t = TrustedProxies::parse("10.1.2.3/8, fd00::/8", "X").unwrap();
+        assert!(t.trusts("10.9.9.9".parse().unwrap()));
+        assert!(t.trusts("fd12::1".parse().unwrap()));
+        assert!(!t.trusts("fe80::1".parse().unwrap()));
         assert!(TrustedProxies::parse("10.0.0.0/33", "X").is_err());
+        assert!(TrustedProxies::parse("::/129", "X").is_err());
         assert!(TrustedProxies::parse("nonsense", "X").is_err());
     }
 

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use common::destination::DestinationError;
 use common::jwt::JwtError;
 use common::oauth::OAuthError;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
@@ -16,11 +17,14 @@ pub enum Error {
     MissingToken,
     #[error("Invalid user token: {0}")]
     InvalidToken(String),
+    /// The token did not validate: the validator's reason is the source.
+    #[error("Invalid user token: {0}")]
+    RejectedToken(#[source] JwtError),
     #[error("Cannot check the user token: the XSUAA signing keys are not available: {0}")]
     KeysUnavailable(String),
 
     #[error("Cannot get a token for the Destination service from XSUAA: {0}")]
-    DestinationServiceToken(String),
+    DestinationServiceToken(#[source] OAuthError),
     #[error("Timeout getting a token for the Destination service from XSUAA ({0})")]
     DestinationServiceTokenTimeout(String),
     #[error("Destination service unreachable ({url}): {reason}")]
@@ -40,8 +44,13 @@ pub enum Error {
     #[error("Destination \"{name}\" has no URL")]
     DestinationWithoutUrl { name: String },
 
-    #[error("Backend API unreachable ({url}): {reason}")]
-    BackendUnreachable { url: String, reason: String },
+    /// The transport's error is the source; the message shows its chain (see `Failure`).
+    #[error("Backend API unreachable ({url})")]
+    BackendUnreachable {
+        url: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     #[error("Backend API did not answer in time ({0})")]
     BackendTimeout(String),
     #[error("Backend API refused access (HTTP {status}): {reason}")]
@@ -50,13 +59,15 @@ pub enum Error {
     BackendFailed { status: u16, reason: String },
     #[error("Backend API gave an unusable answer: {0}")]
     BackendInvalid(String),
+    #[error("Backend API gave an unusable answer: not JSON")]
+    BackendNotJson(#[source] Arc<serde_json::Error>),
 
     #[error("Forbidden: the user's token lacks the scope {0}, which /getToken requires")]
     MissingScope(String),
     #[error("Bad ttl: {0}")]
     BadTtl(String),
     #[error("The token endpoint refused to issue a token: {0}")]
-    TokenEndpoint(String),
+    TokenEndpoint(#[source] OAuthError),
     #[error("The token endpoint did not answer in time ({0})")]
     TokenEndpointTimeout(String),
 }
@@ -65,7 +76,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
-            MissingToken | InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            MissingToken | InvalidToken(_) | RejectedToken(_) => StatusCode::UNAUTHORIZED,
             BackendForbidden { .. } | MissingScope(_) => StatusCode::FORBIDDEN,
             BadTtl(_) => StatusCode::BAD_REQUEST,
             DestinationServiceTokenTimeout(_)
@@ -84,6 +95,7 @@ impl Error {
             | BackendUnreachable { .. }
             | BackendFailed { .. }
             | BackendInvalid(_)
+            | BackendNotJson(_)
             | TokenEndpoint(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -93,7 +105,7 @@ impl Error {
         use Error::*;
         match self {
             MissingToken => "missing_token",
-            InvalidToken(_) => "invalid_token",
+            InvalidToken(_) | RejectedToken(_) => "invalid_token",
             KeysUnavailable(_) => "keys_unavailable",
             DestinationServiceToken(_) => "destination_service_token",
             DestinationServiceTokenTimeout(_) => "destination_service_token_timeout",
@@ -109,7 +121,7 @@ impl Error {
             BackendTimeout(_) => "backend_timeout",
             BackendForbidden { .. } => "backend_forbidden",
             BackendFailed { .. } => "backend_failed",
-            BackendInvalid(_) => "backend_invalid",
+            BackendInvalid(_) | BackendNotJson(_) => "backend_invalid",
             MissingScope(_) => "missing_scope",
             BadTtl(_) => "bad_ttl",
             TokenEndpoint(_) => "token_endpoint_failed",
@@ -120,7 +132,7 @@ impl Error {
     pub fn from_jwt(e: JwtError) -> Self {
         match e {
             JwtError::KeyFetch(reason) => Error::KeysUnavailable(reason),
-            other => Error::InvalidToken(other.to_string()),
+            other => Error::RejectedToken(other),
         }
     }
 
@@ -145,7 +157,7 @@ impl Error {
             DestinationError::ServiceToken(OAuthError::Timeout { url }) => {
                 Error::DestinationServiceTokenTimeout(url)
             }
-            DestinationError::ServiceToken(e) => Error::DestinationServiceToken(e.to_string()),
+            DestinationError::ServiceToken(e) => Error::DestinationServiceToken(e),
             DestinationError::InvalidResponse { reason } => {
                 Error::DestinationServiceInvalid(reason)
             }
@@ -155,7 +167,7 @@ impl Error {
     pub fn from_token_endpoint(e: OAuthError) -> Self {
         match e {
             OAuthError::Timeout { url } => Error::TokenEndpointTimeout(url),
-            other => Error::TokenEndpoint(other.to_string()),
+            other => Error::TokenEndpoint(other),
         }
     }
 
@@ -219,7 +231,8 @@ pub struct Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let status = self.error.status();
-        let message = self.error.to_string();
+        // The one place a failure is logged and shown: with its causes, each once.
+        let message = common::error_chain(&self.error);
         tracing::warn!(status = status.as_u16(), code = self.error.code(), %message, "request failed");
         let mut response = match self.format {
             Format::Html => (

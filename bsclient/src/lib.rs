@@ -12,79 +12,25 @@
 //!
 //! Configuration: [`config::BsClientConfig`] (Cloud Foundry env only).
 
-pub mod auth;
-pub mod config;
-pub mod cors;
-pub mod error;
-pub mod mainentry;
-pub mod render;
-pub mod token_provider;
+mod auth;
+mod backend;
+mod config;
+mod cors;
+mod error;
+mod mainentry;
+mod render;
+mod state;
+mod token_provider;
+mod tokens;
 
 pub use config::BsClientConfig;
 pub use error::Error;
+pub use state::AppState;
 
 use axum::Router;
 use axum::routing::get;
-use common::destination::DestinationClient;
-use common::jwt::JwtValidator;
-use common::token_cache::TokenCache;
 use std::future::Future;
-use std::ops::Deref;
-use std::sync::Arc;
-use std::time::Duration;
-use token_provider::TokenProvider;
 use tower_http::trace::TraceLayer;
-
-/// Lookups are refreshed this long before the exchanged token expires, so the Backend API never
-/// sees a token in its last seconds.
-const LOOKUP_EXPIRY_MARGIN: Duration = Duration::from_secs(30);
-
-/// Everything the handlers share; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub config: BsClientConfig,
-    /// One pooled client for the calls of a cold request and the token provider (keys,
-    /// Destination service, tokens).
-    pub http: reqwest::Client,
-    /// The Backend API call, the only one of a warm request.
-    pub backend: mainentry::BackendClient,
-    pub auth: auth::Authenticator,
-    pub destinations: DestinationClient,
-    pub lookups: TokenCache<mainentry::CacheKey, mainentry::Target>,
-    pub token_provider: TokenProvider,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(config: BsClientConfig) -> Self {
-        let http =
-            common::http::client_with_timeouts(config.connect_timeout, config.upstream_timeout);
-        let validator = JwtValidator::from_xsuaa(&config.xsuaa, http.clone());
-        let auth = auth::Authenticator::new(validator, !config.disable_cache);
-        let destinations = DestinationClient::new(&config.destination, http.clone());
-        let token_provider = TokenProvider::new(&config, http.clone());
-        // Fails only when rustls cannot set up its defaults with ring, which is a broken build.
-        let backend = common::http::pooled_client(config.connect_timeout)
-            .expect("rustls with ring and its default protocol versions");
-        AppState(Arc::new(Inner {
-            config,
-            http,
-            backend,
-            auth,
-            destinations,
-            lookups: TokenCache::new(LOOKUP_EXPIRY_MARGIN),
-            token_provider,
-        }))
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     let cors = axum::middleware::from_fn_with_state(
@@ -136,8 +82,6 @@ pub async fn serve(
     let limits = state.config.server.clone();
     common::server::serve(listener, router(state), &limits, shutdown).await
 }
-
-pub use common::error_chain;
 
 /// Resolves on SIGTERM or Ctrl-C, then logs that in-flight requests are being finished.
 pub async fn shutdown_signal() {

@@ -242,204 +242,6 @@ async fn cold_mode_does_every_upstream_call_on_every_request() {
 }
 
 #[tokio::test]
-async fn a_stopped_destination_service_gives_502() {
-    let platform = Platform::start().await;
-    let mut config = platform.config(&[]);
-    config.destination.uri = support::closed_port_url();
-    let app = App::start(config).await;
-    let alice = platform.user_token("alice").await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
-    assert!(
-        json.message()
-            .starts_with("Destination service unreachable"),
-        "{}",
-        json.body
-    );
-    assert_eq!(
-        json.json()["error"]["code"],
-        "destination_service_unreachable"
-    );
-
-    let page = get_html(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(page.status, StatusCode::BAD_GATEWAY);
-    assert!(page.body.contains("Destination service unreachable"));
-}
-
-#[tokio::test]
-async fn a_failing_destination_service_gives_502_and_is_not_cached() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[])).await;
-    let alice = platform.user_token("alice").await;
-    platform
-        .fail(
-            Service::Destination,
-            json!({"status": 503, "count": 1, "path_prefix": "/destination-configuration"}),
-        )
-        .await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
-    assert!(
-        json.message()
-            .starts_with("Destination service failed with HTTP 503"),
-        "{}",
-        json.body
-    );
-    // The failure was not cached: the next request looks up again and succeeds.
-    assert_eq!(
-        get_json(&app.url("/mainentry"), Some(&alice)).await.status,
-        StatusCode::OK
-    );
-}
-
-#[tokio::test]
-async fn a_wrong_destination_name_gives_502_naming_it() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[("BACKEND_DESTINATION", "NoSuchDestination")])).await;
-    let alice = platform.user_token("alice").await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
-    assert_eq!(
-        json.message(),
-        "Destination \"NoSuchDestination\" was not found in the Destination service"
-    );
-    let page = get_html(&app.url("/mainentry"), Some(&alice)).await;
-    assert!(
-        page.body
-            .contains("Destination &quot;NoSuchDestination&quot; was not found")
-    );
-}
-
-#[tokio::test]
-async fn a_failed_token_exchange_gives_502_with_its_error() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[])).await;
-    // Valid for bsclient, but without `uaa.user` the Destination service's exchange fails.
-    let token = platform
-        .mock_token(json!({"user": "alice", "scopes": ["openid"]}))
-        .await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&token)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
-    let message = json.message();
-    assert!(
-        message.starts_with("Destination \"BackendServiceAPI\": the token exchange failed: "),
-        "{message}"
-    );
-    assert!(message.len() > "Destination \"BackendServiceAPI\": the token exchange failed: ".len());
-    assert_eq!(json.json()["error"]["code"], "token_exchange_failed");
-
-    // Errors are not cached: a second request asks the Destination service again.
-    get_json(&app.url("/mainentry"), Some(&token)).await;
-    assert_eq!(platform.count(Service::Destination, "lookups"), 2);
-    assert_eq!(platform.backend_requests(), 0);
-}
-
-#[tokio::test]
-async fn a_backend_500_gives_502_with_a_clear_message() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[])).await;
-    let alice = platform.user_token("alice").await;
-    platform
-        .fail(
-            Service::Backend,
-            json!({"status": 500, "path_prefix": "/odata"}),
-        )
-        .await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
-    let message = json.message();
-    assert!(
-        message.starts_with("Backend API failed with HTTP 500: "),
-        "{message}"
-    );
-    let page = get_html(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(page.status, StatusCode::BAD_GATEWAY);
-    assert!(page.body.contains("Backend API failed with HTTP 500"));
-}
-
-#[tokio::test]
-async fn a_backend_401_is_403_and_the_next_request_exchanges_again() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[])).await;
-    let alice = platform.user_token("alice").await;
-    assert_eq!(
-        get_json(&app.url("/mainentry"), Some(&alice)).await.status,
-        StatusCode::OK
-    );
-    platform
-        .fail(
-            Service::Backend,
-            json!({"status": 401, "count": 1, "path_prefix": "/odata"}),
-        )
-        .await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::FORBIDDEN, "{}", json.body);
-    assert!(
-        json.message()
-            .starts_with("Backend API refused access (HTTP 401)")
-    );
-    assert_eq!(platform.exchanges(), 1);
-
-    assert_eq!(
-        get_json(&app.url("/mainentry"), Some(&alice)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        platform.exchanges(),
-        2,
-        "the rejected exchanged token was dropped"
-    );
-}
-
-#[tokio::test]
-async fn a_silent_destination_service_gives_504() {
-    let platform = Platform::start().await;
-    let (silent, _listener) = support::silent_listener().await;
-    let mut config = platform.config(&[("BSCLIENT_UPSTREAM_TIMEOUT_MS", "2000")]);
-    config.destination.uri = silent;
-    let app = App::start(config).await;
-    let alice = platform.user_token("alice").await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::GATEWAY_TIMEOUT, "{}", json.body);
-    assert!(
-        json.message().contains("Destination service"),
-        "{}",
-        json.body
-    );
-    let page = get_html(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(page.status, StatusCode::GATEWAY_TIMEOUT);
-}
-
-#[tokio::test]
-async fn a_slow_backend_gives_504() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[("BSCLIENT_UPSTREAM_TIMEOUT_MS", "2000")])).await;
-    let alice = platform.user_token("alice").await;
-    platform
-        .fail(
-            Service::Backend,
-            json!({"count": 1, "path_prefix": "/odata", "delay_ms": 20000}),
-        )
-        .await;
-
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::GATEWAY_TIMEOUT, "{}", json.body);
-    assert!(
-        json.message()
-            .starts_with("Backend API did not answer in time"),
-        "{}",
-        json.body
-    );
-}
-
-#[tokio::test]
 async fn health_answers_without_a_token() {
     let platform = Platform::start().await;
     let app = App::start(platform.config(&[])).await;
@@ -473,64 +275,356 @@ async fn a_lookup_is_never_cached_beyond_the_user_tokens_exp() {
     }
 }
 
-#[tokio::test]
-async fn a_destination_service_refusing_our_credentials_gives_502() {
-    let platform = Platform::start().await;
-    let app = App::start(platform.config(&[])).await;
-    let alice = platform.user_token("alice").await;
-    platform
-        .fail(
-            Service::Destination,
-            json!({"status": 401, "count": 1, "path_prefix": "/destination-configuration"}),
-        )
-        .await;
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
+// ---- Faults: one row per way the flow can break --------------------------------------------
+
+/// How a row breaks the flow.
+enum Break {
+    /// Only bsclient's own settings (the row's `vars`).
+    Settings,
+    /// bsclient's Destination service binding points at a closed port.
+    DestinationClosed,
+    /// ... at a port that accepts connections and never answers.
+    DestinationSilent,
+    /// The mock fails or delays the next matching requests (`POST /__mock/fail`).
+    Inject(Service, serde_json::Value),
+    /// A user token without `uaa.user`: valid for bsclient, refused by the token exchange.
+    TokenWithoutUaaUser,
+    /// The destination's URL is a closed port, with a query (`sap-client=secret`) that must not
+    /// be shown.
+    BackendClosed,
+}
+
+/// What the user is told.
+enum Says {
+    Is(&'static str),
+    StartsWith(&'static str),
+    /// The prefix followed by the upstream's own reason.
+    StartsWithAReason(&'static str),
+    Contains(&'static str),
+}
+
+impl Says {
+    fn text(&self) -> &'static str {
+        match self {
+            Says::Is(t) | Says::StartsWith(t) | Says::StartsWithAReason(t) | Says::Contains(t) => t,
+        }
+    }
+
+    fn check(&self, row: &str, message: &str) {
+        let ok = match self {
+            Says::Is(t) => message == *t,
+            Says::StartsWith(t) => message.starts_with(t),
+            Says::StartsWithAReason(t) => message.starts_with(t) && message.len() > t.len(),
+            Says::Contains(t) => message.contains(t),
+        };
+        assert!(
+            ok,
+            "{row}: the message {message:?} does not match {:?}",
+            self.text()
+        );
+    }
+}
+
+/// What must hold after the failed request.
+enum Then {
+    Nothing,
+    /// The failure was not cached: the next request looks up again and succeeds.
+    NextRequestSucceeds,
+    /// Errors are not cached: a second request asks the Destination service again, and the
+    /// Backend API is never called.
+    LooksUpAgainWithoutBackendCalls,
+    /// The rejected exchanged token was dropped: the next request exchanges again and succeeds.
+    ExchangesAgain,
+    /// The message names the backend's URL without its query, and says why.
+    NamesTheUrlWithoutItsQuery,
+}
+
+struct Fault {
+    name: &'static str,
+    vars: &'static [(&'static str, &'static str)],
+    breaks: Break,
+    /// A successful request (and exchange) before the fault.
+    warm_first: bool,
+    status: StatusCode,
+    code: &'static str,
+    says: Says,
+    /// Also as a browser page: same status, the message in the page.
+    page: bool,
+    then: Then,
+}
+
+fn faults() -> Vec<Fault> {
+    let timeout = &[("BSCLIENT_UPSTREAM_TIMEOUT_MS", "2000")];
+    vec![
+        Fault {
+            name: "stopped Destination service",
+            vars: &[],
+            breaks: Break::DestinationClosed,
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "destination_service_unreachable",
+            says: Says::StartsWith("Destination service unreachable"),
+            page: true,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "Destination service answers 503 once",
+            vars: &[],
+            breaks: Break::Inject(
+                Service::Destination,
+                json!({"status": 503, "count": 1, "path_prefix": "/destination-configuration"}),
+            ),
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "destination_service_failed",
+            says: Says::StartsWith("Destination service failed with HTTP 503"),
+            page: false,
+            then: Then::NextRequestSucceeds,
+        },
+        Fault {
+            name: "Destination service refuses bsclient's credentials",
+            vars: &[],
+            breaks: Break::Inject(
+                Service::Destination,
+                json!({"status": 401, "count": 1, "path_prefix": "/destination-configuration"}),
+            ),
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "destination_service_rejected",
+            says: Says::StartsWith(
+                "Destination service rejected bsclient's credentials (HTTP 401)",
+            ),
+            page: false,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "silent Destination service",
+            vars: timeout,
+            breaks: Break::DestinationSilent,
+            warm_first: false,
+            status: StatusCode::GATEWAY_TIMEOUT,
+            code: "destination_service_timeout",
+            says: Says::Contains("Destination service"),
+            page: true,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "wrong destination name",
+            vars: &[("BACKEND_DESTINATION", "NoSuchDestination")],
+            breaks: Break::Settings,
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "destination_not_found",
+            says: Says::Is(
+                "Destination \"NoSuchDestination\" was not found in the Destination service",
+            ),
+            page: true,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "failed token exchange",
+            vars: &[],
+            breaks: Break::TokenWithoutUaaUser,
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "token_exchange_failed",
+            says: Says::StartsWithAReason(
+                "Destination \"BackendServiceAPI\": the token exchange failed: ",
+            ),
+            page: false,
+            then: Then::LooksUpAgainWithoutBackendCalls,
+        },
+        Fault {
+            name: "Backend API answers 500",
+            vars: &[],
+            breaks: Break::Inject(
+                Service::Backend,
+                json!({"status": 500, "path_prefix": "/odata"}),
+            ),
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "backend_failed",
+            says: Says::StartsWithAReason("Backend API failed with HTTP 500: "),
+            page: true,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "Backend API answers 401 to a cached exchanged token",
+            vars: &[],
+            breaks: Break::Inject(
+                Service::Backend,
+                json!({"status": 401, "count": 1, "path_prefix": "/odata"}),
+            ),
+            warm_first: true,
+            status: StatusCode::FORBIDDEN,
+            code: "backend_forbidden",
+            says: Says::StartsWith("Backend API refused access (HTTP 401)"),
+            page: false,
+            then: Then::ExchangesAgain,
+        },
+        Fault {
+            name: "slow Backend API",
+            vars: timeout,
+            breaks: Break::Inject(
+                Service::Backend,
+                json!({"count": 1, "path_prefix": "/odata", "delay_ms": 20000}),
+            ),
+            warm_first: false,
+            status: StatusCode::GATEWAY_TIMEOUT,
+            code: "backend_timeout",
+            says: Says::StartsWith("Backend API did not answer in time"),
+            page: false,
+            then: Then::Nothing,
+        },
+        Fault {
+            name: "unreachable Backend API",
+            vars: &[],
+            breaks: Break::BackendClosed,
+            warm_first: false,
+            status: StatusCode::BAD_GATEWAY,
+            code: "backend_unreachable",
+            says: Says::StartsWith("Backend API unreachable (http://127.0.0.1:"),
+            page: false,
+            then: Then::NamesTheUrlWithoutItsQuery,
+        },
+    ]
+}
+
+/// Every fault gets its status, code and message; rows run concurrently, each on its own
+/// platform, and the test names every row that failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_fault_gets_its_status_code_and_message() {
+    let rows: Vec<_> = faults()
+        .into_iter()
+        .map(|fault| (fault.name, tokio::spawn(check(fault))))
+        .collect();
+    let mut failed = Vec::new();
+    for (name, row) in rows {
+        if row.await.is_err() {
+            failed.push(name);
+        }
+    }
     assert!(
-        json.message()
-            .starts_with("Destination service rejected bsclient's credentials (HTTP 401)"),
-        "{}",
-        json.body
+        failed.is_empty(),
+        "rows failed (see their panics above): {failed:?}"
     );
 }
 
-#[tokio::test]
-async fn an_unreachable_backend_gives_502_naming_the_url_without_its_query() {
+async fn check(fault: Fault) {
+    let row = fault.name;
+    let mut mock = mock_platform::MockConfig::builtin();
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut config = mock_platform::MockConfig::builtin();
-    let init_data = config.destination.instances[0]
-        .init_data
-        .as_mut()
-        .expect("the built-in destination instance has init_data");
-    init_data["init_data"]["subaccount"]["destinations"][0]["URL"] = json!(format!(
-        "http://127.0.0.1:{dead}/odata/v2/ProductService/Products?sap-client=secret"
-    ));
-    let platform = Platform::start_with(config).await;
-    let app = App::start(platform.config(&[])).await;
-    let alice = platform.user_token("alice").await;
+    if let Break::BackendClosed = fault.breaks {
+        let init_data = mock.destination.instances[0]
+            .init_data
+            .as_mut()
+            .expect("the built-in destination instance has init_data");
+        init_data["init_data"]["subaccount"]["destinations"][0]["URL"] = json!(format!(
+            "http://127.0.0.1:{dead}/odata/v2/ProductService/Products?sap-client=secret"
+        ));
+    }
+    let platform = Platform::start_with(mock).await;
+    let mut config = platform.config(fault.vars);
+    let mut _silent = None;
+    match fault.breaks {
+        Break::DestinationClosed => config.destination.uri = support::closed_port_url(),
+        Break::DestinationSilent => {
+            let (url, listener) = support::silent_listener().await;
+            config.destination.uri = url;
+            _silent = Some(listener);
+        }
+        _ => {}
+    }
+    let app = App::start(config).await;
+    let url = app.url("/mainentry");
+    let token = match fault.breaks {
+        Break::TokenWithoutUaaUser => {
+            platform
+                .mock_token(json!({"user": "alice", "scopes": ["openid"]}))
+                .await
+        }
+        _ => platform.user_token("alice").await,
+    };
+    if fault.warm_first {
+        assert_eq!(
+            get_json(&url, Some(&token)).await.status,
+            StatusCode::OK,
+            "{row}"
+        );
+    }
+    if let Break::Inject(service, injected) = &fault.breaks {
+        platform.fail(*service, injected.clone()).await;
+    }
 
-    let json = get_json(&app.url("/mainentry"), Some(&alice)).await;
-    assert_eq!(json.status, StatusCode::BAD_GATEWAY, "{}", json.body);
+    let answer = get_json(&url, Some(&token)).await;
+    assert_eq!(answer.status, fault.status, "{row}: {}", answer.body);
     assert_eq!(
-        json.json()["error"]["code"],
-        "backend_unreachable",
-        "{}",
-        json.body
+        answer.json()["error"]["code"],
+        fault.code,
+        "{row}: {}",
+        answer.body
     );
-    let message = json.message();
-    assert!(
-        message.starts_with(&format!(
-            "Backend API unreachable (http://127.0.0.1:{dead}/odata/v2/ProductService/Products)"
-        )),
-        "{message}"
-    );
-    assert!(!message.contains("secret"), "no query string: {message}");
-    assert!(
-        message.to_lowercase().contains("connect"),
-        "says why: {message}"
-    );
+    let message = answer.message();
+    fault.says.check(row, &message);
+    if fault.page {
+        let page = get_html(&url, Some(&token)).await;
+        assert_eq!(page.status, fault.status, "{row}: the page");
+        let shown = common::html::escape(fault.says.text());
+        assert!(page.body.contains(&shown), "{row}: the page: {}", page.body);
+        assert!(
+            !page.body.contains("<table"),
+            "{row}: the page has no table"
+        );
+    }
+
+    match fault.then {
+        Then::Nothing => {}
+        Then::NextRequestSucceeds => {
+            let next = get_json(&url, Some(&token)).await;
+            assert_eq!(
+                next.status,
+                StatusCode::OK,
+                "{row}: the next request: {}",
+                next.body
+            );
+        }
+        Then::LooksUpAgainWithoutBackendCalls => {
+            get_json(&url, Some(&token)).await;
+            assert_eq!(platform.count(Service::Destination, "lookups"), 2, "{row}");
+            assert_eq!(platform.backend_requests(), 0, "{row}");
+        }
+        Then::ExchangesAgain => {
+            assert_eq!(platform.exchanges(), 1, "{row}: before");
+            let next = get_json(&url, Some(&token)).await;
+            assert_eq!(
+                next.status,
+                StatusCode::OK,
+                "{row}: the next request: {}",
+                next.body
+            );
+            assert_eq!(
+                platform.exchanges(),
+                2,
+                "{row}: the rejected exchanged token was dropped"
+            );
+        }
+        Then::NamesTheUrlWithoutItsQuery => {
+            let shown = format!(
+                "Backend API unreachable (http://127.0.0.1:{dead}/odata/v2/ProductService/Products)"
+            );
+            assert!(message.starts_with(&shown), "{row}: {message}");
+            assert!(
+                !message.contains("secret"),
+                "{row}: no query string: {message}"
+            );
+            assert!(
+                message.to_lowercase().contains("connect"),
+                "{row}: says why: {message}"
+            );
+        }
+    }
 }

@@ -2,77 +2,26 @@
 //! `destinations` variable, parsed once at start-up into typed values with errors that name the
 //! variable, the binding and the field.
 
+mod binding;
 mod credentials;
 mod destinations;
+mod error;
 
+pub use binding::ServiceBinding;
 use credentials::typed_credentials;
 pub use credentials::{DestinationCredentials, XsuaaCredentials};
 pub use destinations::{AppRouterDestination, destinations_from_env, parse_destinations};
+pub use error::CfError;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 const VCAP_SERVICES: &str = "VCAP_SERVICES";
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum CfError {
-    #[error("{var} is not set")]
-    MissingVariable { var: String },
-    #[error("{var}: invalid JSON: {reason}")]
-    InvalidJson { var: String, reason: String },
-    #[error("{var}: {reason}")]
-    Invalid { var: String, reason: String },
-    #[error("VCAP_SERVICES: no service binding with label or tag \"{query}\" (bound: {bound})")]
-    NoBinding { query: String, bound: String },
-    #[error("VCAP_SERVICES: more than one service binding with label or tag \"{query}\" ({bound})")]
-    AmbiguousBinding { query: String, bound: String },
-    #[error("VCAP_SERVICES: binding \"{binding}\" (label {label}): missing field \"{field}\"")]
-    MissingField {
-        binding: String,
-        label: String,
-        field: String,
-    },
-    #[error("VCAP_SERVICES: binding \"{binding}\" (label {label}): field \"{field}\": {reason}")]
-    InvalidField {
-        binding: String,
-        label: String,
-        field: String,
-        reason: String,
-    },
-    #[error("destinations: {entry}: {reason}")]
-    Destination { entry: String, reason: String },
-}
-
 /// `VCAP_SERVICES`: `{label: [binding, ...]}`.
 #[derive(Debug, Clone, Default)]
 pub struct VcapServices {
     by_label: BTreeMap<String, Vec<ServiceBinding>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServiceBinding {
-    pub name: String,
-    /// Filled from the `VCAP_SERVICES` key when the binding itself has no `label`.
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub plan: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub instance_name: Option<String>,
-    #[serde(default)]
-    pub credentials: serde_json::Value,
-}
-
-impl ServiceBinding {
-    fn describe(&self) -> String {
-        format!("{} ({})", self.name, self.label)
-    }
-
-    fn has_tag(&self, tag: &str) -> bool {
-        self.tags.iter().any(|t| t == tag)
-    }
 }
 
 impl VcapServices {

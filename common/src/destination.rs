@@ -28,7 +28,7 @@ pub enum DestinationError {
     #[error("destination \"{name}\": token retrieval failed: {error}")]
     TokenRetrieval { name: String, error: String },
     #[error("cannot get a token for the Destination service: {0}")]
-    ServiceToken(OAuthError),
+    ServiceToken(#[source] OAuthError),
     #[error("invalid answer from the Destination service: {reason}")]
     InvalidResponse { reason: String },
 }

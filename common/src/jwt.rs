@@ -3,13 +3,17 @@
 //! audience, plus an exact scope check.
 
 mod claims;
+mod decode;
+mod error;
 mod keys;
 
 pub use claims::Claims;
+use decode::decode_header;
+pub use decode::decode_unverified;
+pub use error::JwtError;
 pub use keys::{JwksPolicy, MAX_KEY_AGE, REFRESH_INTERVAL};
 
 use crate::cf::XsuaaCredentials;
-use base64::Engine;
 use jsonwebtoken::{DecodingKey, Validation};
 use keys::JwksCache;
 use std::sync::Arc;
@@ -19,32 +23,6 @@ use std::sync::Arc;
 /// `exp` gets its 401 here, which makes the App Router log the user in again, instead of a 502
 /// from the failed exchange further on.
 pub const LEEWAY_SECS: u64 = 60;
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum JwtError {
-    #[error("malformed token: {0}")]
-    Malformed(String),
-    #[error("unsupported token algorithm \"{0}\" (only RS256 is accepted)")]
-    UnsupportedAlgorithm(String),
-    #[error("unknown token key id \"{0}\"")]
-    UnknownKid(String),
-    #[error("invalid token signature")]
-    BadSignature,
-    #[error("token expired")]
-    Expired,
-    #[error("token not yet valid")]
-    NotYetValid,
-    #[error("untrusted token issuer \"{0}\"")]
-    WrongIssuer(String),
-    #[error("token is for another identity zone ({0})")]
-    WrongZone(String),
-    #[error("token audience does not include this application (audiences: {0})")]
-    WrongAudience(String),
-    #[error("cannot fetch token keys: {0}")]
-    KeyFetch(String),
-    #[error("missing scope \"{0}\"")]
-    MissingScope(String),
-}
 
 enum KeySource {
     Offline(DecodingKey),
@@ -284,38 +262,6 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> JwtError {
         K::InvalidRsaKey(_) | K::InvalidKeyFormat | K::Crypto(_) => JwtError::BadSignature,
         _ => JwtError::Malformed(e.to_string()),
     }
-}
-
-fn b64_json(part: &str, what: &str) -> Result<serde_json::Value, JwtError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part.trim_end_matches('='))
-        .map_err(|e| JwtError::Malformed(format!("{what} is not base64url: {e}")))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| JwtError::Malformed(format!("{what} is not JSON: {e}")))
-}
-
-fn split(token: &str) -> Result<(&str, &str), JwtError> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(_), None) => Ok((h, p)),
-        _ => Err(JwtError::Malformed(
-            "expected three dot-separated parts".into(),
-        )),
-    }
-}
-
-/// The header as JSON, parsed by hand so that `alg: none` and unknown algorithms are reported as
-/// such (jsonwebtoken refuses to parse them at all).
-fn decode_header(token: &str) -> Result<serde_json::Value, JwtError> {
-    let (header, _) = split(token)?;
-    b64_json(header, "header")
-}
-
-/// Claims WITHOUT validation: only for introspecting a token we just received from XSUAA.
-pub fn decode_unverified(token: &str) -> Result<Claims, JwtError> {
-    let (_, payload) = split(token)?;
-    serde_json::from_value(b64_json(payload, "payload")?)
-        .map_err(|e| JwtError::Malformed(format!("claims: {e}")))
 }
 
 #[cfg(test)]

@@ -8,30 +8,15 @@ use crate::secret::Secret;
 use base64::Engine;
 use tracing::Instrument;
 
+mod error;
 mod response;
 
+pub use error::OAuthError;
 pub use response::TokenResponse;
 use response::{parse_token_response, send_error};
 pub(crate) use response::{read_body, snippet};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum OAuthError {
-    #[error("{url} rejected the request ({status}): {error}: {description}")]
-    Rejected {
-        url: String,
-        status: u16,
-        error: String,
-        description: String,
-    },
-    #[error("timeout calling {url}")]
-    Timeout { url: String },
-    #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    #[error("invalid answer from {url}: {reason}")]
-    InvalidResponse { url: String, reason: String },
-}
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -77,7 +77,8 @@ pub fn sign(base: &str, consumer_secret: &str) -> String {
     BASE64.encode(mac.finalize().into_bytes())
 }
 
-/// Whether `signature` (base64) is the signature of `base`, compared in constant time.
+/// Whether `signature` (base64) is the signature of `base`, compared in constant time (`hmac`'s
+/// `verify_slice`, which compares with `subtle`).
 pub fn verify(base: &str, consumer_secret: &str, signature: &str) -> bool {
     let Ok(bytes) = BASE64.decode(signature.trim()) else {
         return false;

@@ -9,10 +9,15 @@
 use crate::secret::Secret;
 use std::path::Path;
 
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PropertiesError {
-    #[error("{path}: cannot read: {reason}")]
-    Io { path: String, reason: String },
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        /// Shared so the error stays `Clone`.
+        #[source]
+        source: std::sync::Arc<std::io::Error>,
+    },
     #[error("{origin}:{line}: {reason}")]
     Syntax {
         origin: String,
@@ -51,7 +56,7 @@ impl TokenProviderCredentials {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| PropertiesError::Io {
             path: origin.clone(),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
         Self::parse(&text, &origin)
     }

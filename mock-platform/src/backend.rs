@@ -18,7 +18,6 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
-pub use store::BackendStore;
 
 pub(crate) mod store;
 

@@ -44,7 +44,7 @@ impl BackendAppConfig {
     }
 
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let startup = |message: String| Error::Startup(message);
+        let startup = Error::Environment;
         let port = match var("PORT") {
             None => 8080,
             Some(p) => p
@@ -61,7 +61,7 @@ impl BackendAppConfig {
         })?;
         let xsuaa = VcapServices::parse(&vcap)
             .and_then(|v| v.xsuaa())
-            .map_err(|e| startup(format!("VCAP_SERVICES: {e}")))?;
+            .map_err(Error::Binding)?;
         let scope = var("BACKEND_SCOPE").unwrap_or_else(|| "AllAccess".into());
         if scope.is_empty() || scope.contains(char::is_whitespace) || scope.contains('.') {
             return Err(startup(format!(
@@ -222,7 +222,10 @@ pub async fn run(config: BackendAppConfig, host: std::net::IpAddr) -> Result<(),
     let router = router(&config)?;
     let listener = tokio::net::TcpListener::bind((host, config.port))
         .await
-        .map_err(|e| Error::Startup(format!("cannot listen on {host}:{}: {e}", config.port)))?;
+        .map_err(|source| Error::Listen {
+            addr: format!("{host}:{}", config.port),
+            source,
+        })?;
     tracing::info!(
         port = config.port,
         xsappname = %config.xsuaa.xsappname,
@@ -233,7 +236,7 @@ pub async fn run(config: BackendAppConfig, host: std::net::IpAddr) -> Result<(),
     axum::serve(listener, router)
         .with_graceful_shutdown(common::server::shutdown_signal())
         .await
-        .map_err(|e| Error::Startup(format!("server: {e}")))
+        .map_err(|e| Error::startup("server", e))
 }
 
 #[cfg(test)]

@@ -12,9 +12,39 @@ pub enum Error {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
 
-    /// Start-up failures (binding a port, writing the ready file, TLS set-up).
+    /// `--names`: the scenario's names file.
     #[error("{0}")]
-    Startup(String),
+    Names(#[from] common::names::NamesError),
+
+    /// Start-up failures (generating keys, TLS set-up, writing the ready file): what was being
+    /// done, with the error that stopped it as the source (also in the message, which is what
+    /// the process prints; `common::error_chain` does not repeat it).
+    #[error("{what}: {source}")]
+    Startup {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A port that cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A token the mock cannot sign (a broken key).
+    #[error("token signing: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+
+    /// The stand-alone Backend API's environment (`PORT`, `BACKEND_*`): names the variable.
+    #[error("{0}")]
+    Environment(String),
+
+    /// The stand-alone Backend API's xsuaa binding.
+    #[error("VCAP_SERVICES: {0}")]
+    Binding(#[source] common::cf::CfError),
 
     /// RFC 6749 §5.2 error from the token endpoint (and `/userinfo`).
     #[error("{error}: {description}")]
@@ -60,6 +90,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A start-up step that failed, keeping the error that made it fail.
+    pub fn startup(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Startup {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+
     pub fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Error::OAuth {
             status,
@@ -107,7 +148,13 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
-            Error::Config(_) | Error::Startup(_) => {
+            Error::Config(_)
+            | Error::Names(_)
+            | Error::Startup { .. }
+            | Error::Listen { .. }
+            | Error::Environment(_)
+            | Error::Binding(_)
+            | Error::Signing(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
             }
             Error::OAuth {

@@ -35,8 +35,6 @@ use std::collections::HashMap;
 
 pub(crate) mod store;
 
-pub use store::{HereStore, MAX_NONCES};
-
 pub fn router(state: Shared) -> Router {
     let routes = Router::new()
         .route("/oauth2/token", post(token))
@@ -219,8 +217,7 @@ fn issue(
         &Header::new(Algorithm::HS256),
         &claims,
         &EncodingKey::from_secret(&store.signing_key),
-    )
-    .map_err(|e| Error::Startup(format!("token signing: {e}")))?;
+    )?;
     let mut answer = json!({
         "accessToken": token,
         "tokenType": "bearer",

@@ -28,38 +28,39 @@ pub struct SigningKey {
 impl SigningKey {
     pub fn generate() -> Result<Self, Error> {
         let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
-            .map_err(|e| Error::Startup(format!("cannot generate an RSA key: {e}")))?;
+            .map_err(|e| Error::startup("cannot generate an RSA key", e))?;
         Self::from_rsa(key)
     }
 
     /// A PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`) PEM file.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Startup(format!(
-                "{}: cannot read the signing key: {e}",
-                path.display()
-            ))
+            Error::startup(
+                format!("{}: cannot read the signing key", path.display()),
+                e,
+            )
         })?;
         let key = RsaPrivateKey::from_pkcs1_pem(&text)
             .or_else(|_| RsaPrivateKey::from_pkcs8_pem(&text))
             .map_err(|e| {
-                Error::Startup(format!(
-                    "{}: not an RSA private key in PEM (PKCS#1 or PKCS#8): {e}",
-                    path.display()
-                ))
+                Error::startup(
+                    format!(
+                        "{}: not an RSA private key in PEM (PKCS#1 or PKCS#8)",
+                        path.display()
+                    ),
+                    e,
+                )
             })?;
         Self::from_rsa(key)
     }
 
     fn from_rsa(key: RsaPrivateKey) -> Result<Self, Error> {
-        let fail = |e: String| Error::Startup(format!("signing key: {e}"));
-        let private_pem = key
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| fail(e.to_string()))?;
+        fn fail(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+            Error::startup("signing key", e)
+        }
+        let private_pem = key.to_pkcs1_pem(LineEnding::LF).map_err(fail)?;
         let public = RsaPublicKey::from(&key);
-        let public_pem = public
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|e| fail(e.to_string()))?;
+        let public_pem = public.to_public_key_pem(LineEnding::LF).map_err(fail)?;
         let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
         let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
         let digest = Sha256::digest(n.as_bytes());
@@ -73,9 +74,8 @@ impl SigningKey {
         );
         Ok(Self {
             kid,
-            encoding: EncodingKey::from_rsa_pem(private_pem.as_bytes())
-                .map_err(|e| fail(e.to_string()))?,
-            decoding: DecodingKey::from_rsa_components(&n, &e).map_err(|e| fail(e.to_string()))?,
+            encoding: EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(fail)?,
+            decoding: DecodingKey::from_rsa_components(&n, &e).map_err(fail)?,
             public_pem,
             n,
             e,

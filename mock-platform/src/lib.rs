@@ -77,28 +77,28 @@
 //! - `POST /__mock/rotate-keys` `{"keep_old":true}` → `{"kid":"..."}`: a new signing key.
 //! - `POST /__mock/logout` `{"user":"alice"}`: ends the user's login sessions, revokes their refresh tokens.
 
-pub mod backend;
+mod backend;
 pub mod backend_app;
 mod clock;
 pub mod config;
-pub mod destination;
-pub mod error;
-pub mod here;
+mod destination;
+mod error;
+mod here;
 mod ids;
-pub mod init_data;
-pub mod keys;
-pub mod model;
+mod init_data;
+mod keys;
+mod model;
 /// `scenario.yaml`'s names, at home in `common` (re-exported for the mock's users).
 pub use common::names;
 pub mod odata;
 pub mod platform;
-pub mod redirect;
+mod redirect;
 mod resolve;
-pub mod signature_cache;
-pub mod state;
-pub mod tls;
+mod signature_cache;
+mod state;
+mod tls;
 mod urls;
-pub mod xs_security;
+mod xs_security;
 pub mod xsuaa;
 
 pub use config::{ConfigError, MockConfig};

@@ -47,13 +47,13 @@ struct Cli {
     print_config: bool,
 }
 
-fn load_config(cli: &Cli) -> Result<MockConfig, String> {
+fn load_config(cli: &Cli) -> Result<MockConfig, mock_platform::Error> {
     let mut config = match (&cli.config, &cli.names) {
-        (Some(path), _) => MockConfig::load(path).map_err(|e| e.to_string())?,
+        (Some(path), _) => MockConfig::load(path)?,
         (None, Some(path)) => {
-            let names = ScenarioNames::load(path).map_err(|e| e.to_string())?;
+            let names = ScenarioNames::load(path)?;
             let config = MockConfig::from_names(&names);
-            config.validate().map_err(|e| e.to_string())?;
+            config.validate()?;
             config
         }
         (None, None) => MockConfig::builtin(),

@@ -77,21 +77,26 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
         Some(path) => SigningKey::load(path)?,
         None => tokio::task::spawn_blocking(SigningKey::generate)
             .await
-            .map_err(|e| Error::Startup(format!("key generation: {e}")))??,
+            .map_err(|e| Error::startup("key generation", e))??,
     };
 
     let bind = |port: u16| async move {
         let addr = SocketAddr::new(ports.host, port);
         tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Error::Startup(format!("cannot listen on {addr}: {e}")))
+            .map_err(|source| Error::Listen {
+                addr: addr.to_string(),
+                source,
+            })
     };
     let xsuaa_listener = bind(ports.xsuaa).await?;
     let destination_listener = bind(ports.destination).await?;
     let backend_listener = bind(ports.backend).await?;
     let here_listener = bind(ports.here).await?;
     let url_of = |l: &tokio::net::TcpListener| -> Result<String> {
-        let addr = l.local_addr().map_err(|e| Error::Startup(e.to_string()))?;
+        let addr = l
+            .local_addr()
+            .map_err(|e| Error::startup("listener address", e))?;
         // Listening on all interfaces: clients on this machine still need a concrete address.
         Ok(match addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
@@ -111,11 +116,13 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         };
         let addr = SocketAddr::new(ip, port);
-        let listener = std::net::TcpListener::bind(addr)
-            .map_err(|e| Error::Startup(format!("cannot listen on {addr} (TLS): {e}")))?;
+        let listener = std::net::TcpListener::bind(addr).map_err(|source| Error::Listen {
+            addr: format!("{addr} (TLS)"),
+            source,
+        })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::Startup(e.to_string()))?
+            .map_err(|e| Error::startup("TLS listener address", e))?
             .port();
         tls_listeners.push(listener);
         // `localhost` may resolve to ::1 first on other machines: listen there too when we can.
@@ -197,7 +204,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
             let listener = listener
                 .set_nonblocking(true)
                 .and_then(|()| tokio::net::TcpListener::from_std(listener))
-                .map_err(|e| Error::Startup(format!("TLS listener: {e}")))?;
+                .map_err(|e| Error::startup("TLS listener", e))?;
             let router = crate::xsuaa::router(state.clone()).layer(axum::Extension(ViaTls));
             let config = config.clone();
             let limits = ports.limits.clone();
@@ -237,7 +244,7 @@ pub async fn start(config: MockConfig, ports: Ports) -> Result<RunningPlatform> 
 
 /// Writes `text` to a temporary file next to `path`, then renames it: readers never see half a file.
 pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let fail = |e: std::io::Error| Error::Startup(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| Error::startup(format!("cannot write {}", path.display()), e);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }

@@ -74,12 +74,12 @@ impl PlatformState {
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = ca_pem {
             let cert = reqwest::Certificate::from_pem(pem.as_bytes())
-                .map_err(|e| Error::Startup(format!("CA certificate: {e}")))?;
+                .map_err(|e| Error::startup("CA certificate", e))?;
             builder = builder.add_root_certificate(cert);
         }
         let http = builder
             .build()
-            .map_err(|e| Error::Startup(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::startup("HTTP client", e))?;
         let backend = crate::backend::store::BackendStore::new(&model.backend);
         let here = crate::here::store::HereStore::new(&model.here);
         Ok(Arc::new(Self {

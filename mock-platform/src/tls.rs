@@ -21,8 +21,7 @@ impl TlsMaterial {
     /// `subdomain`: the zone's, for `https://{subdomain}.localhost`, where SAP's libraries send
     /// token requests of that zone (e.g. `@sap/approuter`'s token exchange).
     pub fn generate(subdomain: &str) -> Result<Self, Error> {
-        let fail =
-            |e: rcgen::Error| Error::Startup(format!("cannot create the TLS certificate: {e}"));
+        let fail = |e: rcgen::Error| Error::startup("cannot create the TLS certificate", e);
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.distinguished_name
@@ -63,7 +62,7 @@ impl TlsMaterial {
 
     /// A rustls server config on ring (never aws-lc).
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
-        let fail = |e: rustls::Error| Error::Startup(format!("TLS configuration: {e}"));
+        let fail = |e: rustls::Error| Error::startup("TLS configuration", e);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
         let mut config = rustls::ServerConfig::builder_with_provider(provider)

@@ -205,54 +205,6 @@ async fn bob_logs_in_but_his_token_lacks_the_backend_scope() {
 }
 
 #[tokio::test]
-async fn code_redemption_catches_bad_pkce_and_redirect_uri() {
-    let p = start().await;
-    let http = client();
-    let client_id = xsuaa_client(&p).id;
-    let code = |http: reqwest::Client, base: String, client_id: String| async move {
-        let id = open_login(&http, &base, &client_id, REDIRECT).await;
-        let response = login(&http, &base, &id, "alice", "alice-pass").await;
-        query_param(response.headers()["location"].to_str().unwrap(), "code").unwrap()
-    };
-
-    let c = code(http.clone(), p.xsuaa_url.clone(), client_id.clone()).await;
-    let (status, body) = redeem(&p, &c, REDIRECT, &format!("{VERIFIER}x")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-    assert!(
-        body["error_description"].as_str().unwrap().contains("PKCE"),
-        "{body}"
-    );
-
-    let c = code(http.clone(), p.xsuaa_url.clone(), client_id.clone()).await;
-    let (status, body) = redeem(&p, &c, "http://127.0.0.1:5000/other", VERIFIER).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-    assert_eq!(body["error_description"], "Redirect URI mismatch.");
-
-    let c = code(http.clone(), p.xsuaa_url.clone(), client_id.clone()).await;
-    let (status, body) = token_request(
-        &p,
-        &xsuaa_client(&p),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("redirect_uri", REDIRECT),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "missing verifier"
-    );
-}
-
-#[tokio::test]
 async fn authorize_rejects_a_redirect_uri_outside_the_registered_patterns_without_redirecting() {
     let p = start().await;
     let client_id = xsuaa_client(&p).id;
@@ -387,7 +339,7 @@ async fn login_session_skips_the_form_until_logout() {
 }
 
 #[tokio::test]
-async fn client_credentials_with_raw_basic_auth_and_wrong_secrets() {
+async fn client_credentials_with_raw_and_form_encoded_basic_auth() {
     let p = start().await;
     let dest = destination_client(&p);
     assert!(dest.id.contains('!') && dest.id.contains('|'));
@@ -424,60 +376,12 @@ async fn client_credentials_with_raw_basic_auth_and_wrong_secrets() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-
-    let wrong = Client {
-        id: dest.id.clone(),
-        secret: "wrong".into(),
-    };
-    let (status, body) = token_request(&p, &wrong, &[("grant_type", "client_credentials")]).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "invalid_client");
-    let none = client()
-        .post(format!("{}/oauth/token", p.xsuaa_url))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    let (status, body) = token_request(&p, &dest, &[("grant_type", "implicit")]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
-    );
-    let (status, body) = token_request(
-        &p,
-        &dest,
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "Backend-service!t6131.AllAccess"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
-    );
 }
 
 #[tokio::test]
-async fn password_grant_and_refresh_tokens_that_work_once() {
+async fn password_grant_and_refresh_tokens_that_rotate() {
     let p = start().await;
     let app = xsuaa_client(&p);
-    let (status, body) = token_request(
-        &p,
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "wrong"),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-
     let (_, first) = token_request(
         &p,
         &app,
@@ -504,32 +408,7 @@ async fn password_grant_and_refresh_tokens_that_work_once() {
         second["refresh_token"], first["refresh_token"],
         "a new refresh token"
     );
-    let (status, body) = token_request(
-        &p,
-        &app,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
-        "the old one is spent"
-    );
-    let other = destination_client(&p);
-    let (status, _) = token_request(
-        &p,
-        &other,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", second["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::BAD_REQUEST,
-        "another client's refresh token"
-    );
+    // That the old one is spent: see the refusals below.
 }
 
 #[tokio::test]
@@ -572,66 +451,6 @@ async fn jwt_bearer_exchanges_a_user_token_for_another_client() {
     assert!(
         scopes(body["access_token"].as_str().unwrap())
             .contains(&"Backend-service!t6131.AllAccess".to_string())
-    );
-
-    let expired = mock_token(&p, json!({"user": "alice", "expires_in": -5})).await;
-    let (status, body) = token_request(
-        &p,
-        &dest,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", &expired),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-    assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("expired"),
-        "{body}"
-    );
-
-    let technical = client_credentials(&p, &dest).await;
-    let (status, _) = token_request(
-        &p,
-        &dest,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", &technical),
-        ],
-    )
-    .await;
-    assert_eq!(
-        status,
-        StatusCode::BAD_REQUEST,
-        "client-credentials tokens are no assertion"
-    );
-
-    let no_uaa_user = mock_token(&p, json!({"user": "alice", "scopes": ["openid"]})).await;
-    let (status, body) = token_request(
-        &p,
-        &dest,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", &no_uaa_user),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
-    assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("uaa.user"),
-        "{body}"
     );
 }
 
@@ -849,4 +668,294 @@ async fn injected_failures_and_stats() {
             .status(),
         StatusCode::OK
     );
+}
+
+// ---- The token endpoint's refusals: one row each --------------------------------------------
+
+/// What a row prepares before its token request; the form's [`GIVEN`] stands for it.
+#[derive(Clone, Copy)]
+enum Given {
+    Nothing,
+    /// A fresh authorization code of alice's login (with PKCE, for [`REDIRECT`]).
+    Code,
+    /// The app client's refresh token that was already used once.
+    SpentRefreshToken,
+    /// A fresh refresh token of the app client.
+    RefreshToken,
+    /// Alice's token, expired.
+    ExpiredUserToken,
+    /// The destination client's client-credentials token.
+    TechnicalToken,
+    /// Alice's token with `openid` only (no `uaa.user`).
+    TokenWithoutUaaUser,
+}
+
+/// Stands for the row's prepared value in its form.
+const GIVEN: &str = "{given}";
+
+/// Who authenticates at the token endpoint.
+#[derive(Clone, Copy)]
+enum Who {
+    App,
+    Destination,
+    DestinationWithAWrongSecret,
+    Nobody,
+}
+
+struct Refusal {
+    name: &'static str,
+    given: Given,
+    who: Who,
+    form: Vec<(&'static str, String)>,
+    status: StatusCode,
+    /// RFC 6749 §5.2 `error`, when the row pins it.
+    error: Option<&'static str>,
+    /// Words the `error_description` must contain.
+    description: Option<&'static str>,
+}
+
+fn refusals() -> Vec<Refusal> {
+    let jwt_bearer = |assertion: &str| {
+        vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer".to_string(),
+            ),
+            ("assertion", assertion.to_string()),
+        ]
+    };
+    let code = |redirect: &str, verifier: Option<String>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", GIVEN.to_string()),
+            ("redirect_uri", redirect.to_string()),
+        ];
+        form.extend(verifier.map(|v| ("code_verifier", v)));
+        form
+    };
+    let client_credentials = vec![("grant_type", "client_credentials".to_string())];
+    let refresh = vec![
+        ("grant_type", "refresh_token".to_string()),
+        ("refresh_token", GIVEN.to_string()),
+    ];
+    vec![
+        Refusal {
+            name: "code with the wrong PKCE verifier",
+            given: Given::Code,
+            who: Who::App,
+            form: code(REDIRECT, Some(format!("{VERIFIER}x"))),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: Some("PKCE"),
+        },
+        Refusal {
+            name: "code for another redirect_uri",
+            given: Given::Code,
+            who: Who::App,
+            form: code("http://127.0.0.1:5000/other", Some(VERIFIER.to_string())),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: Some("Redirect URI mismatch."),
+        },
+        Refusal {
+            name: "code without its PKCE verifier",
+            given: Given::Code,
+            who: Who::App,
+            form: code(REDIRECT, None),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: None,
+        },
+        Refusal {
+            name: "client credentials with a wrong secret",
+            given: Given::Nothing,
+            who: Who::DestinationWithAWrongSecret,
+            form: client_credentials.clone(),
+            status: StatusCode::UNAUTHORIZED,
+            error: Some("invalid_client"),
+            description: None,
+        },
+        Refusal {
+            name: "client credentials without credentials",
+            given: Given::Nothing,
+            who: Who::Nobody,
+            form: client_credentials.clone(),
+            status: StatusCode::UNAUTHORIZED,
+            error: None,
+            description: None,
+        },
+        Refusal {
+            name: "the implicit grant",
+            given: Given::Nothing,
+            who: Who::Destination,
+            form: vec![("grant_type", "implicit".to_string())],
+            status: StatusCode::BAD_REQUEST,
+            error: Some("unsupported_grant_type"),
+            description: None,
+        },
+        Refusal {
+            name: "client credentials for a scope the client may not hold",
+            given: Given::Nothing,
+            who: Who::Destination,
+            form: vec![
+                ("grant_type", "client_credentials".to_string()),
+                ("scope", "Backend-service!t6131.AllAccess".to_string()),
+            ],
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_scope"),
+            description: None,
+        },
+        Refusal {
+            name: "password grant with a wrong password",
+            given: Given::Nothing,
+            who: Who::App,
+            form: vec![
+                ("grant_type", "password".to_string()),
+                ("username", "alice".to_string()),
+                ("password", "wrong".to_string()),
+            ],
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: None,
+        },
+        Refusal {
+            name: "a refresh token used twice",
+            given: Given::SpentRefreshToken,
+            who: Who::App,
+            form: refresh.clone(),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: None,
+        },
+        Refusal {
+            name: "another client's refresh token",
+            given: Given::RefreshToken,
+            who: Who::Destination,
+            form: refresh,
+            status: StatusCode::BAD_REQUEST,
+            error: None,
+            description: None,
+        },
+        Refusal {
+            name: "jwt-bearer with an expired assertion",
+            given: Given::ExpiredUserToken,
+            who: Who::Destination,
+            form: jwt_bearer(GIVEN),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: Some("expired"),
+        },
+        Refusal {
+            name: "jwt-bearer with a client-credentials token as assertion",
+            given: Given::TechnicalToken,
+            who: Who::Destination,
+            form: jwt_bearer(GIVEN),
+            status: StatusCode::BAD_REQUEST,
+            error: None,
+            description: None,
+        },
+        Refusal {
+            name: "jwt-bearer with an assertion without uaa.user",
+            given: Given::TokenWithoutUaaUser,
+            who: Who::Destination,
+            form: jwt_bearer(GIVEN),
+            status: StatusCode::BAD_REQUEST,
+            error: Some("invalid_grant"),
+            description: Some("uaa.user"),
+        },
+    ]
+}
+
+/// Every refusal gets its status, RFC 6749 `error` and reason; rows run concurrently on one mock,
+/// and the test names every row that failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_token_endpoint_refuses_with_the_rfc_6749_error() {
+    let p = std::sync::Arc::new(start().await);
+    let rows: Vec<_> = refusals()
+        .into_iter()
+        .map(|row| (row.name, tokio::spawn(refuse(p.clone(), row))))
+        .collect();
+    let mut failed = Vec::new();
+    for (name, row) in rows {
+        if row.await.is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "rows failed (see their panics above): {failed:?}"
+    );
+}
+
+async fn refuse(p: std::sync::Arc<mock_platform::RunningPlatform>, row: Refusal) {
+    let name = row.name;
+    let app = xsuaa_client(&p);
+    let given = match row.given {
+        Given::Nothing => String::new(),
+        Given::Code => {
+            let http = client();
+            let id = open_login(&http, &p.xsuaa_url, &app.id, REDIRECT).await;
+            let response = login(&http, &p.xsuaa_url, &id, "alice", "alice-pass").await;
+            query_param(response.headers()["location"].to_str().unwrap(), "code").unwrap()
+        }
+        Given::SpentRefreshToken | Given::RefreshToken => {
+            let password = [
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice-pass"),
+            ];
+            let (_, first) = token_request(&p, &app, &password).await;
+            let refresh = first["refresh_token"].as_str().unwrap().to_string();
+            if let Given::SpentRefreshToken = row.given {
+                let (status, _) = token_request(
+                    &p,
+                    &app,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK, "{name}: the first use");
+            }
+            refresh
+        }
+        Given::ExpiredUserToken => mock_token(&p, json!({"user": "alice", "expires_in": -5})).await,
+        Given::TechnicalToken => client_credentials(&p, &destination_client(&p)).await,
+        Given::TokenWithoutUaaUser => {
+            mock_token(&p, json!({"user": "alice", "scopes": ["openid"]})).await
+        }
+    };
+    let form: Vec<(&str, String)> = row
+        .form
+        .iter()
+        .map(|(k, v)| (*k, v.replace(GIVEN, &given)))
+        .collect();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = match row.who {
+        Who::App => token_request(&p, &app, &form).await,
+        Who::Destination => token_request(&p, &destination_client(&p), &form).await,
+        Who::DestinationWithAWrongSecret => {
+            let wrong = Client {
+                id: destination_client(&p).id,
+                secret: "wrong".into(),
+            };
+            token_request(&p, &wrong, &form).await
+        }
+        Who::Nobody => {
+            let response = client()
+                .post(format!("{}/oauth/token", p.xsuaa_url))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(status, row.status, "{name}: {body}");
+    if let Some(error) = row.error {
+        assert_eq!(body["error"], error, "{name}: {body}");
+    }
+    if let Some(words) = row.description {
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(description.contains(words), "{name}: {body}");
+    }
 }

@@ -1,4 +1,6 @@
 //! External commands that are printed exactly as a user would type them, before they run.
+//! Not `xshell`: its echo shows the program it runs (cargo's absolute `$CARGO`, not `cargo`) and
+//! quotes only arguments with spaces, Rust-style, so its lines do not paste into a shell.
 
 use crate::error::Error;
 use std::ffi::OsString;

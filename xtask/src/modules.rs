@@ -20,42 +20,23 @@ use syn::visit::Visit;
 /// - approuter: `login` and `websocket` take the whole `App` and `app` imports them; `routes` and `xs_app`
 ///   import each other (`cors` and `backend_logout` join through them); `session` reads a type of
 ///   `config`. Not yet layered.
-/// - bsclient: `AppState` (crate root) holds `mainentry`'s and `token_provider`'s types, whose handlers
-///   take `AppState`: the types belong in a module below both.
-/// - common: `cf`, `jwt` and `oauth` define their error types in the parent that re-exports the children
-///   which return them: the error types belong in a child of their own.
-pub const KNOWN_CYCLES: &[(&str, &[&str])] = &[
-    (
-        "approuter",
-        &[
-            "app",
-            "backend_logout",
-            "config",
-            "cors",
-            "csrf",
-            "login",
-            "login_state",
-            "routes",
-            "session",
-            "user_api",
-            "websocket",
-            "xs_app",
-        ],
-    ),
-    ("bsclient", &["crate", "mainentry", "token_provider"]),
-    (
-        "common",
-        &[
-            "cf",
-            "cf::credentials",
-            "cf::destinations",
-            "jwt",
-            "jwt::keys",
-            "oauth",
-            "oauth::response",
-        ],
-    ),
-];
+pub const KNOWN_CYCLES: &[(&str, &[&str])] = &[(
+    "approuter",
+    &[
+        "app",
+        "backend_logout",
+        "config",
+        "cors",
+        "csrf",
+        "login",
+        "login_state",
+        "routes",
+        "session",
+        "user_api",
+        "websocket",
+        "xs_app",
+    ],
+)];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,6 +1,7 @@
 //! Typed credentials of the xsuaa and destination bindings.
 
-use super::{CfError, ServiceBinding};
+use super::binding::ServiceBinding;
+use super::error::CfError;
 use crate::secret::Secret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

@@ -1,7 +1,7 @@
 //! The App Router's `destinations` environment variable: a JSON array of
 //! `{name, url, forwardAuthToken, timeout, strictSSL, proxyHost, proxyPort, ...}`.
 
-use super::CfError;
+use super::error::CfError;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! Or one offline PEM key.
 //! Not `jsonwebtoken::jwk::JwkSet`: XSUAA's keys may come as a PEM `value` only, which it cannot read.
 
-use super::JwtError;
+use super::error::JwtError;
 use crate::error_chain;
 use crate::oauth::snippet;
 use jsonwebtoken::DecodingKey;

@@ -1,6 +1,6 @@
 //! The token endpoint's answer: RFC 6749 §5.1 tokens and §5.2 errors.
 
-use super::OAuthError;
+use super::error::OAuthError;
 use crate::error_chain;
 use crate::secret::Secret;
 use crate::token_cache::Expiring;

@@ -1,10 +1,10 @@
 //! The mock XSUAA (Authorization & Trust Management service).
 
 pub mod authorize;
-pub mod grants;
-pub mod pages;
-pub mod store;
-pub mod tokens;
+pub(crate) mod grants;
+pub(crate) mod pages;
+pub(crate) mod store;
+pub(crate) mod tokens;
 
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
@@ -212,7 +212,7 @@ async fn rotate_keys(State(state): State<Shared>, body: axum::body::Bytes) -> Re
     let keep_old = options.get("keep_old").copied().unwrap_or(true);
     let key = tokio::task::spawn_blocking(SigningKey::generate)
         .await
-        .map_err(|e| Error::Startup(e.to_string()))??;
+        .map_err(|e| Error::startup("key generation", e))??;
     let kid = key.kid.clone();
     state.keys.rotate(key, keep_old);
     Ok(Json(json!({"kid": kid})))
