@@ -54,9 +54,9 @@ fn is_plain(v: &[u8]) -> bool {
 }
 
 /// A UUID (v4 layout) from a random per-process prefix and a counter: unique across instances and
-/// requests without asking the OS for randomness on every request. Correlation ids need not be
-/// unguessable.
-fn generate() -> HeaderValue {
+/// requests without asking the OS for randomness on every request. Correlation and request ids
+/// need not be unguessable.
+pub fn generate() -> HeaderValue {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);

@@ -192,10 +192,8 @@ pub(crate) fn request_headers(
     }
     // `@sap/approuter` gives every forwarded request a correlation id (the client's, else new),
     // so that the backend's log lines can be matched with the router's.
-    if !headers.contains_key("x-correlationid")
-        && let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-    {
-        headers.insert("x-correlationid", v);
+    if !headers.contains_key(crate::correlation::HEADER) {
+        headers.insert(crate::correlation::HEADER, crate::correlation::generate());
     }
     if let Some(tenant) = f.tenant
         && !headers.contains_key("tenantid")
