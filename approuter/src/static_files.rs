@@ -282,18 +282,16 @@ fn lookup(view: &Map<String, Value>, name: &str) -> String {
 /// mustache.js's HTML escape.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '/' => out.push_str("&#x2F;"),
-            '`' => out.push_str("&#x60;"),
-            '=' => out.push_str("&#x3D;"),
-            c => out.push(c),
-        }
+    // mustache.js escapes `/`, `` ` `` and `=` on top of the HTML five.
+    for part in text.split_inclusive(['/', '`', '=']) {
+        let (plain, extra) = match part.char_indices().last() {
+            Some((i, '/')) => (&part[..i], "&#x2F;"),
+            Some((i, '`')) => (&part[..i], "&#x60;"),
+            Some((i, '=')) => (&part[..i], "&#x3D;"),
+            _ => (part, ""),
+        };
+        common::html::escape_into(&mut out, plain);
+        out.push_str(extra);
     }
     out
 }
@@ -359,6 +357,16 @@ fn decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_as_mustache_js() {
+        assert_eq!(
+            escape("a=`b`/'c'\"&<>é"),
+            "a&#x3D;&#x60;b&#x60;&#x2F;&#39;c&#39;&quot;&amp;&lt;&gt;é"
+        );
+        assert_eq!(escape("=/"), "&#x3D;&#x2F;");
+        assert_eq!(escape(""), "");
+    }
 
     #[test]
     fn placeholders_as_mustache() {

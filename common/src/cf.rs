@@ -120,19 +120,7 @@ impl VcapServices {
     /// The xsuaa binding (label or tag `xsuaa`).
     pub fn xsuaa(&self) -> Result<XsuaaCredentials, CfError> {
         let binding = self.find_unique("xsuaa")?;
-        typed_credentials(
-            binding,
-            &["clientid", "clientsecret", "url", "uaadomain", "xsappname"],
-            &[
-                "identityzone",
-                "identityzoneid",
-                "tenantid",
-                "zoneid",
-                "verificationkey",
-                "tenantmode",
-            ],
-            &["url"],
-        )
+        xsuaa_credentials(binding)
     }
 
     /// The xsuaa binding named `name` (`UAA_SERVICE_NAME` of `@sap/approuter`): for apps bound
@@ -148,19 +136,7 @@ impl VcapServices {
                     self.describe_all()
                 ),
             })?;
-        typed_credentials(
-            binding,
-            &["clientid", "clientsecret", "url", "uaadomain", "xsappname"],
-            &[
-                "identityzone",
-                "identityzoneid",
-                "tenantid",
-                "zoneid",
-                "verificationkey",
-                "tenantmode",
-            ],
-            &["url"],
-        )
+        xsuaa_credentials(binding)
     }
 
     /// The Destination service binding (label or tag `destination`).
@@ -267,6 +243,23 @@ impl VcapApplication {
             reason: e.to_string(),
         })
     }
+}
+
+/// An xsuaa binding's credentials: what is required, what is read when present, which are URLs.
+fn xsuaa_credentials(binding: &ServiceBinding) -> Result<XsuaaCredentials, CfError> {
+    typed_credentials(
+        binding,
+        &["clientid", "clientsecret", "url", "uaadomain", "xsappname"],
+        &[
+            "identityzone",
+            "identityzoneid",
+            "tenantid",
+            "zoneid",
+            "verificationkey",
+            "tenantmode",
+        ],
+        &["url"],
+    )
 }
 
 #[cfg(test)]

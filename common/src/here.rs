@@ -4,7 +4,6 @@
 //! `{"accessToken","tokenType","expiresIn"[,"scope"]}`; errors
 //! `{"errorId","httpStatus","errorCode","message","error","error_description"}`.
 
-use crate::error_chain;
 use crate::oauth::{OAuthError, TokenResponse, read_body, snippet};
 use crate::oauth1;
 use crate::secret::Secret;
@@ -77,29 +76,11 @@ impl HereTokenClient {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| send_error(&url, &e))?;
-            let result = parse(&url, response).await;
-            match &result {
-                Ok(t) => tracing::debug!(expires_in = t.expires_in, "token received"),
-                Err(e) => tracing::warn!(error = %e, "token request failed"),
-            }
-            result
+                .map_err(|e| crate::oauth::send_error(&url, &e))?;
+            crate::oauth::logged(parse(&url, response).await)
         }
         .instrument(span)
         .await
-    }
-}
-
-fn send_error(url: &str, e: &reqwest::Error) -> OAuthError {
-    if e.is_timeout() {
-        OAuthError::Timeout {
-            url: url.to_owned(),
-        }
-    } else {
-        OAuthError::Unreachable {
-            url: url.to_owned(),
-            reason: error_chain(e),
-        }
     }
 }
 

@@ -13,7 +13,8 @@ mod response;
 
 pub use error::OAuthError;
 pub use response::TokenResponse;
-use response::{parse_token_response, send_error};
+use response::parse_token_response;
+pub(crate) use response::{logged, send_error};
 pub(crate) use response::{read_body, snippet};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -242,12 +243,7 @@ impl OAuthClient {
                 .send()
                 .await
                 .map_err(|e| send_error(&self.token_url, &e))?;
-            let result = parse_token_response(&self.token_url, resp).await;
-            match &result {
-                Ok(t) => tracing::debug!(expires_in = t.expires_in, "token received"),
-                Err(e) => tracing::warn!(error = %e, "token request failed"),
-            }
-            result
+            logged(parse_token_response(&self.token_url, resp).await)
         }
         .instrument(span)
         .await

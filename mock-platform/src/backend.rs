@@ -137,10 +137,12 @@ async fn dispatch(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let mut response = match handle(&state, method, &headers, &uri, &body) {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    };
+    odata_answer(handle(&state, method, &headers, &uri, &body))
+}
+
+/// The answer or the error as HTTP, with the OData V2 version header every answer carries.
+pub(crate) fn odata_answer(result: Result<Response>) -> Response {
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
     response
         .headers_mut()
         .insert("dataserviceversion", HeaderValue::from_static("2.0"));

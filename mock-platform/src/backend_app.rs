@@ -14,7 +14,7 @@ use crate::state::{self, Shared, Urls};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -146,14 +146,7 @@ async fn odata_handler(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let mut response = match serve(&app, method, &headers, &uri, &body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    };
-    response
-        .headers_mut()
-        .insert("dataserviceversion", HeaderValue::from_static("2.0"));
-    response
+    backend::odata_answer(serve(&app, method, &headers, &uri, &body).await)
 }
 
 async fn serve(

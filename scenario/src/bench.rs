@@ -483,6 +483,19 @@ fn headers_for_mainentry(bearer: &[(String, String)]) -> Vec<(String, String)> {
     headers
 }
 
+/// Node.js, and the folder next to the binaries (kept between runs) where a Node.js baseline is
+/// installed.
+fn node_and_dir(options: &BenchOptions, name: &str) -> Result<(PathBuf, PathBuf), String> {
+    let node =
+        measure::which("node").ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
+    let dir = options
+        .binary_dir
+        .parent()
+        .unwrap_or(&options.binary_dir)
+        .join(name);
+    Ok((node, dir))
+}
+
 /// Installs and starts the tutorial's Node.js app and checks that it really shows the products
 /// (it answers 200 even for its errors, so the load tool alone could not tell).
 async fn node_baseline(
@@ -490,13 +503,7 @@ async fn node_baseline(
     options: &BenchOptions,
     bearer: &[(String, String)],
 ) -> Result<(AppProcess, String), String> {
-    let node =
-        measure::which("node").ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
-    let dir = options
-        .binary_dir
-        .parent()
-        .unwrap_or(&options.binary_dir)
-        .join("node-tutorial");
+    let (node, dir) = node_and_dir(options, "node-tutorial")?;
     eprintln!("preparing the tutorial's Node.js app in {}", dir.display());
     crate::node::prepare(&dir)?;
     let (mut process, url) = stack
@@ -530,13 +537,7 @@ async fn sap_baseline(
     user: &str,
     password: &str,
 ) -> Result<(AppProcess, String, String), String> {
-    let node =
-        measure::which("node").ok_or("node is not on the PATH (bash .ci/setup installs it)")?;
-    let dir = options
-        .binary_dir
-        .parent()
-        .unwrap_or(&options.binary_dir)
-        .join("sap-approuter");
+    let (node, dir) = node_and_dir(options, "sap-approuter")?;
     eprintln!(
         "preparing @sap/approuter {} in {}",
         crate::sap_approuter::VERSION,

@@ -1,7 +1,6 @@
 //! `cargo xtask bench`: release binaries, the stack on loopback, bounded loads with `wrk`; a table on
 //! stdout and `bench/results.json`. Absolute numbers vary between machines: read the ratios.
 
-use crate::command::Cmd;
 use crate::error::Error;
 use scenario::bench::{self, BenchOptions};
 use std::path::PathBuf;
@@ -47,20 +46,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         });
     }
     if !args.no_build {
-        let build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
-            .current_dir(&crate::workspace::workspace_root())
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "mock-platform",
-                "-p",
-                "bsclient",
-                "-p",
-                "approuter",
-            ]);
-        build.announce();
-        build.run()?;
+        crate::run::build_apps(true)?;
     }
     let options = BenchOptions {
         seconds: args.seconds,

@@ -35,6 +35,27 @@ pub struct Args {
     pub release: bool,
 }
 
+/// Builds the three apps the stack runs (`mock-platform`, `bsclient`, `approuter`), announcing the
+/// command.
+pub fn build_apps(release: bool) -> Result<(), Error> {
+    let mut build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
+        .current_dir(&crate::workspace::workspace_root())
+        .args([
+            "build",
+            "-p",
+            "mock-platform",
+            "-p",
+            "bsclient",
+            "-p",
+            "approuter",
+        ]);
+    if release {
+        build = build.arg("--release");
+    }
+    build.announce();
+    build.run()
+}
+
 pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
     let ports = [
         ("--port", args.port),
@@ -58,22 +79,7 @@ pub fn run(names_file: PathBuf, args: Args) -> Result<(), Error> {
     }
     let profile = if args.release { "release" } else { "debug" };
     if !args.no_build {
-        let mut build = Cmd::with_program(crate::deploy::cargo_program(), "cargo")
-            .current_dir(&crate::workspace::workspace_root())
-            .args([
-                "build",
-                "-p",
-                "mock-platform",
-                "-p",
-                "bsclient",
-                "-p",
-                "approuter",
-            ]);
-        if args.release {
-            build = build.arg("--release");
-        }
-        build.announce();
-        build.run()?;
+        build_apps(args.release)?;
     }
     let options = StackOptions {
         names_file: Some(names_file),

@@ -278,18 +278,7 @@ impl Upstream {
                 }
                 match tokio::time::timeout(self.timeout, request.send()).await {
                     Err(_) => Err(self.timed_out()),
-                    Ok(Err(e)) if e.is_timeout() => Err(self.timed_out()),
-                    Ok(Err(e)) => Err(self.bad_gateway(if e.is_connect() {
-                        self.cannot_connect(&e.without_url())
-                    } else if e.is_builder() {
-                        "the forwarded URL is invalid".to_string()
-                    } else {
-                        // Without the URL: its query string is the user's and may hold anything.
-                        format!(
-                            "request to the backend failed: {}",
-                            error_chain(&e.without_url())
-                        )
-                    })),
+                    Ok(Err(e)) => Err(self.reqwest_error(e)),
                     Ok(Ok(response)) => Ok(Response::from(response).map(Body::new)),
                 }
             }

@@ -65,7 +65,20 @@ impl TokenResponse {
     }
 }
 
-pub(super) fn send_error(url: &str, e: &reqwest::Error) -> OAuthError {
+/// Logs how a token request ended, its lifetime or why it failed (never the token), and passes
+/// the result on.
+pub(crate) fn logged(
+    result: Result<TokenResponse, OAuthError>,
+) -> Result<TokenResponse, OAuthError> {
+    match &result {
+        Ok(t) => tracing::debug!(expires_in = t.expires_in, "token received"),
+        Err(e) => tracing::warn!(error = %e, "token request failed"),
+    }
+    result
+}
+
+/// A request that got no answer: timed out, or why it could not be sent.
+pub(crate) fn send_error(url: &str, e: &reqwest::Error) -> OAuthError {
     if e.is_timeout() {
         OAuthError::Timeout {
             url: url.to_owned(),

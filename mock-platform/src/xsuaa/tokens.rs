@@ -155,23 +155,12 @@ impl PlatformState {
         claims.insert("aud".into(), json!(audience(&app.client_id, &scopes)));
         match request.user {
             Some(user) => {
-                for (k, v) in [
-                    ("sub", json!(user.id)),
-                    ("user_id", json!(user.id)),
-                    ("user_name", json!(user.name)),
-                    ("email", json!(user.email)),
-                    ("origin", json!(user.origin)),
-                    ("given_name", json!(user.given_name)),
-                    ("family_name", json!(user.family_name)),
-                    ("auth_time", json!(request.auth_time.unwrap_or(iat))),
-                    ("xs.user.attributes", json!(user.attributes)),
-                    (
-                        "xs.system.attributes",
-                        json!({"xs.rolecollections": user.role_collections}),
-                    ),
-                ] {
-                    claims.insert(k.into(), v);
-                }
+                insert_user_claims(&mut claims, user, request.auth_time.unwrap_or(iat));
+                claims.insert("xs.user.attributes".into(), json!(user.attributes));
+                claims.insert(
+                    "xs.system.attributes".into(),
+                    json!({"xs.rolecollections": user.role_collections}),
+                );
             }
             None => {
                 claims.insert("sub".into(), json!(app.client_id));
@@ -202,20 +191,9 @@ impl PlatformState {
         let iat = now();
         let jti = random_id(32).to_lowercase();
         let mut claims = self.base_claims(app, grant_type, iat, iat + app.token_validity, &jti);
-        for (k, v) in [
-            ("sub", json!(user.id)),
-            ("user_id", json!(user.id)),
-            ("user_name", json!(user.name)),
-            ("email", json!(user.email)),
-            ("origin", json!(user.origin)),
-            ("given_name", json!(user.given_name)),
-            ("family_name", json!(user.family_name)),
-            ("auth_time", json!(auth_time)),
-            ("amr", json!(["pwd"])),
-            ("aud", json!([app.client_id])),
-        ] {
-            claims.insert(k.into(), v);
-        }
+        insert_user_claims(&mut claims, user, auth_time);
+        claims.insert("amr".into(), json!(["pwd"]));
+        claims.insert("aud".into(), json!([app.client_id]));
         if let Some(nonce) = nonce {
             claims.insert("nonce".into(), json!(nonce));
         }
@@ -281,6 +259,22 @@ impl PlatformState {
             return Err("the token is for another identity zone (zid)".into());
         }
         Ok(VerifiedToken { kid, claims })
+    }
+}
+
+/// The claims that name the user, in access and ID tokens alike.
+fn insert_user_claims(claims: &mut Map<String, Value>, user: &User, auth_time: i64) {
+    for (k, v) in [
+        ("sub", json!(user.id)),
+        ("user_id", json!(user.id)),
+        ("user_name", json!(user.name)),
+        ("email", json!(user.email)),
+        ("origin", json!(user.origin)),
+        ("given_name", json!(user.given_name)),
+        ("family_name", json!(user.family_name)),
+        ("auth_time", json!(auth_time)),
+    ] {
+        claims.insert(k.into(), v);
     }
 }
 
