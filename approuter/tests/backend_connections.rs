@@ -66,7 +66,8 @@ impl Setup {
         let browser = Browser::new();
         let page = browser
             .login(&self.url("/x"), user, &format!("{user}-pass"))
-            .await;
+            .await
+            .unwrap();
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         browser
     }
@@ -157,7 +158,7 @@ async fn a_websocket_reaches_the_backend_with_the_users_token_and_echoes() {
 
     // The session cookie of the backend's handshake answer is kept in alice's session and goes
     // back with her next request to that destination.
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("WSSESSION=ws1"));
 
     // A public route needs no session.
@@ -293,7 +294,7 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     let alice = s.logged_in("alice").await;
 
     let r = alice
-        .client
+        .client()
         .get(s.url("/session-cookie"))
         .send()
         .await
@@ -312,7 +313,7 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     );
     assert!(!alice.cookies(&s.router.url).contains("BSESSION"));
 
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(
         backend_cookies(&s).as_deref(),
         Some("PERSIST=p1; BSESSION=b1"),
@@ -320,10 +321,10 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     );
 
     // Not to another destination on the same host, not to another user.
-    alice.client.get(s.url("/other/x")).send().await.unwrap();
+    alice.client().get(s.url("/other/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("PERSIST=p1"));
     let bob = s.logged_in("bob").await;
-    bob.client.get(s.url("/x")).send().await.unwrap();
+    bob.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), None);
 
     // The platform's cookies are not forwarded.
@@ -344,17 +345,17 @@ async fn backend_session_cookies_stay_in_the_users_session() {
 
     // The backend deletes its cookie: it is forgotten.
     alice
-        .client
+        .client()
         .get(s.url("/session-cookie-delete"))
         .send()
         .await
         .unwrap();
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("PERSIST=p1"));
 
     // setBackendSessionCookies: the browser gets them all, as from SAP.
     let r = alice
-        .client
+        .client()
         .get(s.url("/browser/session-cookie"))
         .send()
         .await

@@ -49,7 +49,8 @@ async fn rss_with_many_logged_in_sessions() {
     // One login first, so lazily built things (JWKS, pools) are in the baseline.
     Browser::new()
         .login(&format!("{}/mainentry", router.url), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     let idle = router.memory_kib("VmRSS:");
     let url = format!("{}/mainentry", router.url);
     let ok = futures::stream::iter(0..sessions)
@@ -59,6 +60,7 @@ async fn rss_with_many_logged_in_sessions() {
                 Browser::new()
                     .login(&url, "alice", "alice-pass")
                     .await
+                    .unwrap()
                     .status
                     .is_success()
             }

@@ -2,7 +2,7 @@
 //! with the tutorial's `xs-app.json` plus a public route and a logout endpoint.
 
 use super::{Backend, TestRouter};
-use mock_platform::{MockConfig, Ports, RunningPlatform};
+use mock_platform::{MockConfig, RunningPlatform};
 use serde_json::{Value, json};
 
 pub struct Scenario {
@@ -25,11 +25,7 @@ pub async fn start_platform(token_validity: Option<i64>) -> RunningPlatform {
     if let Some(seconds) = token_validity {
         config.xsuaa.apps[0].token_validity_seconds = Some(seconds);
     }
-    let ports = Ports {
-        xsuaa_tls: None,
-        ..Ports::default()
-    };
-    mock_platform::start(config, ports).await.unwrap()
+    testkit::platform::start(config).await
 }
 
 /// `VCAP_SERVICES` with the xsuaa binding only, as the approuter app gets it.
@@ -79,10 +75,6 @@ impl Scenario {
     }
 
     pub fn xsuaa_stat(&self, key: &str) -> u64 {
-        self.platform
-            .stats(mock_platform::Service::Xsuaa)
-            .get(key)
-            .copied()
-            .unwrap_or(0)
+        testkit::platform::count(&self.platform, mock_platform::Service::Xsuaa, key)
     }
 }

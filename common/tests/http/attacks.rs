@@ -8,6 +8,7 @@ use common::server::ServerLimits;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::net::held_until_closed;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -37,29 +38,6 @@ async fn server(limits: ServerLimits) -> std::net::SocketAddr {
         common::server::serve(listener, router, &limits, std::future::pending()).await
     });
     addr
-}
-
-/// Connects, sends `bytes`, then reads until the server closes the connection; returns the time
-/// from connecting to the close and what the server sent. Panics if it stays open past `limit`.
-async fn held_until_closed(
-    addr: std::net::SocketAddr,
-    bytes: &[u8],
-    limit: Duration,
-) -> (Duration, String) {
-    let start = Instant::now();
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(bytes).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buf)).await {
-            Err(_) => panic!("the server kept the connection open for {limit:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                return (start.elapsed(), String::from_utf8_lossy(&got).into());
-            }
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 #[tokio::test]
