@@ -21,8 +21,9 @@ fn user<'a>(stack: &'a Stack, name: &str) -> &'a common::names::DemoUser {
         .unwrap_or_else(|| panic!("scenario.yaml has no demo user {name}"))
 }
 
-/// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
-async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
+/// A fresh browser in which `user` logged in at the App Router's `/mainentry`, and the page the
+/// app showed after the login.
+async fn log_in(stack: &Stack, user: &common::names::DemoUser) -> (Browser, scenario::Page) {
     let browser = Browser::new();
     let page = browser
         .login(
@@ -32,6 +33,12 @@ async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
         )
         .await
         .unwrap();
+    (browser, page)
+}
+
+/// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
+async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
+    let (browser, page) = log_in(stack, user).await;
     assert_eq!(
         page.status,
         StatusCode::OK,
@@ -110,16 +117,7 @@ async fn alice_logs_in_and_sees_the_products_through_the_token_exchange() {
 #[tokio::test]
 async fn bob_without_the_scope_gets_403() {
     let stack = stack().await;
-    let bob = user(&stack, "bob");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &bob.name,
-            &bob.password,
-        )
-        .await
-        .unwrap();
+    let (_, page) = log_in(&stack, user(&stack, "bob")).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(!page.body.contains("<table"), "no products for bob");
 }
@@ -163,16 +161,7 @@ async fn a_stopped_destination_service_gives_a_clear_502_through_the_whole_chain
     })
     .await
     .unwrap();
-    let alice = user(&stack, "alice");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await
-        .unwrap();
+    let (_, page) = log_in(&stack, user(&stack, "alice")).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     assert!(
         page.body.to_lowercase().contains("destination service"),
