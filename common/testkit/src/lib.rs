@@ -20,6 +20,7 @@ pub mod login_script;
 pub mod net;
 pub mod platform;
 pub mod programs;
+pub mod properties;
 pub mod tokens;
 
 pub use backend::{Backend, Recorded};

@@ -1,6 +1,5 @@
 //! Loopback servers and clients, and the raw-socket probes of the attack tests.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -114,7 +113,8 @@ pub async fn open_with(addr: impl ToSocketAddrs, bytes: &[u8]) -> TcpStream {
     tcp
 }
 
-/// The address a listener bound to 127.0.0.1:0 got.
-pub fn local(listener: &TcpListener) -> SocketAddr {
-    listener.local_addr().expect("a bound listener's address")
+/// True when the server has closed `tcp` (a read gets the end of the stream or an error).
+pub async fn closed_by_peer(tcp: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 16];
+    matches!(tcp.read(&mut buf).await, Ok(0) | Err(_))
 }
