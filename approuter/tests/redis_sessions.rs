@@ -114,7 +114,14 @@ async fn two_instances() -> Option<Shared> {
 
 #[tokio::test]
 async fn two_instances_share_a_session_through_redis() {
-    let Some(Shared { a, b, backend, .. }) = two_instances().await else {
+    let Some(Shared {
+        a,
+        b,
+        backend,
+        _platform,
+        _redis,
+    }) = two_instances().await
+    else {
         return;
     };
     assert!(a.app.sessions().is_redis() && b.app.sessions().is_redis());
@@ -202,7 +209,14 @@ async fn two_instances_share_a_session_through_redis() {
 /// one (its sealed cookie) completes at the other, since the cookie key comes from the binding.
 #[tokio::test]
 async fn a_login_started_at_one_instance_completes_at_the_other() {
-    let Some(Shared { a, b, backend, .. }) = two_instances().await else {
+    let Some(Shared {
+        a,
+        b,
+        backend,
+        _platform,
+        _redis,
+    }) = two_instances().await
+    else {
         return;
     };
 
