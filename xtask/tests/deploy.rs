@@ -468,25 +468,21 @@ fn bad_input_stops_before_any_cf_command_with_the_next_step() {
 
 #[test]
 fn an_xsappname_xsuaa_would_refuse_stops_deploy_before_cf() {
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
     let long = "A".repeat(101);
     for (bad, says) in [
         ("Xsuaa.For.Scenario", "'.' is not allowed"),
         (long.as_str(), "101 characters, at most 100"),
     ] {
         let sandbox = Sandbox::new();
-        let names = sandbox.path().join("names.yaml");
-        std::fs::write(
-            &names,
-            shipped.replace("xsappname: XsuaaForScenario", &format!("xsappname: {bad}")),
-        )
-        .unwrap();
+        let names = sandbox.names_file(
+            "names.yaml",
+            &[("xsappname: XsuaaForScenario", &format!("xsappname: {bad}"))],
+        );
         let outcome = deploy_with(
             &sandbox,
             &[
                 "--names",
-                names.to_str().unwrap(),
+                &names,
                 "--domain",
                 DOMAIN,
                 "--backend-url",

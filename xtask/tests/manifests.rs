@@ -277,18 +277,18 @@ fn mta_yaml_models_both_apps_both_services_and_the_destination() {
 #[test]
 fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let forked = shipped
-        .replace("host: shelf", "host: store")
-        .replace("instance: XsuaaForScenario", "instance: ForkXsuaa")
-        .replace("xsappname: Backend-service", "xsappname: ForkBackend")
-        .replace(
-            "router_to_bsclient: destination_client",
-            "router_to_bsclient: to_client",
-        );
-    let names = sandbox.path().join("fork.yaml");
-    std::fs::write(&names, forked).unwrap();
+    let names = sandbox.names_file(
+        "fork.yaml",
+        &[
+            ("host: shelf", "host: store"),
+            ("instance: XsuaaForScenario", "instance: ForkXsuaa"),
+            ("xsappname: Backend-service", "xsappname: ForkBackend"),
+            (
+                "router_to_bsclient: destination_client",
+                "router_to_bsclient: to_client",
+            ),
+        ],
+    );
 
     let outcome = generate(
         &sandbox,
@@ -296,7 +296,7 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
             "--domain",
             DOMAIN,
             "--names",
-            names.to_str().unwrap(),
+            &names,
             "--backend-xsappname",
             "ForkBackend!t99",
         ],
@@ -333,22 +333,15 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
 #[test]
 fn a_names_file_with_an_unknown_key_is_refused_naming_the_key_and_file() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let names = sandbox.path().join("typo.yaml");
-    std::fs::write(
-        &names,
-        shipped.replace(
+    let names = sandbox.names_file(
+        "typo.yaml",
+        &[(
             "  scope: AllAccess",
             "  scope: AllAccess\n  scopes: [Extra]",
-        ),
-    )
-    .unwrap();
-
-    let outcome = generate(
-        &sandbox,
-        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+        )],
     );
+
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--names", &names]);
     assert!(!outcome.success);
     assert!(
         outcome.stderr.contains("unknown field `scopes`"),
@@ -438,21 +431,14 @@ fn bench_rejects_a_concurrency_out_of_range() {
 #[test]
 fn bsclient_asks_for_the_destination_scenario_yaml_names_in_manifest_and_mta() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let names = sandbox.path().join("fork.yaml");
-    std::fs::write(
-        &names,
-        shipped.replace(
+    let names = sandbox.names_file(
+        "fork.yaml",
+        &[(
             "bsclient_to_backend: BackendServiceAPI",
             "bsclient_to_backend: ForkProducts",
-        ),
-    )
-    .unwrap();
-    let outcome = generate(
-        &sandbox,
-        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+        )],
     );
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--names", &names]);
     assert!(outcome.success, "{}", outcome.stderr);
 
     let manifest = read_yaml(&sandbox.out().join("manifest.yml"));

@@ -50,6 +50,20 @@ impl Sandbox {
         self.path().join("out")
     }
 
+    /// The shipped `scenario.yaml` with each `(from, to)` replaced, written into the sandbox as
+    /// `file`; returns its path as text, for `--names`.
+    pub fn names_file(&self, file: &str, replacements: &[(&str, &str)]) -> String {
+        let shipped =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml"))
+                .unwrap();
+        let edited = replacements
+            .iter()
+            .fold(shipped, |text, (from, to)| text.replace(from, to));
+        let path = self.path().join(file);
+        std::fs::write(&path, edited).unwrap();
+        path.display().to_string()
+    }
+
     /// Services `cf service NAME --guid` reports as existing.
     pub fn existing_services(&self, names: &[&str]) {
         std::fs::write(
