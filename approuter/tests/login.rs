@@ -35,6 +35,18 @@ async fn logged_in(s: &Scenario, user: &str, password: &str) -> Browser {
     browser
 }
 
+/// `/mainentry` asked by a client that presents session id `session` and nothing else, with one
+/// more `header` (what answer it wants).
+async fn replay_session(s: &Scenario, session: &str, header: (&str, &str)) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(s.url("/mainentry"))
+        .header("cookie", format!("{COOKIE}={session}"))
+        .header(header.0, header.1)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     let s = Scenario::start(Options::default()).await;
@@ -110,13 +122,7 @@ async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     );
 
     // The old (pre-login) session id is worth nothing now.
-    let stale = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={pre_login_session}"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let stale = replay_session(&s, &pre_login_session, ("accept", "application/json")).await;
     assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -370,13 +376,7 @@ async fn logout_ends_the_session_and_goes_through_xsuaa() {
         "XSUAA sends the browser to the logout page"
     );
 
-    let replayed = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={session}"))
-        .header("x-requested-with", "XMLHttpRequest")
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay_session(&s, &session, ("x-requested-with", "XMLHttpRequest")).await;
     assert_eq!(
         replayed.status(),
         StatusCode::UNAUTHORIZED,
@@ -495,13 +495,7 @@ async fn a_session_ended_by_logout_is_never_refreshed() {
     let out = browser.get_once(&s.url("/do/logout")).await.unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
     wait_until_after(first.exp).await;
-    let replayed = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={session}"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay_session(&s, &session, ("accept", "application/json")).await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(s.xsuaa_stat("token.refresh_token"), 0);
 }
