@@ -7,7 +7,7 @@ mod support;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::platform::{router_vcap, start_platform};
+use support::platform::{required_scope, router_vcap, start_platform};
 use support::{Backend, Browser, TestRouter};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -38,10 +38,7 @@ impl Setup {
     async fn start() -> Self {
         let platform = start_platform(None).await;
         let backend = Backend::start().await;
-        let scope = platform.ready()["backend"]["required_scope"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let scope = required_scope(&platform);
         let router = TestRouter::start(
             xs_app(&scope),
             json!([

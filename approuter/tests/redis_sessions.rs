@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::platform::{router_vcap, start_platform, xs_app};
+use support::platform::{required_scope, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, TestRouter};
 
 struct RedisServer {
@@ -92,10 +92,7 @@ async fn two_instances() -> Option<Shared> {
     };
     let platform = start_platform(None).await;
     let backend = Backend::start().await;
-    let scope = platform.ready()["backend"]["required_scope"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let scope = required_scope(&platform);
     let env = [
         ("VCAP_SERVICES", router_vcap(&platform)),
         ("REDIS_URL", redis.url.clone()),
@@ -114,16 +111,10 @@ async fn two_instances() -> Option<Shared> {
 
 #[tokio::test]
 async fn two_instances_share_a_session_through_redis() {
-    let Some(Shared {
-        a,
-        b,
-        backend,
-        _platform,
-        _redis,
-    }) = two_instances().await
-    else {
+    let Some(shared) = two_instances().await else {
         return;
     };
+    let Shared { a, b, backend, .. } = &shared;
     assert!(a.app.sessions().is_redis() && b.app.sessions().is_redis());
 
     let browser = Browser::new();
@@ -209,16 +200,10 @@ async fn two_instances_share_a_session_through_redis() {
 /// one (its sealed cookie) completes at the other, since the cookie key comes from the binding.
 #[tokio::test]
 async fn a_login_started_at_one_instance_completes_at_the_other() {
-    let Some(Shared {
-        a,
-        b,
-        backend,
-        _platform,
-        _redis,
-    }) = two_instances().await
-    else {
+    let Some(shared) = two_instances().await else {
         return;
     };
+    let Shared { a, b, backend, .. } = &shared;
 
     let browser = Browser::new();
     let form = browser.get(&format!("{}/mainentry", a.url)).await.unwrap();

@@ -7,7 +7,7 @@ mod support;
 
 use futures::StreamExt;
 use serde_json::json;
-use support::platform::{router_vcap, start_platform, xs_app};
+use support::platform::{required_scope, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, RouterProcess, router::env_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,10 +20,7 @@ async fn rss_with_many_logged_in_sessions() {
         .min(100_000);
     let platform = start_platform(None).await;
     let backend = Backend::start().await;
-    let scope = platform.ready()["backend"]["required_scope"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let scope = required_scope(&platform);
     let dir = tempfile::tempdir().unwrap();
     let mut env = env_with(
         dir.path(),

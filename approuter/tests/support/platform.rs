@@ -28,6 +28,14 @@ pub async fn start_platform(token_validity: Option<i64>) -> RunningPlatform {
     testkit::platform::start(config).await
 }
 
+/// The scope the mock backend's catch-all route needs (alice has it, bob not).
+pub fn required_scope(platform: &RunningPlatform) -> String {
+    platform.ready()["backend"]["required_scope"]
+        .as_str()
+        .expect("the ready description names the backend's scope")
+        .to_string()
+}
+
 /// `VCAP_SERVICES` with the xsuaa binding only, as the approuter app gets it.
 pub fn router_vcap(platform: &RunningPlatform) -> String {
     json!({"xsuaa": platform.vcap_services()["xsuaa"].clone()}).to_string()
@@ -50,10 +58,7 @@ impl Scenario {
     pub async fn start(options: Options) -> Self {
         let platform = start_platform(options.token_validity).await;
         let backend = Backend::start().await;
-        let scope = platform.ready()["backend"]["required_scope"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let scope = required_scope(&platform);
         let mut env = vec![("VCAP_SERVICES", router_vcap(&platform))];
         env.extend(options.extra_env);
         let router = TestRouter::start(
