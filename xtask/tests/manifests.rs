@@ -27,6 +27,14 @@ fn generate(sandbox: &Sandbox, extra: &[&str]) -> common::Outcome {
     run(cmd)
 }
 
+/// A sandbox in which `manifests` ran with `extra` and succeeded.
+fn generated(extra: &[&str]) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, extra);
+    assert!(outcome.success, "{}", outcome.stderr);
+    sandbox
+}
+
 fn app<'a>(manifest: &'a Yaml, name: &str) -> &'a Yaml {
     manifest["applications"]
         .as_sequence()
@@ -95,9 +103,7 @@ fn manifest_yml_describes_both_binary_buildpack_apps() {
 
 #[test]
 fn xs_security_json_has_the_tutorial_scopes_and_the_router_redirect() {
-    let sandbox = Sandbox::new();
-    let outcome = generate(&sandbox, &["--domain", DOMAIN]);
-    assert!(outcome.success, "{}", outcome.stderr);
+    let sandbox = generated(&["--domain", DOMAIN]);
 
     let security = read_json(&sandbox.out().join("xs-security.json"));
     assert_eq!(security["xsappname"], "XsuaaForScenario");
@@ -166,14 +172,7 @@ fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credenti
 
 #[test]
 fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
-    let sandbox = Sandbox::new();
-    assert!(
-        generate(
-            &sandbox,
-            &["--domain", DOMAIN, "--backend-xsappname", BACKEND_XSAPPNAME]
-        )
-        .success
-    );
+    let sandbox = generated(&["--domain", DOMAIN, "--backend-xsappname", BACKEND_XSAPPNAME]);
 
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(xs_app["authenticationMethod"], "route");
@@ -191,14 +190,7 @@ fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
 
 #[test]
 fn mta_yaml_models_both_apps_both_services_and_the_destination() {
-    let sandbox = Sandbox::new();
-    assert!(
-        generate(
-            &sandbox,
-            &["--domain", DOMAIN, "--backend-url", BACKEND_URL]
-        )
-        .success
-    );
+    let sandbox = generated(&["--domain", DOMAIN, "--backend-url", BACKEND_URL]);
 
     let mta = read_yaml(&sandbox.out().join("mta.yaml"));
     assert!(mta["_schema-version"].as_str().is_some());
@@ -550,9 +542,7 @@ fn host_suffix_changes_every_route_the_destination_and_the_redirect() {
 
 #[test]
 fn with_backend_adds_the_backend_app_its_descriptor_and_points_the_destination_at_it() {
-    let sandbox = Sandbox::new();
-    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--with-backend"]);
-    assert!(outcome.success, "{}", outcome.stderr);
+    let sandbox = generated(&["--domain", DOMAIN, "--with-backend"]);
     let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
     let backend = app(&manifest, "BackendServiceApp");
     assert_eq!(backend["command"].as_str(), Some("./backend-api"));
