@@ -49,6 +49,16 @@ async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
     browser
 }
 
+/// One request (no redirect followed) from `browser` to the App Router's `path`.
+async fn fetch(browser: &Browser, stack: &Stack, path: &str) -> reqwest::Response {
+    browser
+        .client()
+        .get(format!("{}{path}", stack.approuter_url))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn alice_logs_in_and_sees_the_products_through_the_token_exchange() {
     let stack = stack().await;
@@ -178,12 +188,7 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
 
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let resp = browser
-            .client()
-            .get(format!("{}/getToken?ttl=600", stack.approuter_url))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(&browser, &stack, "/getToken?ttl=600").await;
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(
             resp.headers()["content-type"]
@@ -199,12 +204,7 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
     );
     assert_eq!(tokens[0].split('.').count(), 3, "a JWT: {}", tokens[0]);
 
-    let bad = browser
-        .client()
-        .get(format!("{}/getToken?ttl=abc", stack.approuter_url))
-        .send()
-        .await
-        .unwrap();
+    let bad = fetch(&browser, &stack, "/getToken?ttl=abc").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -213,12 +213,8 @@ async fn the_apps_log_plain_lines_with_no_tokens_or_passwords() {
     let stack = stack().await;
     let alice = user(&stack, "alice");
     let browser = logged_in(&stack, alice).await;
-    let token = browser
-        .client()
-        .get(format!("{}/getToken", stack.approuter_url))
-        .send()
+    let token = fetch(&browser, &stack, "/getToken")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
