@@ -181,24 +181,18 @@ async fn a_service_calls_with_its_own_token_instead_of_a_login() {
     let dead = testkit::net::closed_port_url();
     let router = router(&platform, &backend, &dead).await;
     let creds = &platform.vcap_services()["xsuaa"][0]["credentials"];
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", creds["url"].as_str().unwrap()))
-        .basic_auth(
-            creds["clientid"].as_str().unwrap(),
-            creds["clientsecret"].as_str(),
-        )
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-pass"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token: Value = testkit::tokens::password_grant(
+        creds["url"].as_str().unwrap(),
+        creds["clientid"].as_str().unwrap(),
+        creds["clientsecret"].as_str().unwrap(),
+        "alice",
+        "alice-pass",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let token = testkit::tokens::access_token(&token);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -56,6 +56,28 @@ pub async fn mock_token(xsuaa_url: &str, body: &Value) -> String {
     access_token(&body)
 }
 
+/// `POST {xsuaa_url}/oauth/token` with the password grant for `user`, the client authenticating
+/// with HTTP Basic: what a service does to call the App Router with its own token.
+pub async fn password_grant(
+    xsuaa_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    crate::net::client()
+        .post(format!("{xsuaa_url}/oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("the token endpoint answers")
+}
+
 /// The `access_token` of a token endpoint's JSON answer.
 pub fn access_token(body: &Value) -> String {
     body["access_token"]
