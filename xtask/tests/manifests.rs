@@ -142,11 +142,7 @@ fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credenti
         ],
     );
     assert!(outcome.success, "{}", outcome.stderr);
-    assert!(
-        outcome.stdout.contains("placeholders"),
-        "{}",
-        outcome.stdout
-    );
+    outcome.assert_stdout_has("placeholders");
 
     let init = read_json(&sandbox.out().join("init_data.json"));
     let subaccount = &init["init_data"]["subaccount"];
@@ -335,12 +331,8 @@ fn a_names_file_with_an_unknown_key_is_refused_naming_the_key_and_file() {
 
     let outcome = generate(&sandbox, &["--domain", DOMAIN, "--names", &names]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("unknown field `scopes`"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(outcome.stderr.contains("typo.yaml"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("unknown field `scopes`");
+    outcome.assert_stderr_has("typo.yaml");
     assert!(
         !sandbox.out().exists(),
         "nothing is written from a bad names file"
@@ -352,8 +344,8 @@ fn without_a_domain_manifests_says_how_to_give_one() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &[]);
     assert!(!outcome.success);
-    assert!(outcome.stderr.contains("--domain"), "{}", outcome.stderr);
-    assert!(outcome.stderr.contains("CF_DOMAIN"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("--domain");
+    outcome.assert_stderr_has("CF_DOMAIN");
 
     let mut cmd = sandbox.xtask();
     cmd.env("CF_DOMAIN", "cfapps.eu10.hana.ondemand.com")
@@ -374,11 +366,7 @@ fn a_domain_with_a_scheme_is_refused() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &["--domain", "https://cfapps.example.com"]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("without https://"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("without https://");
 }
 
 #[test]
@@ -397,11 +385,7 @@ fn run_reports_a_port_in_use_with_the_option_to_change_it() {
         "{}",
         outcome.stderr
     );
-    assert!(
-        outcome.stderr.contains("cargo xtask run --port <PORT>"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("cargo xtask run --port <PORT>");
 }
 
 #[test]
@@ -489,11 +473,7 @@ fn no_generated_file_hard_codes_the_local_backend_suffix() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &["--domain", DOMAIN]);
     assert!(outcome.success, "{}", outcome.stderr);
-    assert!(
-        outcome.stdout.contains("--backend-xsappname"),
-        "{}",
-        outcome.stdout
-    );
+    outcome.assert_stdout_has("--backend-xsappname");
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(
         xs_app["routes"][0]["scope"][0],
@@ -533,11 +513,7 @@ fn host_suffix_changes_every_route_the_destination_and_the_redirect() {
     let long = "x".repeat(60);
     let outcome = generate(&sandbox, &["--domain", DOMAIN, "--host-suffix", &long]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("apps.approuter.host"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("apps.approuter.host");
 }
 
 #[test]

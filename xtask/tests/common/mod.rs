@@ -26,6 +26,20 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// Asserts that the command's error output says `text` (and shows it when not).
+    #[track_caller]
+    pub fn assert_stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
+    /// Asserts that the command's output says `text` (and shows it when not).
+    #[track_caller]
+    pub fn assert_stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+}
+
 impl Sandbox {
     /// With a fake `cf` on the PATH, logged in, no services yet.
     pub fn new() -> Self {
