@@ -42,16 +42,6 @@ async fn csrf_token(s: &Scenario, browser: &Browser) -> String {
         .to_string()
 }
 
-/// The mock XSUAA's answer to a submitted login form: the URL of the router's callback, with the
-/// code and the state, not yet visited.
-async fn callback_url(s: &Scenario, browser: &Browser) -> Url {
-    let form = browser.get(&s.url("/mainentry")).await.unwrap();
-    browser
-        .login_callback(&form, "alice", "alice-pass")
-        .await
-        .unwrap()
-}
-
 fn with_code(callback: &Url, code: &str) -> Url {
     let state = callback
         .query_pairs()
@@ -290,7 +280,7 @@ async fn a_non_ascii_cookie_hides_neither_the_session_nor_the_other_cookies() {
 async fn a_forged_login_cookie_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let callback = callback_url(&s, &browser).await;
+    let callback = s.callback_url(&browser).await;
     let cookies = browser.cookies(&s.router.url);
     let (name, value) = cookies
         .split("; ")
@@ -330,8 +320,8 @@ async fn login_cookie_spliced_onto_another_state_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let victim = Browser::new();
     let attacker = Browser::new();
-    let attackers_callback = callback_url(&s, &attacker).await;
-    let _victims_callback = callback_url(&s, &victim).await;
+    let attackers_callback = s.callback_url(&attacker).await;
+    let _victims_callback = s.callback_url(&victim).await;
     // The victim's browser (with its own login cookie) is sent to the attacker's callback URL.
     let r = victim.get_once(attackers_callback.as_str()).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -369,7 +359,7 @@ async fn parallel_logins_in_one_browser_do_not_clobber_each_other() {
 async fn xsuaa_error_text_is_not_shown_to_the_browser() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let callback = callback_url(&s, &browser).await;
+    let callback = s.callback_url(&browser).await;
     let r = browser
         .get_once(with_code(&callback, "not-a-code").as_str())
         .await

@@ -179,11 +179,7 @@ async fn scripts_without_a_session_get_401_not_a_redirect() {
 async fn a_callback_with_a_foreign_state_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let form = browser.get(&s.url("/mainentry")).await.unwrap();
-    let mut callback = browser
-        .login_callback(&form, "alice", "alice-pass")
-        .await
-        .unwrap();
+    let mut callback = s.callback_url(&browser).await;
     assert!(callback.as_str().starts_with(&s.url("/login/callback")));
     let code = callback
         .query_pairs()
@@ -219,12 +215,7 @@ async fn a_callback_with_a_foreign_state_is_refused() {
 async fn a_replayed_callback_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let form = browser.get(&s.url("/mainentry")).await.unwrap();
-    let callback = browser
-        .login_callback(&form, "alice", "alice-pass")
-        .await
-        .unwrap()
-        .to_string();
+    let callback = s.callback_url(&browser).await.to_string();
     let first = browser.get_once(&callback).await.unwrap();
     assert_eq!(
         first.status(),

@@ -1,9 +1,10 @@
 //! The mock platform (XSUAA) in-process, the recording backend, and the router in front of it
 //! with the tutorial's `xs-app.json` plus a public route and a logout endpoint.
 
-use super::{Backend, TestRouter};
+use super::{Backend, Browser, TestRouter};
 use mock_platform::{MockConfig, RunningPlatform};
 use serde_json::{Value, json};
+use url::Url;
 
 pub struct Scenario {
     pub platform: RunningPlatform,
@@ -73,6 +74,16 @@ impl Scenario {
             router,
             scope,
         }
+    }
+
+    /// Where the mock XSUAA sends `browser` back after alice fills in the login form that
+    /// `/mainentry` leads to: the router's callback with code and state, not yet visited.
+    pub async fn callback_url(&self, browser: &Browser) -> Url {
+        let form = browser.get(&self.url("/mainentry")).await.unwrap();
+        browser
+            .login_callback(&form, "alice", "alice-pass")
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
