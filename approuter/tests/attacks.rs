@@ -12,8 +12,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use support::platform::{Options, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, RouterProcess, Scenario, TestRouter, router::env_with};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use testkit::net::{addr_of, closed_by_peer, held_until_closed, open_with};
 use url::Url;
 
 const COOKIE: &str = "JSESSIONID";
@@ -22,14 +21,15 @@ async fn alice(s: &Scenario) -> Browser {
     let browser = Browser::new();
     let page = browser
         .login(&s.url("/mainentry"), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     browser
 }
 
 async fn csrf_token(s: &Scenario, browser: &Browser) -> String {
     let fetched = browser
-        .client
+        .client()
         .get(s.url("/odata/Products"))
         .header("x-csrf-token", "fetch")
         .send()
@@ -40,18 +40,6 @@ async fn csrf_token(s: &Scenario, browser: &Browser) -> String {
         .to_str()
         .unwrap()
         .to_string()
-}
-
-/// The mock XSUAA's answer to a submitted login form: the URL of the router's callback, with the
-/// code and the state, not yet visited.
-async fn callback_url(s: &Scenario, browser: &Browser) -> Url {
-    let form = browser.get(&s.url("/mainentry")).await;
-    assert!(form.is_login_form(), "{}", form.body);
-    let back = browser
-        .submit_login_once(&form, "alice", "alice-pass")
-        .await;
-    assert!(back.status().is_redirection(), "{}", back.status());
-    Url::parse(back.headers()["location"].to_str().unwrap()).unwrap()
 }
 
 fn with_code(callback: &Url, code: &str) -> Url {
@@ -81,7 +69,7 @@ async fn csrf_fetch_header_on_a_modifying_request_is_refused() {
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
         for fetch in ["fetch", "Fetch", "FETCH", " fetch "] {
             let r = browser
-                .client
+                .client()
                 .request(method.parse().unwrap(), s.url("/odata/Products"))
                 .header("x-csrf-token", fetch)
                 .header("content-type", "application/json")
@@ -101,7 +89,7 @@ async fn csrf_fetch_header_on_a_modifying_request_is_refused() {
     // The handshake itself still works, and the token it gives is accepted.
     let token = csrf_token(&s, &browser).await;
     let ok = browser
-        .client
+        .client()
         .delete(s.url("/odata/Products(1)"))
         .header("x-csrf-token", &token)
         .send()
@@ -123,7 +111,7 @@ async fn csrf_bypass_through_a_method_override_header_is_refused() {
         "x-method-override",
     ] {
         let r = browser
-            .client
+            .client()
             .get(s.url("/odata/Products(1)"))
             .header(header, "DELETE")
             .send()
@@ -132,7 +120,7 @@ async fn csrf_bypass_through_a_method_override_header_is_refused() {
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{header}");
         assert_eq!(r.headers()["x-csrf-token"], "Required");
         let fetch = browser
-            .client
+            .client()
             .get(s.url("/odata/Products(1)"))
             .header(header, "delete")
             .header("x-csrf-token", "fetch")
@@ -143,7 +131,7 @@ async fn csrf_bypass_through_a_method_override_header_is_refused() {
         assert_eq!(fetch.headers()["x-csrf-token"], "Required");
     }
     let conflicting = browser
-        .client
+        .client()
         .post(s.url("/odata/Products(1)"))
         .header("x-http-method", "MERGE")
         .header("x-http-method-override", "DELETE")
@@ -156,7 +144,7 @@ async fn csrf_bypass_through_a_method_override_header_is_refused() {
     // With the token the override is a legitimate OData request and goes through unchanged.
     let token = csrf_token(&s, &browser).await;
     let ok = browser
-        .client
+        .client()
         .post(s.url("/odata/Products(1)"))
         .header("x-http-method", "MERGE")
         .header("x-csrf-token", &token)
@@ -218,7 +206,7 @@ async fn anonymous_flood_creates_no_server_sessions() {
         .map(|_| {
             let request = anonymous
                 .get(&url)
-                .header("accept", support::browser::BROWSER_ACCEPT)
+                .header("accept", testkit::browser::BROWSER_ACCEPT)
                 .send();
             async move {
                 let r = request.await.unwrap();
@@ -240,7 +228,7 @@ async fn anonymous_flood_creates_no_server_sessions() {
         let mut ok = 0;
         for _ in 0..50 {
             let r = browser
-                .client
+                .client()
                 .get(s.url("/odata/Products"))
                 .header("accept", "application/json")
                 .send()
@@ -292,7 +280,7 @@ async fn a_non_ascii_cookie_hides_neither_the_session_nor_the_other_cookies() {
 async fn a_forged_login_cookie_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let callback = callback_url(&s, &browser).await;
+    let callback = s.callback_url(&browser).await;
     let cookies = browser.cookies(&s.router.url);
     let (name, value) = cookies
         .split("; ")
@@ -321,7 +309,7 @@ async fn a_forged_login_cookie_is_refused() {
     }
     assert_eq!(s.xsuaa_stat("token.authorization_code"), 0);
     // The real browser's own cookie still completes its login.
-    let page = browser.get(callback.as_str()).await;
+    let page = browser.get(callback.as_str()).await.unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 }
 
@@ -332,10 +320,10 @@ async fn login_cookie_spliced_onto_another_state_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let victim = Browser::new();
     let attacker = Browser::new();
-    let attackers_callback = callback_url(&s, &attacker).await;
-    let _victims_callback = callback_url(&s, &victim).await;
+    let attackers_callback = s.callback_url(&attacker).await;
+    let _victims_callback = s.callback_url(&victim).await;
     // The victim's browser (with its own login cookie) is sent to the attacker's callback URL.
-    let r = victim.get_once(attackers_callback.as_str()).await;
+    let r = victim.get_once(attackers_callback.as_str()).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(victim.cookie(&s.router.url, COOKIE), None, "not logged in");
     assert_eq!(s.xsuaa_stat("token.authorization_code"), 0);
@@ -347,12 +335,18 @@ async fn login_cookie_spliced_onto_another_state_is_refused() {
 async fn parallel_logins_in_one_browser_do_not_clobber_each_other() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let first = browser.get(&s.url("/mainentry?tab=1")).await;
-    let second = browser.get(&s.url("/mainentry?tab=2")).await;
-    let back_second = browser.submit_login(&second, "alice", "alice-pass").await;
+    let first = browser.get(&s.url("/mainentry?tab=1")).await.unwrap();
+    let second = browser.get(&s.url("/mainentry?tab=2")).await.unwrap();
+    let back_second = browser
+        .submit_login(&second, "alice", "alice-pass")
+        .await
+        .unwrap();
     assert_eq!(back_second.status, StatusCode::OK, "{}", back_second.body);
     assert_eq!(s.backend.last().query.as_deref(), Some("tab=2"));
-    let back_first = browser.submit_login(&first, "alice", "alice-pass").await;
+    let back_first = browser
+        .submit_login(&first, "alice", "alice-pass")
+        .await
+        .unwrap();
     assert_eq!(back_first.status, StatusCode::OK, "{}", back_first.body);
     assert_eq!(s.backend.last().query.as_deref(), Some("tab=1"));
 }
@@ -365,10 +359,11 @@ async fn parallel_logins_in_one_browser_do_not_clobber_each_other() {
 async fn xsuaa_error_text_is_not_shown_to_the_browser() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let callback = callback_url(&s, &browser).await;
+    let callback = s.callback_url(&browser).await;
     let r = browser
         .get_once(with_code(&callback, "not-a-code").as_str())
-        .await;
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let id = r.headers()["x-correlationid"].to_str().unwrap().to_string();
     let body = r.text().await.unwrap();
@@ -403,7 +398,8 @@ async fn unreachable_xsuaa_url_is_not_shown_to_the_browser() {
     let browser = Browser::new();
     let authorize = browser
         .start_login(&format!("{}/mainentry", router.url))
-        .await;
+        .await
+        .unwrap();
     let state = authorize
         .query_pairs()
         .find(|(k, _)| k == "state")
@@ -415,7 +411,8 @@ async fn unreachable_xsuaa_url_is_not_shown_to_the_browser() {
             "{}/login/callback?code=c&state={state}",
             router.url
         ))
-        .await;
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     let body = r.text().await.unwrap();
     assert!(body.contains("XSUAA"), "{body}");
@@ -576,35 +573,12 @@ async fn limited_router(backend: &Backend, extra: &[(&str, String)]) -> TestRout
     .await
 }
 
-fn router_addr(router: &TestRouter) -> String {
-    router.url.trim_start_matches("http://").to_string()
-}
-
-/// Connects, sends `bytes`, then reads until the router closes the connection; returns the time
-/// from connecting to the close and what was sent back. Panics if it stays open past `limit`.
-async fn held_until_closed(addr: &str, bytes: &[u8], limit: Duration) -> (Duration, String) {
-    let start = Instant::now();
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(bytes).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buf)).await {
-            Err(_) => panic!("the App Router kept the connection open for {limit:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                return (start.elapsed(), String::from_utf8_lossy(&got).into());
-            }
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 #[tokio::test]
 async fn slowloris_unfinished_request_head_is_cut_after_the_header_read_timeout() {
     let backend = Backend::start().await;
     let router = limited_router(&backend, &[]).await;
     let (took, sent) = held_until_closed(
-        &router_addr(&router),
+        &addr_of(&router.url),
         b"GET /api/hello HTTP/1.1\r\nHost: app.example.com\r\nX-Slow: ",
         TIMEOUT + MARGIN,
     )
@@ -620,7 +594,7 @@ async fn slow_request_body_gets_408_after_incoming_request_timeout() {
     let backend = Backend::start().await;
     let router = limited_router(&backend, &[]).await;
     let (took, sent) = held_until_closed(
-        &router_addr(&router),
+        &addr_of(&router.url),
         b"POST /api/upload HTTP/1.1\r\nHost: app.example.com\r\nContent-Length: 1000\r\n\r\nten bytes.",
         TIMEOUT + MARGIN,
     )
@@ -636,11 +610,7 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
     // Two slowloris connections take both slots.
     let mut slow = Vec::new();
     for _ in 0..2 {
-        let mut tcp = TcpStream::connect(router_addr(&router)).await.unwrap();
-        tcp.write_all(b"GET /api/x HTTP/1.1\r\nHost: a\r\n")
-            .await
-            .unwrap();
-        slow.push(tcp);
+        slow.push(open_with(addr_of(&router.url), b"GET /api/x HTTP/1.1\r\nHost: a\r\n").await);
     }
     let start = Instant::now();
     let answer = reqwest::Client::new()
@@ -656,11 +626,7 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
         start.elapsed()
     );
     for mut tcp in slow {
-        let mut buf = [0u8; 16];
-        assert!(
-            matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)),
-            "slow client cut off"
-        );
+        assert!(closed_by_peer(&mut tcp).await, "slow client cut off");
     }
 }
 
@@ -706,7 +672,7 @@ async fn request_smuggling_with_ambiguous_framing_is_refused() {
             "POST /api/in HTTP/1.1\r\nHost: app.example.com\r\n{framing}\r\n\r\n0\r\n\r\n{smuggled}"
         );
         let (_, sent) =
-            held_until_closed(&router_addr(&router), attack.as_bytes(), TIMEOUT + MARGIN).await;
+            held_until_closed(&addr_of(&router.url), attack.as_bytes(), TIMEOUT + MARGIN).await;
         assert_eq!(sent.matches("HTTP/1.1 ").count(), 1, "{framing:?}: {sent}");
         if refused {
             assert!(sent.starts_with("HTTP/1.1 400"), "{framing:?}: {sent}");
@@ -732,7 +698,7 @@ async fn oversized_request_headers_get_431() {
         "a".repeat(64 * 1024)
     );
     let (_, sent) =
-        held_until_closed(&router_addr(&router), attack.as_bytes(), TIMEOUT + MARGIN).await;
+        held_until_closed(&addr_of(&router.url), attack.as_bytes(), TIMEOUT + MARGIN).await;
     assert!(sent.starts_with("HTTP/1.1 431"), "{sent}");
     assert!(backend.requests().is_empty(), "nothing was forwarded");
 

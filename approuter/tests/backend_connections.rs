@@ -7,7 +7,7 @@ mod support;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::platform::{router_vcap, start_platform};
+use support::platform::{required_scope, router_vcap, start_platform};
 use support::{Backend, Browser, TestRouter};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -38,10 +38,7 @@ impl Setup {
     async fn start() -> Self {
         let platform = start_platform(None).await;
         let backend = Backend::start().await;
-        let scope = platform.ready()["backend"]["required_scope"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let scope = required_scope(&platform);
         let router = TestRouter::start(
             xs_app(&scope),
             json!([
@@ -66,7 +63,8 @@ impl Setup {
         let browser = Browser::new();
         let page = browser
             .login(&self.url("/x"), user, &format!("{user}-pass"))
-            .await;
+            .await
+            .unwrap();
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         browser
     }
@@ -157,7 +155,7 @@ async fn a_websocket_reaches_the_backend_with_the_users_token_and_echoes() {
 
     // The session cookie of the backend's handshake answer is kept in alice's session and goes
     // back with her next request to that destination.
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("WSSESSION=ws1"));
 
     // A public route needs no session.
@@ -293,7 +291,7 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     let alice = s.logged_in("alice").await;
 
     let r = alice
-        .client
+        .client()
         .get(s.url("/session-cookie"))
         .send()
         .await
@@ -312,7 +310,7 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     );
     assert!(!alice.cookies(&s.router.url).contains("BSESSION"));
 
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(
         backend_cookies(&s).as_deref(),
         Some("PERSIST=p1; BSESSION=b1"),
@@ -320,10 +318,10 @@ async fn backend_session_cookies_stay_in_the_users_session() {
     );
 
     // Not to another destination on the same host, not to another user.
-    alice.client.get(s.url("/other/x")).send().await.unwrap();
+    alice.client().get(s.url("/other/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("PERSIST=p1"));
     let bob = s.logged_in("bob").await;
-    bob.client.get(s.url("/x")).send().await.unwrap();
+    bob.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), None);
 
     // The platform's cookies are not forwarded.
@@ -344,17 +342,17 @@ async fn backend_session_cookies_stay_in_the_users_session() {
 
     // The backend deletes its cookie: it is forgotten.
     alice
-        .client
+        .client()
         .get(s.url("/session-cookie-delete"))
         .send()
         .await
         .unwrap();
-    alice.client.get(s.url("/x")).send().await.unwrap();
+    alice.client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(backend_cookies(&s).as_deref(), Some("PERSIST=p1"));
 
     // setBackendSessionCookies: the browser gets them all, as from SAP.
     let r = alice
-        .client
+        .client()
         .get(s.url("/browser/session-cookie"))
         .send()
         .await

@@ -99,7 +99,7 @@ fn claims(authorization: &str) -> Value {
 async fn service_destinations_are_cached_per_user_and_token_errors_are_not() {
     let backend = Backend::start().await;
     let platform = platform(&backend.url).await;
-    let dead = format!("http://127.0.0.1:{}", support::router::free_port());
+    let dead = testkit::net::closed_port_url();
     let router = router(&platform, &backend, &dead).await;
     let url = |p: &str| format!("{}{p}", router.url);
 
@@ -117,7 +117,8 @@ async fn service_destinations_are_cached_per_user_and_token_errors_are_not() {
     let alice = Browser::new();
     let page = alice
         .login(&url("/exchange/one"), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let first = backend.last();
     assert_eq!(first.path, "/ds-exchange/one");
@@ -127,7 +128,7 @@ async fn service_destinations_are_cached_per_user_and_token_errors_are_not() {
         exchanged["grant_type"],
         "urn:ietf:params:oauth:grant-type:jwt-bearer"
     );
-    let page = alice.get(&url("/exchange/two")).await;
+    let page = alice.get(&url("/exchange/two")).await.unwrap();
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(
         backend.last().header("authorization"),
@@ -138,7 +139,10 @@ async fn service_destinations_are_cached_per_user_and_token_errors_are_not() {
 
     // bob gets his own lookup and his own token, never alice's.
     let bob = Browser::new();
-    let page = bob.login(&url("/exchange/b"), "bob", "bob-pass").await;
+    let page = bob
+        .login(&url("/exchange/b"), "bob", "bob-pass")
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(
         claims(backend.last().header("authorization").unwrap())["user_name"],
@@ -174,27 +178,21 @@ async fn service_destinations_are_cached_per_user_and_token_errors_are_not() {
 async fn a_service_calls_with_its_own_token_instead_of_a_login() {
     let backend = Backend::start().await;
     let platform = platform(&backend.url).await;
-    let dead = format!("http://127.0.0.1:{}", support::router::free_port());
+    let dead = testkit::net::closed_port_url();
     let router = router(&platform, &backend, &dead).await;
     let creds = &platform.vcap_services()["xsuaa"][0]["credentials"];
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", creds["url"].as_str().unwrap()))
-        .basic_auth(
-            creds["clientid"].as_str().unwrap(),
-            creds["clientsecret"].as_str(),
-        )
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-pass"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token: Value = testkit::tokens::password_grant(
+        creds["url"].as_str().unwrap(),
+        creds["clientid"].as_str().unwrap(),
+        creds["clientsecret"].as_str().unwrap(),
+        "alice",
+        "alice-pass",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let token = testkit::tokens::access_token(&token);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -248,11 +246,15 @@ async fn central_logout_calls_the_backends_logout_paths_without_waiting_for_a_de
     let alice = Browser::new();
     let page = alice
         .login(&format!("{}/start", router.url), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 
     let started = Instant::now();
-    let answer = alice.get_once(&format!("{}/do/logout", router.url)).await;
+    let answer = alice
+        .get_once(&format!("{}/do/logout", router.url))
+        .await
+        .unwrap();
     assert_eq!(answer.status(), StatusCode::FOUND);
     assert!(
         started.elapsed() < Duration::from_secs(1),

@@ -21,7 +21,10 @@ fn bearer(recorded: &support::Recorded) -> String {
 
 async fn logged_in(s: &Scenario, user: &str, password: &str) -> Browser {
     let browser = Browser::new();
-    let page = browser.login(&s.url("/mainentry"), user, password).await;
+    let page = browser
+        .login(&s.url("/mainentry"), user, password)
+        .await
+        .unwrap();
     assert!(
         page.status == StatusCode::OK || page.status == StatusCode::FORBIDDEN,
         "{} at {}: {}",
@@ -32,16 +35,28 @@ async fn logged_in(s: &Scenario, user: &str, password: &str) -> Browser {
     browser
 }
 
+/// `/mainentry` asked by a client that presents session id `session` and nothing else, with one
+/// more `header` (what answer it wants).
+async fn replay_session(s: &Scenario, session: &str, header: (&str, &str)) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(s.url("/mainentry"))
+        .header("cookie", format!("{COOKIE}={session}"))
+        .header(header.0, header.1)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
 
     // `/` -> welcome file -> XSUAA's authorize endpoint (code flow, state, PKCE S256).
-    let first = browser.get_once(&s.url("/")).await;
+    let first = browser.get_once(&s.url("/")).await.unwrap();
     assert_eq!(first.status(), StatusCode::FOUND);
     assert_eq!(first.headers()["location"], "/mainentry");
-    let authorize = browser.start_login(&s.url("/mainentry")).await;
+    let authorize = browser.start_login(&s.url("/mainentry")).await.unwrap();
     assert!(
         authorize
             .as_str()
@@ -64,16 +79,17 @@ async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     );
     // An id somebody planted in the browser before the login (fixation).
     let pre_login_session = tower_sessions::session::Id::default().to_string();
-    browser.jar.add_cookie_str(
+    browser.add_cookie(
         &format!("{COOKIE}={pre_login_session}; Path=/"),
         &Url::parse(&s.router.url).unwrap(),
     );
 
-    let login_form = browser.get(authorize.as_str()).await;
+    let login_form = browser.get(authorize.as_str()).await.unwrap();
     assert!(login_form.is_login_form(), "{}", login_form.body);
     let page = browser
         .submit_login(&login_form, "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(
         page.url.as_str(),
@@ -106,13 +122,7 @@ async fn alice_logs_in_and_the_backend_gets_her_token_and_forwarded_headers() {
     );
 
     // The old (pre-login) session id is worth nothing now.
-    let stale = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={pre_login_session}"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let stale = replay_session(&s, &pre_login_session, ("accept", "application/json")).await;
     assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -121,7 +131,10 @@ async fn bob_without_the_scope_gets_403() {
     let s = Scenario::start(Options::default()).await;
     let before = s.backend.count();
     let browser = Browser::new();
-    let page = browser.login(&s.url("/mainentry"), "bob", "bob-pass").await;
+    let page = browser
+        .login(&s.url("/mainentry"), "bob", "bob-pass")
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     // Which scope is missing is an internal detail (it goes to the log); SAP's 403 names none.
     assert!(
@@ -166,12 +179,7 @@ async fn scripts_without_a_session_get_401_not_a_redirect() {
 async fn a_callback_with_a_foreign_state_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let form = browser.get(&s.url("/mainentry")).await;
-    let back = browser
-        .submit_login_once(&form, "alice", "alice-pass")
-        .await;
-    assert!(back.status().is_redirection(), "{}", back.status());
-    let mut callback = Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let mut callback = s.callback_url(&browser).await;
     assert!(callback.as_str().starts_with(&s.url("/login/callback")));
     let code = callback
         .query_pairs()
@@ -185,11 +193,11 @@ async fn a_callback_with_a_foreign_state_is_refused() {
         .append_pair("code", &code)
         .append_pair("state", "forged-state");
 
-    let refused = browser.get_once(callback.as_str()).await;
+    let refused = browser.get_once(callback.as_str()).await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.unwrap().contains("state"));
     let xhr = browser
-        .client
+        .client()
         .get(s.url("/mainentry"))
         .header("x-requested-with", "XMLHttpRequest")
         .send()
@@ -207,12 +215,8 @@ async fn a_callback_with_a_foreign_state_is_refused() {
 async fn a_replayed_callback_is_refused() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let form = browser.get(&s.url("/mainentry")).await;
-    let back = browser
-        .submit_login_once(&form, "alice", "alice-pass")
-        .await;
-    let callback = back.headers()["location"].to_str().unwrap().to_string();
-    let first = browser.get_once(&callback).await;
+    let callback = s.callback_url(&browser).await.to_string();
+    let first = browser.get_once(&callback).await.unwrap();
     assert_eq!(
         first.status(),
         StatusCode::FOUND,
@@ -221,14 +225,14 @@ async fn a_replayed_callback_is_refused() {
     );
 
     // The same browser again, and somebody who captured the URL.
-    let again = browser.get_once(&callback).await;
+    let again = browser.get_once(&callback).await.unwrap();
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     let thief = Browser::new();
-    let stolen = thief.get_once(&callback).await;
+    let stolen = thief.get_once(&callback).await.unwrap();
     assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
     assert_eq!(s.xsuaa_stat("token.authorization_code"), 1);
 
-    let still = browser.get(&s.url("/mainentry")).await;
+    let still = browser.get(&s.url("/mainentry")).await.unwrap();
     assert_eq!(still.status, StatusCode::OK, "the first login is unharmed");
 }
 
@@ -241,19 +245,23 @@ async fn an_off_site_return_url_is_not_followed() {
         "/%5Cevil.example",
     ] {
         let browser = Browser::new();
-        let start = browser.get_once(&format!("{}{sneaky}", s.router.url)).await;
+        let start = browser
+            .get_once(&format!("{}{sneaky}", s.router.url))
+            .await
+            .unwrap();
         if start.status() != StatusCode::FOUND && start.status() != StatusCode::OK {
             assert_eq!(start.status(), StatusCode::BAD_REQUEST, "{sneaky}");
             continue;
         }
         let url = Url::parse(&format!("{}{sneaky}", s.router.url)).unwrap();
-        let form = browser.follow(start, url, vec![]).await;
+        let form = browser.follow(start, url, vec![]).await.unwrap();
         assert!(form.is_login_form(), "{sneaky}: {}", form.body);
-        let back = browser
-            .submit_login_once(&form, "alice", "alice-pass")
-            .await;
-        let callback = back.headers()["location"].to_str().unwrap().to_string();
-        let done = browser.get_once(&callback).await;
+        let callback = browser
+            .login_callback(&form, "alice", "alice-pass")
+            .await
+            .unwrap()
+            .to_string();
+        let done = browser.get_once(&callback).await.unwrap();
         assert_eq!(done.status(), StatusCode::FOUND);
         assert_eq!(done.headers()["location"], "/", "{sneaky} falls back to /");
     }
@@ -265,7 +273,7 @@ async fn csrf_token_fetch_required_and_accepted() {
     let browser = logged_in(&s, "alice", "alice-pass").await;
     let post = |token: Option<&str>| {
         let mut req = browser
-            .client
+            .client()
             .post(s.url("/odata/Products"))
             .header("content-type", "application/json")
             .body("{\"Name\":\"x\"}");
@@ -288,7 +296,7 @@ async fn csrf_token_fetch_required_and_accepted() {
     );
 
     let fetched = browser
-        .client
+        .client()
         .get(s.url("/odata/Products"))
         .header("x-csrf-token", "Fetch")
         .send()
@@ -302,7 +310,7 @@ async fn csrf_token_fetch_required_and_accepted() {
     assert!(token.len() >= 32, "{token}");
     assert_eq!(s.backend.last().header("x-csrf-token"), None);
     let again = browser
-        .client
+        .client()
         .head(s.url("/odata/Products"))
         .header("x-csrf-token", "fetch")
         .send()
@@ -332,7 +340,7 @@ async fn logout_ends_the_session_and_goes_through_xsuaa() {
     let browser = logged_in(&s, "alice", "alice-pass").await;
     let session = browser.cookie(&s.router.url, COOKIE).unwrap();
 
-    let out = browser.get_once(&s.url("/do/logout")).await;
+    let out = browser.get_once(&s.url("/do/logout")).await.unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
     let location = Url::parse(out.headers()["location"].to_str().unwrap()).unwrap();
     assert!(
@@ -351,26 +359,21 @@ async fn logout_ends_the_session_and_goes_through_xsuaa() {
 
     let page = browser
         .follow(out, Url::parse(&s.url("/do/logout")).unwrap(), vec![])
-        .await;
+        .await
+        .unwrap();
     assert_eq!(
         page.url.as_str(),
         s.url("/bye.html"),
         "XSUAA sends the browser to the logout page"
     );
 
-    let replayed = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={session}"))
-        .header("x-requested-with", "XMLHttpRequest")
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay_session(&s, &session, ("x-requested-with", "XMLHttpRequest")).await;
     assert_eq!(
         replayed.status(),
         StatusCode::UNAUTHORIZED,
         "the old session is gone"
     );
-    let again = browser.get(&s.url("/mainentry")).await;
+    let again = browser.get(&s.url("/mainentry")).await.unwrap();
     assert!(again.is_login_form(), "a browser is sent to log in again");
 }
 
@@ -401,7 +404,7 @@ async fn an_expiring_token_is_refreshed_once_for_parallel_requests() {
 
     let requests = (0..8).map(|i| {
         browser
-            .client
+            .client()
             .get(s.url(&format!("/odata/Products?n={i}")))
             .header("accept", "application/json")
             .send()
@@ -434,7 +437,7 @@ async fn an_expiring_token_is_refreshed_once_for_parallel_requests() {
 
     // And again later: the rotated refresh token works too; the session keeps going.
     wait_until_after(refreshed.exp).await;
-    let later = browser.get(&s.url("/mainentry")).await;
+    let later = browser.get(&s.url("/mainentry")).await.unwrap();
     assert_eq!(later.status, StatusCode::OK);
     assert_eq!(s.xsuaa_stat("token.refresh_token"), 2);
 }
@@ -459,14 +462,14 @@ async fn a_failed_refresh_sends_the_user_to_login_again() {
     wait_until_after(first.exp).await;
 
     let xhr = browser
-        .client
+        .client()
         .get(s.url("/mainentry"))
         .header("x-requested-with", "XMLHttpRequest")
         .send()
         .await
         .unwrap();
     assert_eq!(xhr.status(), StatusCode::UNAUTHORIZED);
-    let page = browser.get(&s.url("/mainentry")).await;
+    let page = browser.get(&s.url("/mainentry")).await.unwrap();
     assert!(page.is_login_form(), "{} {}", page.status, page.body);
 }
 
@@ -480,16 +483,10 @@ async fn a_session_ended_by_logout_is_never_refreshed() {
     let browser = logged_in(&s, "alice", "alice-pass").await;
     let session = browser.cookie(&s.router.url, COOKIE).unwrap();
     let first = decode_unverified(&bearer(&s.backend.last())).unwrap();
-    let out = browser.get_once(&s.url("/do/logout")).await;
+    let out = browser.get_once(&s.url("/do/logout")).await.unwrap();
     assert_eq!(out.status(), StatusCode::FOUND);
     wait_until_after(first.exp).await;
-    let replayed = reqwest::Client::new()
-        .get(s.url("/mainentry"))
-        .header("cookie", format!("{COOKIE}={session}"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let replayed = replay_session(&s, &session, ("accept", "application/json")).await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(s.xsuaa_stat("token.refresh_token"), 0);
 }
@@ -513,7 +510,9 @@ async fn login_redirect(s: &Scenario, headers: &[(&str, &str)]) -> (String, Stri
         .unwrap()
         .to_string();
     let body = response.text().await.unwrap();
-    let (_, target) = support::browser::login_page_script(status, &body)
+    let (_, target) = (status == StatusCode::OK)
+        .then(|| testkit::login_script::script_redirect(&body, "/mainentry"))
+        .flatten()
         .unwrap_or_else(|| panic!("not the login page: {status} {body}"));
     (target, cookie)
 }
@@ -566,7 +565,7 @@ async fn forwarded_origin_is_believed_only_from_trusted_proxies() {
 async fn a_deep_link_keeps_its_fragment_across_the_login() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let start = browser.get_once(&s.url("/mainentry")).await;
+    let start = browser.get_once(&s.url("/mainentry")).await.unwrap();
     assert_eq!(
         start.status(),
         StatusCode::OK,
@@ -594,7 +593,8 @@ async fn a_deep_link_keeps_its_fragment_across_the_login() {
             "alice",
             "alice-pass",
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/mainentry");
     assert_eq!(page.url.fragment(), Some("/orders/42?tab=items"));
@@ -609,7 +609,7 @@ async fn a_deep_link_keeps_its_fragment_across_the_login() {
 async fn a_forged_fragment_cookie_cannot_leave_the_page() {
     let s = Scenario::start(Options::default()).await;
     let browser = Browser::new();
-    let authorize = browser.start_login(&s.url("/mainentry")).await;
+    let authorize = browser.start_login(&s.url("/mainentry")).await.unwrap();
     // Whatever the cookie says, it only ever follows the `#` of the sealed return path.
     let names: Vec<String> = browser
         .cookies(&s.router.url)
@@ -618,19 +618,20 @@ async fn a_forged_fragment_cookie_cannot_leave_the_page() {
         .filter(|n| n.contains("_FRAGMENT_"))
         .collect();
     assert_eq!(names.len(), 1, "{}", browser.cookies(&s.router.url));
-    browser.jar.add_cookie_str(
+    browser.add_cookie(
         &format!(
             "{}=%23x%0d%0aSet-Cookie%3A%20a%3Db%20%22%3C%3E; Path=/",
             names[0]
         ),
         &Url::parse(&s.router.url).unwrap(),
     );
-    let form = browser.get(authorize.as_str()).await;
-    let back = browser
-        .submit_login_once(&form, "alice", "alice-pass")
-        .await;
-    let callback = back.headers()["location"].to_str().unwrap().to_string();
-    let done = browser.get_once(&callback).await;
+    let form = browser.get(authorize.as_str()).await.unwrap();
+    let callback = browser
+        .login_callback(&form, "alice", "alice-pass")
+        .await
+        .unwrap()
+        .to_string();
+    let done = browser.get_once(&callback).await.unwrap();
     assert_eq!(done.status(), StatusCode::FOUND);
     assert_eq!(
         done.headers()["location"],
@@ -646,7 +647,7 @@ async fn without_preserve_fragment_the_login_is_a_plain_redirect() {
     })
     .await;
     let browser = Browser::new();
-    let start = browser.get_once(&s.url("/mainentry")).await;
+    let start = browser.get_once(&s.url("/mainentry")).await.unwrap();
     assert_eq!(start.status(), StatusCode::FOUND);
     let authorize = Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
     assert!(
@@ -659,7 +660,8 @@ async fn without_preserve_fragment_the_login_is_a_plain_redirect() {
             "alice",
             "alice-pass",
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.url.path(), "/mainentry");
 }

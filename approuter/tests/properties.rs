@@ -18,29 +18,7 @@ use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
-
-/// `PROPTEST_CASES` when set (CI can raise it), else `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        max_shrink_iters: 4096,
-        // A failure found becomes a named unit test next to the properties, not a file of seeds.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn any_text() -> BoxedStrategy<String> {
-    prop_oneof![
-        any::<String>(),
-        vec(any::<u8>(), 0..256).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
-    ]
-    .boxed()
-}
+use testkit::properties::{any_text, config};
 
 // ---------------------------------------------------------------- request paths
 

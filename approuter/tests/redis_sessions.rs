@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::platform::{router_vcap, start_platform, xs_app};
+use support::platform::{required_scope, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, TestRouter};
 
 struct RedisServer {
@@ -23,17 +23,9 @@ impl Drop for RedisServer {
     }
 }
 
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
-}
-
 /// `redis-server` on a free loopback port, without persistence; `None` when it is not installed.
 async fn redis_server() -> Option<RedisServer> {
-    let binary = which("redis-server")?;
+    let binary = testkit::programs::which("redis-server")?;
     let dir = tempfile::tempdir().unwrap();
     let port = support::free_port();
     let child = Command::new(binary)
@@ -80,20 +72,27 @@ async fn redis_server() -> Option<RedisServer> {
     }
 }
 
-#[tokio::test]
-async fn two_instances_share_a_session_through_redis() {
+/// Two router instances A and B sharing one Redis, in front of the mock platform and a recording
+/// backend (fields drop in order: the routers before what they use).
+struct Shared {
+    a: TestRouter,
+    b: TestRouter,
+    backend: Backend,
+    _platform: mock_platform::RunningPlatform,
+    _redis: RedisServer,
+}
+
+/// `None` (the test skips, and says why) when redis-server is not installed.
+async fn two_instances() -> Option<Shared> {
     let Some(redis) = redis_server().await else {
         println!(
             "SKIPPED: redis-server is not installed (run `bash .ci/setup`, which installs Debian's redis-server)"
         );
-        return;
+        return None;
     };
     let platform = start_platform(None).await;
     let backend = Backend::start().await;
-    let scope = platform.ready()["backend"]["required_scope"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let scope = required_scope(&platform);
     let env = [
         ("VCAP_SERVICES", router_vcap(&platform)),
         ("REDIS_URL", redis.url.clone()),
@@ -101,12 +100,28 @@ async fn two_instances_share_a_session_through_redis() {
     let destinations = json!([{"name": "backend", "url": backend.url, "forwardAuthToken": true}]);
     let a = TestRouter::start(xs_app(&scope), destinations.clone(), &env).await;
     let b = TestRouter::start(xs_app(&scope), destinations, &env).await;
+    Some(Shared {
+        a,
+        b,
+        backend,
+        _platform: platform,
+        _redis: redis,
+    })
+}
+
+#[tokio::test]
+async fn two_instances_share_a_session_through_redis() {
+    let Some(shared) = two_instances().await else {
+        return;
+    };
+    let Shared { a, b, backend, .. } = &shared;
     assert!(a.app.sessions().is_redis() && b.app.sessions().is_redis());
 
     let browser = Browser::new();
     let page = browser
         .login(&format!("{}/mainentry", a.url), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let cookie = format!(
         "JSESSIONID={}",
@@ -185,33 +200,17 @@ async fn two_instances_share_a_session_through_redis() {
 /// one (its sealed cookie) completes at the other, since the cookie key comes from the binding.
 #[tokio::test]
 async fn a_login_started_at_one_instance_completes_at_the_other() {
-    let Some(redis) = redis_server().await else {
-        println!(
-            "SKIPPED: redis-server is not installed (run `bash .ci/setup`, which installs Debian's redis-server)"
-        );
+    let Some(shared) = two_instances().await else {
         return;
     };
-    let platform = start_platform(None).await;
-    let backend = Backend::start().await;
-    let scope = platform.ready()["backend"]["required_scope"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let env = [
-        ("VCAP_SERVICES", router_vcap(&platform)),
-        ("REDIS_URL", redis.url.clone()),
-    ];
-    let destinations = json!([{"name": "backend", "url": backend.url, "forwardAuthToken": true}]);
-    let a = TestRouter::start(xs_app(&scope), destinations.clone(), &env).await;
-    let b = TestRouter::start(xs_app(&scope), destinations, &env).await;
+    let Shared { a, b, backend, .. } = &shared;
 
     let browser = Browser::new();
-    let form = browser.get(&format!("{}/mainentry", a.url)).await;
-    assert!(form.is_login_form(), "{}", form.body);
-    let back = browser
-        .submit_login_once(&form, "alice", "alice-pass")
-        .await;
-    let at_a = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let form = browser.get(&format!("{}/mainentry", a.url)).await.unwrap();
+    let at_a = browser
+        .login_callback(&form, "alice", "alice-pass")
+        .await
+        .unwrap();
     assert!(at_a.as_str().starts_with(&a.url), "{at_a}");
     // The same callback, answered by instance B (the browser's cookies are per host, not port).
     let at_b = format!(
@@ -220,14 +219,14 @@ async fn a_login_started_at_one_instance_completes_at_the_other() {
         at_a.path(),
         at_a.query().unwrap_or_default()
     );
-    let done = browser.get_once(&at_b).await;
+    let done = browser.get_once(&at_b).await.unwrap();
     assert_eq!(
         done.status(),
         StatusCode::FOUND,
         "{}",
         done.text().await.unwrap()
     );
-    let page = browser.get(&format!("{}/mainentry", a.url)).await;
+    let page = browser.get(&format!("{}/mainentry", a.url)).await.unwrap();
     assert_eq!(
         page.status,
         StatusCode::OK,

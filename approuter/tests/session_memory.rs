@@ -7,7 +7,7 @@ mod support;
 
 use futures::StreamExt;
 use serde_json::json;
-use support::platform::{router_vcap, start_platform, xs_app};
+use support::platform::{required_scope, router_vcap, start_platform, xs_app};
 use support::{Backend, Browser, RouterProcess, router::env_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,10 +20,7 @@ async fn rss_with_many_logged_in_sessions() {
         .min(100_000);
     let platform = start_platform(None).await;
     let backend = Backend::start().await;
-    let scope = platform.ready()["backend"]["required_scope"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let scope = required_scope(&platform);
     let dir = tempfile::tempdir().unwrap();
     let mut env = env_with(
         dir.path(),
@@ -49,7 +46,8 @@ async fn rss_with_many_logged_in_sessions() {
     // One login first, so lazily built things (JWKS, pools) are in the baseline.
     Browser::new()
         .login(&format!("{}/mainentry", router.url), "alice", "alice-pass")
-        .await;
+        .await
+        .unwrap();
     let idle = router.memory_kib("VmRSS:");
     let url = format!("{}/mainentry", router.url);
     let ok = futures::stream::iter(0..sessions)
@@ -59,6 +57,7 @@ async fn rss_with_many_logged_in_sessions() {
                 Browser::new()
                     .login(&url, "alice", "alice-pass")
                     .await
+                    .unwrap()
                     .status
                     .is_success()
             }

@@ -146,20 +146,14 @@ async fn binary_writes_the_ready_file_and_prints_urls_and_users() {
 
     // The running binary really serves what the ready file says.
     let secret = xsuaa["credentials"]["clientsecret"].as_str().unwrap();
-    let response = client()
-        .post(format!(
-            "{}/oauth/token",
-            ready["xsuaa"]["url"].as_str().unwrap()
-        ))
-        .basic_auth("sb-XsuaaForScenario!t1", Some(secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-pass"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = testkit::tokens::password_grant(
+        ready["xsuaa"]["url"].as_str().unwrap(),
+        "sb-XsuaaForScenario!t1",
+        secret,
+        "alice",
+        "alice-pass",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let mut child = running.0.take().unwrap();

@@ -10,31 +10,10 @@ use mock_platform::odata::{EntityModel, Filter, parse_orderby};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::Value;
-
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        max_shrink_iters: 4096,
-        // A failure found becomes a named unit test below, not a file of seeds.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use testkit::properties::{any_text, config};
 
 fn model() -> EntityModel {
     EntityModel::from_config(&MockConfig::builtin().backend).expect("the built-in model loads")
-}
-
-fn any_text() -> BoxedStrategy<String> {
-    prop_oneof![
-        any::<String>(),
-        vec(any::<u8>(), 0..256).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
-    ]
-    .boxed()
 }
 
 /// Token soup: every word the grammar knows, literals of every type, stray quotes and parens.

@@ -31,20 +31,17 @@ async fn routers_from_state_serve_a_working_platform() {
     let _ = serve(mock_platform::destination_router(state.clone())).await;
 
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", urls.xsuaa))
-        .basic_auth(&app.client_id, Some(&app.client_secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-pass"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token: Value = testkit::tokens::password_grant(
+        &urls.xsuaa,
+        &app.client_id,
+        &app.client_secret,
+        "alice",
+        "alice-pass",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let products = http
         .get(format!(
             "{}/odata/v2/ProductService/Products?$format=json",

@@ -178,7 +178,7 @@ async fn record(State(state): State<BackendState>, mut req: axum::extract::Reque
     if let Some(upgrade) = upgrade
         && path.ends_with("/ws")
     {
-        return websocket_echo(upgrade, &headers);
+        return testkit::backend::websocket_echo(upgrade, &headers, "ws_cookie=w1; Path=/");
     }
     if path.ends_with("/backend-redirect") {
         (
@@ -238,41 +238,6 @@ async fn record(State(state): State<BackendState>, mut req: axum::extract::Reque
     } else {
         (StatusCode::OK, json, "{\"ok\":true}").into_response()
     }
-}
-
-/// 101 with a session cookie, then an echo of every text and binary message.
-fn websocket_echo(upgrade: hyper::upgrade::OnUpgrade, headers: &HeaderMap) -> Response {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-    use tokio_tungstenite::tungstenite::protocol::Role;
-    let Some(key) = headers.get("sec-websocket-key") else {
-        return (StatusCode::BAD_REQUEST, "no Sec-WebSocket-Key").into_response();
-    };
-    let accept = derive_accept_key(key.as_bytes());
-    tokio::spawn(async move {
-        let Ok(upgraded) = upgrade.await else { return };
-        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
-            hyper_util::rt::TokioIo::new(upgraded),
-            Role::Server,
-            None,
-        )
-        .await;
-        while let Some(Ok(message)) = ws.next().await {
-            if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
-                break;
-            }
-        }
-    });
-    (
-        StatusCode::SWITCHING_PROTOCOLS,
-        [
-            ("upgrade", "websocket".to_string()),
-            ("connection", "Upgrade".to_string()),
-            ("sec-websocket-accept", accept),
-            ("set-cookie", "ws_cookie=w1; Path=/".to_string()),
-        ],
-    )
-        .into_response()
 }
 
 /// 2 KB of JSON: above the routers' default compression threshold (1 KB).
@@ -641,7 +606,7 @@ impl RouterPair {
                 .ok_or_else(|| ScenarioError::Login(format!("no demo user {user}")))?;
             let browser = Browser::new();
             let start = format!("{}{login_path}", self.url(side));
-            let page = browser.open(&start).await?;
+            let page = browser.get(&start).await?;
             if !page.is_login_form() {
                 return Err(ScenarioError::Login(format!(
                     "{}: {start} did not lead to the login form ({} at {}): {}\n{}",

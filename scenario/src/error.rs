@@ -28,6 +28,8 @@ pub enum ScenarioError {
     Http(String),
     #[error("login page: {0}")]
     Login(String),
+    #[error("browser: {0}")]
+    Browser(#[from] testkit::Error),
 }
 
 impl From<reqwest::Error> for ScenarioError {

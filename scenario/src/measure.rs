@@ -61,13 +61,7 @@ pub fn ensure_wrk() -> Result<PathBuf, ScenarioError> {
         .ok_or_else(|| ScenarioError::Io("wrk still not on the PATH after installing it".into()))
 }
 
-pub fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
-}
+pub use testkit::programs::which;
 
 /// Runs `wrk` against `url` for `duration` at `concurrency` connections, with `headers`, each
 /// connection sending its next request as soon as the answer is in (the server saturated).

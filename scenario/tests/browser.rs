@@ -3,6 +3,7 @@
 //! sees the products table. The screenshot lands in `target/screenshots/`.
 
 use fantoccini::{ClientBuilder, Locator};
+use scenario::measure::which;
 use scenario::{Stack, StackOptions};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,14 +15,6 @@ impl Drop for ChromeDriver {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 async fn start_chromedriver(driver: &std::path::Path) -> (ChromeDriver, String) {
@@ -46,13 +39,19 @@ async fn start_chromedriver(driver: &std::path::Path) -> (ChromeDriver, String) 
     (guard, url)
 }
 
-#[tokio::test]
-async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
+/// A headless Chromium session on a fresh stack, with alice's credentials; `None` (the test
+/// skips) when chromium or chromedriver is not installed.
+async fn chromium() -> Option<(
+    ChromeDriver,
+    fantoccini::Client,
+    Stack,
+    common::names::DemoUser,
+)> {
     let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
         println!(
             "SKIPPED: chromium and chromedriver are not installed (run `bash .ci/setup`, which installs Debian's chromium and chromium-driver)"
         );
-        return;
+        return None;
     };
     // fantoccini's rustls needs a process-wide crypto provider; ring is the workspace's.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -64,9 +63,8 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
         .find(|u| u.name == "alice")
         .unwrap()
         .clone();
-    let (_driver, driver_url) = start_chromedriver(&driver).await;
+    let (guard, driver_url) = start_chromedriver(&driver).await;
     let profile = stack.workdir().join("chromium-profile");
-
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -86,28 +84,56 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
         .connect(&driver_url)
         .await
         .expect("a Chromium session");
+    Some((guard, browser, stack, alice))
+}
+
+/// Waits for the mock XSUAA's login form, fills it in as `user` and submits it.
+async fn submit_login_form(
+    browser: &fantoccini::Client,
+    user: &common::names::DemoUser,
+) -> Result<(), fantoccini::error::CmdError> {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[type=password]"))
+        .await?;
+    browser
+        .find(Locator::Css(
+            "input[type=text], input[type=email], input[name=username]",
+        ))
+        .await?
+        .send_keys(&user.name)
+        .await?;
+    browser
+        .find(Locator::Css("input[type=password]"))
+        .await?
+        .send_keys(&user.password)
+        .await?;
+    browser
+        .find(Locator::Css("form [type=submit], form button"))
+        .await?
+        .click()
+        .await
+}
+
+/// Writes `png` to `target/screenshots/{name}` and says where.
+fn save_screenshot(name: &str, png: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, png).unwrap();
+    println!("screenshot: {}", file.display());
+}
+
+#[tokio::test]
+async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
+    let Some((_driver, browser, stack, alice)) = chromium().await else {
+        return;
+    };
 
     let outcome = async {
         browser.goto(&stack.approuter_url).await?;
-        let user = browser
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("input[type=password]"))
-            .await?;
-        drop(user);
-        let username = browser
-            .find(Locator::Css(
-                "input[type=text], input[type=email], input[name=username]",
-            ))
-            .await?;
-        username.send_keys(&alice.name).await?;
-        let password = browser.find(Locator::Css("input[type=password]")).await?;
-        password.send_keys(&alice.password).await?;
-        browser
-            .find(Locator::Css("form [type=submit], form button"))
-            .await?
-            .click()
-            .await?;
+        submit_login_form(&browser, &alice).await?;
         let table = browser
             .wait()
             .at_most(Duration::from_secs(20))
@@ -135,12 +161,8 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
     assert_eq!(url.path(), "/mainentry");
     assert!(!table_text.trim().is_empty(), "the table shows products");
 
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("alice-products.png");
-    std::fs::write(&file, &png).unwrap();
+    save_screenshot("alice-products.png", &png);
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    println!("screenshot: {}", file.display());
 }
 
 /// Seed 003's client page, served by the App Router from a `localDir` route behind the login:
@@ -148,42 +170,9 @@ async fn alice_logs_in_with_chromium_and_sees_the_products_table() {
 /// provider), shows the token and its expiry, and calls the mock HERE demo API with it.
 #[tokio::test]
 async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
-    let (Some(driver), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
-        println!(
-            "SKIPPED: chromium and chromedriver are not installed (run `bash .ci/setup`, which installs Debian's chromium and chromium-driver)"
-        );
+    let Some((_driver, browser, stack, alice)) = chromium().await else {
         return;
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let stack = Stack::start(StackOptions::default()).await.unwrap();
-    let alice = stack
-        .names
-        .users
-        .iter()
-        .find(|u| u.name == "alice")
-        .unwrap()
-        .clone();
-    let (_driver, driver_url) = start_chromedriver(&driver).await;
-    let profile = stack.workdir().join("chromium-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1200,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let browser = ClientBuilder::rustls()
-        .unwrap()
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .expect("a Chromium session");
 
     // A deep link, as into a UI5 app's router: the fragment never reaches a server, and must
     // survive the round trip through XSUAA's login (PRESERVE_FRAGMENT, the default).
@@ -193,28 +182,7 @@ async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
     );
     let outcome = async {
         browser.goto(&page).await?;
-        browser
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("input[type=password]"))
-            .await?;
-        browser
-            .find(Locator::Css(
-                "input[type=text], input[type=email], input[name=username]",
-            ))
-            .await?
-            .send_keys(&alice.name)
-            .await?;
-        browser
-            .find(Locator::Css("input[type=password]"))
-            .await?
-            .send_keys(&alice.password)
-            .await?;
-        browser
-            .find(Locator::Css("form [type=submit], form button"))
-            .await?
-            .click()
-            .await?;
+        submit_login_form(&browser, &alice).await?;
         browser
             .wait()
             .at_most(Duration::from_secs(20))
@@ -241,11 +209,7 @@ async fn alice_opens_the_token_client_page_and_it_uses_a_token() {
             stack.logs(30)
         )
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("alice-token-client.png");
-    std::fs::write(&file, &png).unwrap();
-    println!("screenshot: {}", file.display());
+    save_screenshot("alice-token-client.png", &png);
     assert_eq!(
         url.as_str(),
         page,

@@ -290,7 +290,7 @@ fn login_page(o: &Observed) -> Result<(), String> {
         .nth(1)
         .and_then(|rest| rest.split('\'').next())
         .unwrap_or_default();
-    let Some((cookies, target)) = sap_approuter::script_redirect(&o.body, "/") else {
+    let Some((cookies, target)) = testkit::login_script::script_redirect(&o.body, "/") else {
         return Err(format!("no login script in {}", o.body));
     };
     let ok = o.status == 200

@@ -21,8 +21,9 @@ fn user<'a>(stack: &'a Stack, name: &str) -> &'a common::names::DemoUser {
         .unwrap_or_else(|| panic!("scenario.yaml has no demo user {name}"))
 }
 
-/// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
-async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
+/// A fresh browser in which `user` logged in at the App Router's `/mainentry`, and the page the
+/// app showed after the login.
+async fn log_in(stack: &Stack, user: &common::names::DemoUser) -> (Browser, scenario::Page) {
     let browser = Browser::new();
     let page = browser
         .login(
@@ -32,6 +33,12 @@ async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
         )
         .await
         .unwrap();
+    (browser, page)
+}
+
+/// A browser in which `user` has logged in at the App Router and seen `/mainentry`.
+async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
+    let (browser, page) = log_in(stack, user).await;
     assert_eq!(
         page.status,
         StatusCode::OK,
@@ -40,6 +47,16 @@ async fn logged_in(stack: &Stack, user: &common::names::DemoUser) -> Browser {
         stack.logs(30)
     );
     browser
+}
+
+/// One request (no redirect followed) from `browser` to the App Router's `path`.
+async fn fetch(browser: &Browser, stack: &Stack, path: &str) -> reqwest::Response {
+    browser
+        .client()
+        .get(format!("{}{path}", stack.approuter_url))
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -110,16 +127,7 @@ async fn alice_logs_in_and_sees_the_products_through_the_token_exchange() {
 #[tokio::test]
 async fn bob_without_the_scope_gets_403() {
     let stack = stack().await;
-    let bob = user(&stack, "bob");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &bob.name,
-            &bob.password,
-        )
-        .await
-        .unwrap();
+    let (_, page) = log_in(&stack, user(&stack, "bob")).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(!page.body.contains("<table"), "no products for bob");
 }
@@ -163,16 +171,7 @@ async fn a_stopped_destination_service_gives_a_clear_502_through_the_whole_chain
     })
     .await
     .unwrap();
-    let alice = user(&stack, "alice");
-    let browser = Browser::new();
-    let page = browser
-        .login(
-            &format!("{}/mainentry", stack.approuter_url),
-            &alice.name,
-            &alice.password,
-        )
-        .await
-        .unwrap();
+    let (_, page) = log_in(&stack, user(&stack, "alice")).await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY, "{}", page.body);
     assert!(
         page.body.to_lowercase().contains("destination service"),
@@ -189,12 +188,7 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
 
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let resp = browser
-            .client()
-            .get(format!("{}/getToken?ttl=600", stack.approuter_url))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(&browser, &stack, "/getToken?ttl=600").await;
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(
             resp.headers()["content-type"]
@@ -210,12 +204,7 @@ async fn get_token_through_the_approuter_returns_a_cached_token() {
     );
     assert_eq!(tokens[0].split('.').count(), 3, "a JWT: {}", tokens[0]);
 
-    let bad = browser
-        .client()
-        .get(format!("{}/getToken?ttl=abc", stack.approuter_url))
-        .send()
-        .await
-        .unwrap();
+    let bad = fetch(&browser, &stack, "/getToken?ttl=abc").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -224,12 +213,8 @@ async fn the_apps_log_plain_lines_with_no_tokens_or_passwords() {
     let stack = stack().await;
     let alice = user(&stack, "alice");
     let browser = logged_in(&stack, alice).await;
-    let token = browser
-        .client()
-        .get(format!("{}/getToken", stack.approuter_url))
-        .send()
+    let token = fetch(&browser, &stack, "/getToken")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

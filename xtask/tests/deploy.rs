@@ -66,11 +66,7 @@ fn deploy_creates_both_services_then_pushes_both_apps_in_order() {
     // Each command is printed, in the same order, before it runs.
     let printed: Vec<String> = expected.iter().map(|args| format!("cf {args}")).collect();
     assert_eq!(printed_commands(&outcome.stdout), printed);
-    assert!(
-        outcome.stdout.contains("https://shelf.cfapps.example.com/"),
-        "{}",
-        outcome.stdout
-    );
+    outcome.assert_stdout_has("https://shelf.cfapps.example.com/");
 }
 
 #[test]
@@ -214,11 +210,7 @@ fn without_cf_on_the_path_deploy_stops_with_how_to_install_it() {
     let sandbox = Sandbox::without_cf();
     let outcome = deploy(&sandbox, sandbox.xtask_without_path(), &[]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("`cf` is not on the PATH"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("`cf` is not on the PATH");
     assert!(
         outcome
             .stderr
@@ -226,7 +218,7 @@ fn without_cf_on_the_path_deploy_stops_with_how_to_install_it() {
         "{}",
         outcome.stderr
     );
-    assert!(outcome.stderr.contains("cf login"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("cf login");
     assert!(!sandbox.out().exists());
 }
 
@@ -237,27 +229,11 @@ fn when_not_logged_in_deploy_stops_after_cf_target_with_how_to_log_in() {
     let outcome = deploy_prebuilt(&sandbox, &[]);
     assert!(!outcome.success);
     assert_eq!(sandbox.cf_calls(), ["target"]);
-    assert!(
-        outcome.stderr.contains("`cf target` failed"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("`cf target` failed");
     // cf's own words are passed on, then the exact next step.
-    assert!(
-        outcome.stderr.contains("Not logged in"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("next step: log in"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("cf login -a https://api.cf."),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("Not logged in");
+    outcome.assert_stderr_has("next step: log in");
+    outcome.assert_stderr_has("cf login -a https://api.cf.");
     assert!(
         !sandbox.out().exists(),
         "nothing is built or staged before the login check"
@@ -315,11 +291,7 @@ fn without_cargo_zigbuild_deploy_prints_the_install_command() {
         "{}",
         outcome.stderr
     );
-    assert!(
-        outcome.stderr.contains("--allow-host-glibc"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("--allow-host-glibc");
     assert_eq!(
         sandbox.cf_calls(),
         ["target"],
@@ -337,7 +309,7 @@ fn allow_host_glibc_builds_with_plain_cargo_and_warns() {
         sandbox.cargo_calls(),
         ["build --release -p approuter -p bsclient"]
     );
-    assert!(outcome.stderr.contains("glibc 2.35"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("glibc 2.35");
     let staged = std::fs::read_to_string(sandbox.out().join("approuter/approuter")).unwrap();
     assert!(staged.contains("built-approuter"));
 }
@@ -349,12 +321,8 @@ fn deploy_needs_the_backend_url_for_the_destination() {
     cmd.args(["deploy", "--domain", DOMAIN, "--dry-run"]);
     let outcome = run(cmd);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("--backend-url"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(outcome.stderr.contains("BACKEND_URL"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("--backend-url");
+    outcome.assert_stderr_has("BACKEND_URL");
 }
 
 #[test]
@@ -468,25 +436,21 @@ fn bad_input_stops_before_any_cf_command_with_the_next_step() {
 
 #[test]
 fn an_xsappname_xsuaa_would_refuse_stops_deploy_before_cf() {
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
     let long = "A".repeat(101);
     for (bad, says) in [
         ("Xsuaa.For.Scenario", "'.' is not allowed"),
         (long.as_str(), "101 characters, at most 100"),
     ] {
         let sandbox = Sandbox::new();
-        let names = sandbox.path().join("names.yaml");
-        std::fs::write(
-            &names,
-            shipped.replace("xsappname: XsuaaForScenario", &format!("xsappname: {bad}")),
-        )
-        .unwrap();
+        let names = sandbox.names_file(
+            "names.yaml",
+            &[("xsappname: XsuaaForScenario", &format!("xsappname: {bad}"))],
+        );
         let outcome = deploy_with(
             &sandbox,
             &[
                 "--names",
-                names.to_str().unwrap(),
+                &names,
                 "--domain",
                 DOMAIN,
                 "--backend-url",

@@ -343,16 +343,8 @@ fn binaries_built_for_cloud_foundry_need_at_most_glibc_2_35() {
     .arg(sandbox.out());
     let outcome = run(cmd);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("needs GLIBC_2.99"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("cflinuxfs4 has glibc 2.35"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("needs GLIBC_2.99");
+    outcome.assert_stderr_has("cflinuxfs4 has glibc 2.35");
     assert_eq!(sandbox.cf_calls(), ["target"], "nothing created or pushed");
 }
 

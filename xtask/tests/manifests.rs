@@ -27,6 +27,14 @@ fn generate(sandbox: &Sandbox, extra: &[&str]) -> common::Outcome {
     run(cmd)
 }
 
+/// A sandbox in which `manifests` ran with `extra` and succeeded.
+fn generated(extra: &[&str]) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let outcome = generate(&sandbox, extra);
+    assert!(outcome.success, "{}", outcome.stderr);
+    sandbox
+}
+
 fn app<'a>(manifest: &'a Yaml, name: &str) -> &'a Yaml {
     manifest["applications"]
         .as_sequence()
@@ -95,9 +103,7 @@ fn manifest_yml_describes_both_binary_buildpack_apps() {
 
 #[test]
 fn xs_security_json_has_the_tutorial_scopes_and_the_router_redirect() {
-    let sandbox = Sandbox::new();
-    let outcome = generate(&sandbox, &["--domain", DOMAIN]);
-    assert!(outcome.success, "{}", outcome.stderr);
+    let sandbox = generated(&["--domain", DOMAIN]);
 
     let security = read_json(&sandbox.out().join("xs-security.json"));
     assert_eq!(security["xsappname"], "XsuaaForScenario");
@@ -136,11 +142,7 @@ fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credenti
         ],
     );
     assert!(outcome.success, "{}", outcome.stderr);
-    assert!(
-        outcome.stdout.contains("placeholders"),
-        "{}",
-        outcome.stdout
-    );
+    outcome.assert_stdout_has("placeholders");
 
     let init = read_json(&sandbox.out().join("init_data.json"));
     let subaccount = &init["init_data"]["subaccount"];
@@ -166,14 +168,7 @@ fn init_data_holds_the_token_exchange_destination_with_placeholders_for_credenti
 
 #[test]
 fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
-    let sandbox = Sandbox::new();
-    assert!(
-        generate(
-            &sandbox,
-            &["--domain", DOMAIN, "--backend-xsappname", BACKEND_XSAPPNAME]
-        )
-        .success
-    );
+    let sandbox = generated(&["--domain", DOMAIN, "--backend-xsappname", BACKEND_XSAPPNAME]);
 
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(xs_app["authenticationMethod"], "route");
@@ -191,14 +186,7 @@ fn xs_app_json_is_the_tutorial_route_with_mainentry_as_welcome_file() {
 
 #[test]
 fn mta_yaml_models_both_apps_both_services_and_the_destination() {
-    let sandbox = Sandbox::new();
-    assert!(
-        generate(
-            &sandbox,
-            &["--domain", DOMAIN, "--backend-url", BACKEND_URL]
-        )
-        .success
-    );
+    let sandbox = generated(&["--domain", DOMAIN, "--backend-url", BACKEND_URL]);
 
     let mta = read_yaml(&sandbox.out().join("mta.yaml"));
     assert!(mta["_schema-version"].as_str().is_some());
@@ -277,18 +265,18 @@ fn mta_yaml_models_both_apps_both_services_and_the_destination() {
 #[test]
 fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let forked = shipped
-        .replace("host: shelf", "host: store")
-        .replace("instance: XsuaaForScenario", "instance: ForkXsuaa")
-        .replace("xsappname: Backend-service", "xsappname: ForkBackend")
-        .replace(
-            "router_to_bsclient: destination_client",
-            "router_to_bsclient: to_client",
-        );
-    let names = sandbox.path().join("fork.yaml");
-    std::fs::write(&names, forked).unwrap();
+    let names = sandbox.names_file(
+        "fork.yaml",
+        &[
+            ("host: shelf", "host: store"),
+            ("instance: XsuaaForScenario", "instance: ForkXsuaa"),
+            ("xsappname: Backend-service", "xsappname: ForkBackend"),
+            (
+                "router_to_bsclient: destination_client",
+                "router_to_bsclient: to_client",
+            ),
+        ],
+    );
 
     let outcome = generate(
         &sandbox,
@@ -296,7 +284,7 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
             "--domain",
             DOMAIN,
             "--names",
-            names.to_str().unwrap(),
+            &names,
             "--backend-xsappname",
             "ForkBackend!t99",
         ],
@@ -333,29 +321,18 @@ fn a_fork_changes_names_in_one_file_and_every_generated_file_follows() {
 #[test]
 fn a_names_file_with_an_unknown_key_is_refused_naming_the_key_and_file() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let names = sandbox.path().join("typo.yaml");
-    std::fs::write(
-        &names,
-        shipped.replace(
+    let names = sandbox.names_file(
+        "typo.yaml",
+        &[(
             "  scope: AllAccess",
             "  scope: AllAccess\n  scopes: [Extra]",
-        ),
-    )
-    .unwrap();
+        )],
+    );
 
-    let outcome = generate(
-        &sandbox,
-        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
-    );
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--names", &names]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("unknown field `scopes`"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(outcome.stderr.contains("typo.yaml"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("unknown field `scopes`");
+    outcome.assert_stderr_has("typo.yaml");
     assert!(
         !sandbox.out().exists(),
         "nothing is written from a bad names file"
@@ -367,8 +344,8 @@ fn without_a_domain_manifests_says_how_to_give_one() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &[]);
     assert!(!outcome.success);
-    assert!(outcome.stderr.contains("--domain"), "{}", outcome.stderr);
-    assert!(outcome.stderr.contains("CF_DOMAIN"), "{}", outcome.stderr);
+    outcome.assert_stderr_has("--domain");
+    outcome.assert_stderr_has("CF_DOMAIN");
 
     let mut cmd = sandbox.xtask();
     cmd.env("CF_DOMAIN", "cfapps.eu10.hana.ondemand.com")
@@ -389,11 +366,7 @@ fn a_domain_with_a_scheme_is_refused() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &["--domain", "https://cfapps.example.com"]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("without https://"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("without https://");
 }
 
 #[test]
@@ -412,11 +385,7 @@ fn run_reports_a_port_in_use_with_the_option_to_change_it() {
         "{}",
         outcome.stderr
     );
-    assert!(
-        outcome.stderr.contains("cargo xtask run --port <PORT>"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("cargo xtask run --port <PORT>");
 }
 
 #[test]
@@ -438,21 +407,14 @@ fn bench_rejects_a_concurrency_out_of_range() {
 #[test]
 fn bsclient_asks_for_the_destination_scenario_yaml_names_in_manifest_and_mta() {
     let sandbox = Sandbox::new();
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml")).unwrap();
-    let names = sandbox.path().join("fork.yaml");
-    std::fs::write(
-        &names,
-        shipped.replace(
+    let names = sandbox.names_file(
+        "fork.yaml",
+        &[(
             "bsclient_to_backend: BackendServiceAPI",
             "bsclient_to_backend: ForkProducts",
-        ),
-    )
-    .unwrap();
-    let outcome = generate(
-        &sandbox,
-        &["--domain", DOMAIN, "--names", names.to_str().unwrap()],
+        )],
     );
+    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--names", &names]);
     assert!(outcome.success, "{}", outcome.stderr);
 
     let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
@@ -511,11 +473,7 @@ fn no_generated_file_hard_codes_the_local_backend_suffix() {
     let sandbox = Sandbox::new();
     let outcome = generate(&sandbox, &["--domain", DOMAIN]);
     assert!(outcome.success, "{}", outcome.stderr);
-    assert!(
-        outcome.stdout.contains("--backend-xsappname"),
-        "{}",
-        outcome.stdout
-    );
+    outcome.assert_stdout_has("--backend-xsappname");
     let xs_app = read_json(&sandbox.out().join("approuter/xs-app.json"));
     assert_eq!(
         xs_app["routes"][0]["scope"][0],
@@ -555,18 +513,12 @@ fn host_suffix_changes_every_route_the_destination_and_the_redirect() {
     let long = "x".repeat(60);
     let outcome = generate(&sandbox, &["--domain", DOMAIN, "--host-suffix", &long]);
     assert!(!outcome.success);
-    assert!(
-        outcome.stderr.contains("apps.approuter.host"),
-        "{}",
-        outcome.stderr
-    );
+    outcome.assert_stderr_has("apps.approuter.host");
 }
 
 #[test]
 fn with_backend_adds_the_backend_app_its_descriptor_and_points_the_destination_at_it() {
-    let sandbox = Sandbox::new();
-    let outcome = generate(&sandbox, &["--domain", DOMAIN, "--with-backend"]);
-    assert!(outcome.success, "{}", outcome.stderr);
+    let sandbox = generated(&["--domain", DOMAIN, "--with-backend"]);
     let manifest = read_yaml(&sandbox.out().join("manifest.yml"));
     let backend = app(&manifest, "BackendServiceApp");
     assert_eq!(backend["command"].as_str(), Some("./backend-api"));

@@ -1,13 +1,12 @@
-//! Test harness: a recording backend, the router in-process or as the real binary, on loopback.
+//! Test harness: the router in-process or as the real binary, and the scenario in front of the mock
+//! platform. The browser, the recording backend and the loopback helpers are `testkit`'s.
 
 #![allow(dead_code, unused_imports)]
 
-pub mod backend;
-pub mod browser;
 pub mod platform;
 pub mod router;
 
-pub use backend::{Backend, Recorded};
-pub use browser::{Browser, Page};
 pub use platform::Scenario;
-pub use router::{RouterProcess, TestRouter, free_port, wait_healthy};
+pub use router::{RouterProcess, TestRouter};
+pub use testkit::net::{free_port, wait_healthy};
+pub use testkit::{Backend, Browser, Page, Recorded};

@@ -1,9 +1,10 @@
 //! The mock platform (XSUAA) in-process, the recording backend, and the router in front of it
 //! with the tutorial's `xs-app.json` plus a public route and a logout endpoint.
 
-use super::{Backend, TestRouter};
-use mock_platform::{MockConfig, Ports, RunningPlatform};
+use super::{Backend, Browser, TestRouter};
+use mock_platform::{MockConfig, RunningPlatform};
 use serde_json::{Value, json};
+use url::Url;
 
 pub struct Scenario {
     pub platform: RunningPlatform,
@@ -25,11 +26,15 @@ pub async fn start_platform(token_validity: Option<i64>) -> RunningPlatform {
     if let Some(seconds) = token_validity {
         config.xsuaa.apps[0].token_validity_seconds = Some(seconds);
     }
-    let ports = Ports {
-        xsuaa_tls: None,
-        ..Ports::default()
-    };
-    mock_platform::start(config, ports).await.unwrap()
+    testkit::platform::start(config).await
+}
+
+/// The scope the mock backend's catch-all route needs (alice has it, bob not).
+pub fn required_scope(platform: &RunningPlatform) -> String {
+    platform.ready()["backend"]["required_scope"]
+        .as_str()
+        .expect("the ready description names the backend's scope")
+        .to_string()
 }
 
 /// `VCAP_SERVICES` with the xsuaa binding only, as the approuter app gets it.
@@ -54,10 +59,7 @@ impl Scenario {
     pub async fn start(options: Options) -> Self {
         let platform = start_platform(options.token_validity).await;
         let backend = Backend::start().await;
-        let scope = platform.ready()["backend"]["required_scope"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let scope = required_scope(&platform);
         let mut env = vec![("VCAP_SERVICES", router_vcap(&platform))];
         env.extend(options.extra_env);
         let router = TestRouter::start(
@@ -74,15 +76,21 @@ impl Scenario {
         }
     }
 
+    /// Where the mock XSUAA sends `browser` back after alice fills in the login form that
+    /// `/mainentry` leads to: the router's callback with code and state, not yet visited.
+    pub async fn callback_url(&self, browser: &Browser) -> Url {
+        let form = browser.get(&self.url("/mainentry")).await.unwrap();
+        browser
+            .login_callback(&form, "alice", "alice-pass")
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.router.url)
     }
 
     pub fn xsuaa_stat(&self, key: &str) -> u64 {
-        self.platform
-            .stats(mock_platform::Service::Xsuaa)
-            .get(key)
-            .copied()
-            .unwrap_or(0)
+        testkit::platform::count(&self.platform, mock_platform::Service::Xsuaa, key)
     }
 }

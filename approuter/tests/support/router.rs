@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::net::{free_port, wait_healthy};
 
 pub struct TestRouter {
     pub url: String,
@@ -71,32 +72,6 @@ impl TestRouter {
             dir,
             task,
         }
-    }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Polls `{url}/health` until it answers 200 (30 s at most).
-pub async fn wait_healthy(url: &str) {
-    let client = reqwest::Client::new();
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{url}/health")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{url}/health did not answer"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -1,9 +1,10 @@
-//! Test harness: the mock platform and bsclient on free loopback ports, and a plain HTTP client.
-#![allow(dead_code)]
+//! Test harness: bsclient served in-process in front of the mock platform, and plain GETs. The
+//! platform starter, loopback and token helpers are `testkit`'s.
+#![allow(dead_code, unused_imports)]
 
 use bsclient::{AppState, BsClientConfig};
 use common::cf::VcapServices;
-use mock_platform::{MockConfig, Ports, RunningPlatform, Service};
+use mock_platform::{MockConfig, RunningPlatform, Service};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub use testkit::net::{START_TIMEOUT, client, closed_port_url, silent_listener, wait_healthy};
 
 pub struct Platform {
     pub mock: RunningPlatform,
@@ -25,25 +26,15 @@ impl Platform {
     }
 
     pub async fn start_with(config: MockConfig) -> Self {
-        Self::start_on(
-            config,
-            Ports {
-                xsuaa_tls: None,
-                ..Ports::default()
-            },
-        )
-        .await
+        Self::from_mock(testkit::platform::start(config).await)
     }
 
-    /// With the mock XSUAA's TLS listener (`Ports::default()`) and its CA file.
+    /// With the mock XSUAA's TLS listener and its CA file.
     pub async fn start_with_tls(config: MockConfig) -> Self {
-        Self::start_on(config, Ports::default()).await
+        Self::from_mock(testkit::platform::start_with_tls(config).await)
     }
 
-    async fn start_on(config: MockConfig, ports: Ports) -> Self {
-        let mock = mock_platform::start(config, ports)
-            .await
-            .expect("mock platform starts");
+    fn from_mock(mock: RunningPlatform) -> Self {
         let vcap = VcapServices::parse(&mock.vcap_services().to_string())
             .expect("the mock's VCAP_SERVICES parses");
         Platform { mock, vcap }
@@ -73,23 +64,12 @@ impl Platform {
         ]
     }
 
-    fn password(&self, user: &str) -> String {
-        self.mock.ready()["users"]
-            .as_array()
-            .expect("users in the ready description")
-            .iter()
-            .find(|u| u["name"] == user)
-            .and_then(|u| u["password"].as_str())
-            .unwrap_or_else(|| panic!("no demo user {user}"))
-            .to_owned()
-    }
-
     /// A user token as the App Router holds it after login: issued by XSUAA to the xsuaa binding's
     /// client (password grant with the user's demo password).
     pub async fn user_token(&self, user: &str) -> String {
         let creds = self.vcap.xsuaa().unwrap();
         let client = common::oauth::OAuthClient::from_xsuaa(&creds, common::http::client());
-        let password = common::Secret::new(self.password(user));
+        let password = common::Secret::new(testkit::platform::password(&self.mock, user));
         client
             .password(user, &password)
             .await
@@ -101,22 +81,11 @@ impl Platform {
 
     /// `POST /__mock/token` on XSUAA: a token with chosen lifetime, scopes or claims.
     pub async fn mock_token(&self, request: Value) -> String {
-        let response: Value = client()
-            .post(format!("{}/__mock/token", self.mock.xsuaa_url))
-            .json(&request)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["access_token"].as_str().unwrap().to_owned()
+        testkit::tokens::mock_token(&self.mock.xsuaa_url, &request).await
     }
 
     pub fn count(&self, service: Service, counter: &str) -> u64 {
-        self.mock.stats(service).get(counter).copied().unwrap_or(0)
+        testkit::platform::count(&self.mock, service, counter)
     }
 
     /// Token exchanges done by the Destination service for lookups.
@@ -201,27 +170,6 @@ impl Drop for App {
     }
 }
 
-pub async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + START_TIMEOUT;
-    let client = client();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/health")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base}/health did not answer");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -269,36 +217,7 @@ pub async fn get_json(url: &str, token: Option<&str>) -> Answer {
 }
 
 pub async fn get_html(url: &str, token: Option<&str>) -> Answer {
-    get(
-        url,
-        token,
-        &[(
-            "accept",
-            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        )],
-    )
-    .await
-}
-
-/// A loopback URL where a listener accepts connections and never answers (for timeouts).
-pub async fn silent_listener() -> (String, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    (url, task)
-}
-
-/// A loopback URL where nothing listens (bound, then closed).
-pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
-    url
+    get(url, token, &[("accept", testkit::browser::BROWSER_ACCEPT)]).await
 }
 
 /// The builtin platform with one more product whose name is markup, to prove escaping.

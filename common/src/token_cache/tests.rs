@@ -35,6 +35,25 @@ fn counting(
     }
 }
 
+/// The value `cache` hands out for `key`: the cached token's, or a new one from [`counting`]
+/// (valid until `expires_at`).
+async fn value_of<K>(
+    cache: &TokenCache<K, Tok>,
+    key: K,
+    max_age: Option<Duration>,
+    calls: &Arc<AtomicUsize>,
+    expires_at: Instant,
+) -> usize
+where
+    K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
+{
+    cache
+        .get_or_fetch(key, max_age, counting(calls, expires_at))
+        .await
+        .unwrap()
+        .value
+}
+
 #[tokio::test]
 async fn hundred_concurrent_gets_share_one_fetch() {
     let cache: TokenCache<&str, Tok> = TokenCache::new(Duration::from_secs(60));
@@ -75,11 +94,8 @@ async fn hundred_concurrent_gets_share_one_fetch() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     // and the value is now cached
-    let again = cache
-        .get_or_fetch("k", None, counting(&calls, hour()))
-        .await
-        .unwrap();
-    assert_eq!(again.value, 7);
+    let again = value_of(&cache, "k", None, &calls, hour()).await;
+    assert_eq!(again, 7);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -89,30 +105,9 @@ async fn expired_entry_is_fetched_again() {
     let calls = Arc::new(AtomicUsize::new(0));
     // Expires within the margin: usable for the caller that fetched it, stale for the next one.
     let soon = Instant::now() + Duration::from_secs(30);
-    assert_eq!(
-        cache
-            .get_or_fetch(1, None, counting(&calls, soon))
-            .await
-            .unwrap()
-            .value,
-        1
-    );
-    assert_eq!(
-        cache
-            .get_or_fetch(1, None, counting(&calls, hour()))
-            .await
-            .unwrap()
-            .value,
-        2
-    );
-    assert_eq!(
-        cache
-            .get_or_fetch(1, None, counting(&calls, hour()))
-            .await
-            .unwrap()
-            .value,
-        2
-    );
+    assert_eq!(value_of(&cache, 1, None, &calls, soon).await, 1);
+    assert_eq!(value_of(&cache, 1, None, &calls, hour()).await, 2);
+    assert_eq!(value_of(&cache, 1, None, &calls, hour()).await, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -120,20 +115,11 @@ async fn expired_entry_is_fetched_again() {
 async fn max_age_bounds_the_entry() {
     let cache: TokenCache<u8, Tok> = TokenCache::new(Duration::ZERO);
     let calls = Arc::new(AtomicUsize::new(0));
-    cache
-        .get_or_fetch(1, None, counting(&calls, hour()))
-        .await
-        .unwrap();
-    let v = cache
-        .get_or_fetch(1, Some(Duration::from_secs(600)), counting(&calls, hour()))
-        .await
-        .unwrap();
-    assert_eq!(v.value, 1, "young enough for a 10 minute max_age");
-    let v = cache
-        .get_or_fetch(1, Some(Duration::ZERO), counting(&calls, hour()))
-        .await
-        .unwrap();
-    assert_eq!(v.value, 2, "a zero max_age always fetches");
+    value_of(&cache, 1, None, &calls, hour()).await;
+    let v = value_of(&cache, 1, Some(Duration::from_secs(600)), &calls, hour()).await;
+    assert_eq!(v, 1, "young enough for a 10 minute max_age");
+    let v = value_of(&cache, 1, Some(Duration::ZERO), &calls, hour()).await;
+    assert_eq!(v, 2, "a zero max_age always fetches");
 }
 
 #[tokio::test]
@@ -156,14 +142,7 @@ async fn failed_fetch_is_shared_but_not_cached() {
     assert_eq!(b.unwrap_err(), "invalid_client");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(cache.is_empty());
-    assert_eq!(
-        cache
-            .get_or_fetch(1, None, counting(&calls, hour()))
-            .await
-            .unwrap()
-            .value,
-        2
-    );
+    assert_eq!(value_of(&cache, 1, None, &calls, hour()).await, 2);
 }
 
 #[tokio::test]
@@ -198,19 +177,9 @@ async fn cancelled_first_caller_does_not_cancel_the_fetch() {
 async fn invalidate_forces_a_new_fetch() {
     let cache: TokenCache<u8, Tok> = TokenCache::new(Duration::ZERO);
     let calls = Arc::new(AtomicUsize::new(0));
-    cache
-        .get_or_fetch(1, None, counting(&calls, hour()))
-        .await
-        .unwrap();
+    value_of(&cache, 1, None, &calls, hour()).await;
     cache.invalidate(&1);
-    assert_eq!(
-        cache
-            .get_or_fetch(1, None, counting(&calls, hour()))
-            .await
-            .unwrap()
-            .value,
-        2
-    );
+    assert_eq!(value_of(&cache, 1, None, &calls, hour()).await, 2);
 }
 
 #[tokio::test]
@@ -219,17 +188,11 @@ async fn expired_entries_are_swept_as_the_map_grows() {
     let calls = Arc::new(AtomicUsize::new(0));
     let past = Instant::now();
     for key in 0..1000 {
-        cache
-            .get_or_fetch(key, None, counting(&calls, past))
-            .await
-            .unwrap();
+        value_of(&cache, key, None, &calls, past).await;
     }
     assert!(cache.len() <= MIN_SWEEP_AT, "len {}", cache.len());
     for key in 0..200 {
-        cache
-            .get_or_fetch(key, None, counting(&calls, hour()))
-            .await
-            .unwrap();
+        value_of(&cache, key, None, &calls, hour()).await;
     }
     assert!(cache.len() >= 200, "live entries stay: {}", cache.len());
 }
@@ -238,14 +201,8 @@ async fn expired_entries_are_swept_as_the_map_grows() {
 async fn different_keys_fetch_separately() {
     let cache: TokenCache<String, Tok> = TokenCache::new(Duration::ZERO);
     let calls = Arc::new(AtomicUsize::new(0));
-    let a = cache
-        .get_or_fetch("zone/alice".into(), None, counting(&calls, hour()))
-        .await
-        .unwrap();
-    let b = cache
-        .get_or_fetch("zone/bob".into(), None, counting(&calls, hour()))
-        .await
-        .unwrap();
-    assert_ne!(a.value, b.value);
+    let a = value_of(&cache, "zone/alice".into(), None, &calls, hour()).await;
+    let b = value_of(&cache, "zone/bob".into(), None, &calls, hour()).await;
+    assert_ne!(a, b);
     assert_eq!(cache.len(), 2);
 }

@@ -8,8 +8,7 @@ use common::server::ServerLimits;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use testkit::net::{closed_by_peer, held_until_closed, open_with};
 
 /// Generous upper bound for "closed within the timeout" on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(4);
@@ -37,29 +36,6 @@ async fn server(limits: ServerLimits) -> std::net::SocketAddr {
         common::server::serve(listener, router, &limits, std::future::pending()).await
     });
     addr
-}
-
-/// Connects, sends `bytes`, then reads until the server closes the connection; returns the time
-/// from connecting to the close and what the server sent. Panics if it stays open past `limit`.
-async fn held_until_closed(
-    addr: std::net::SocketAddr,
-    bytes: &[u8],
-    limit: Duration,
-) -> (Duration, String) {
-    let start = Instant::now();
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(bytes).await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buf)).await {
-            Err(_) => panic!("the server kept the connection open for {limit:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                return (start.elapsed(), String::from_utf8_lossy(&got).into());
-            }
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 #[tokio::test]
@@ -119,11 +95,7 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
     .await;
     let mut slow = Vec::new();
     for _ in 0..2 {
-        let mut tcp = TcpStream::connect(addr).await.unwrap();
-        tcp.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
-            .await
-            .unwrap();
-        slow.push(tcp);
+        slow.push(open_with(addr, b"GET /ok HTTP/1.1\r\nHost: x\r\n").await);
     }
     let start = Instant::now();
     let answer = reqwest::Client::new()
@@ -139,11 +111,7 @@ async fn connection_flood_waits_for_a_slot_and_a_normal_client_is_served_once_sl
         start.elapsed()
     );
     for mut tcp in slow {
-        let mut buf = [0u8; 16];
-        assert!(
-            matches!(tcp.read(&mut buf).await, Ok(0) | Err(_)),
-            "slow client cut off"
-        );
+        assert!(closed_by_peer(&mut tcp).await, "slow client cut off");
     }
 }
 

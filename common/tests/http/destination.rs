@@ -198,7 +198,7 @@ async fn rejected_service_token_is_renewed_next_time() {
 
 #[tokio::test]
 async fn service_token_and_network_errors() {
-    let closed = closed_port_url().await;
+    let closed = closed_port_url();
     let creds = DestinationCredentials {
         clientid: "c".into(),
         clientsecret: Secret::new("s"),

@@ -314,7 +314,7 @@ async fn trusted_jku_is_used_untrusted_is_ignored() {
 
 #[tokio::test]
 async fn key_fetch_errors_are_clear() {
-    let url = closed_port_url().await;
+    let url = closed_port_url();
     let v = JwtValidator::from_xsuaa(&xsuaa_creds(&url, "localhost:1"), common::http::client());
     let err = v
         .validate(&sign(&user_claims(&url), "k1", None, KEY1))
@@ -336,7 +336,7 @@ async fn key_fetch_errors_are_clear() {
 
 #[tokio::test]
 async fn offline_validation_with_the_verification_key() {
-    let url = closed_port_url().await;
+    let url = closed_port_url();
     let mut creds = xsuaa_creds(&url, "localhost:1");
     // XSUAA sometimes hands out the PEM on one line
     creds.verificationkey = Some(KEY1_PUB.replace('\n', ""));

@@ -199,7 +199,7 @@ async fn non_json_answers_and_network_failures() {
         "{err}"
     );
 
-    let closed = closed_port_url().await;
+    let closed = closed_port_url();
     let err = client(&closed).client_credentials(None).await.unwrap_err();
     assert!(
         matches!(&err, OAuthError::Unreachable { url, .. } if *url == format!("{closed}/oauth/token")),

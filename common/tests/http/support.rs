@@ -1,8 +1,12 @@
+//! The fixtures of the HTTP tests: keys, a client's credentials, user claims and signing. The
+//! loopback helpers are `testkit`'s.
+
 use common::Secret;
 use common::cf::XsuaaCredentials;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
+pub use testkit::net::{closed_port_url, serve};
+pub use testkit::tokens::now;
 
 pub const KEY1: &str = include_str!("../fixtures/key1.pem");
 pub const KEY1_PUB: &str = include_str!("../fixtures/key1.pub.pem");
@@ -14,29 +18,6 @@ pub const CLIENT_ID: &str = "sb-Backend-service!t6131";
 pub const XSAPPNAME: &str = "Backend-service!t6131";
 pub const ZONE: &str = "zone-1";
 pub const SCOPE: &str = "Backend-service!t6131.AllAccess";
-
-/// Serves `router` on a free loopback port; the server lives as long as the test's runtime.
-pub async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
-}
-
-/// A loopback URL nothing listens on.
-pub async fn closed_port_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
-}
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 pub fn xsuaa_creds(url: &str, uaadomain: &str) -> XsuaaCredentials {
     XsuaaCredentials {

@@ -1,28 +1,20 @@
-//! Shared helpers: start the platform on free loopback ports and talk to it over HTTP.
-#![allow(dead_code)]
+//! The platform's own clients and grants over HTTP. Starting the platform (with its TLS listener),
+//! the client, JWT and stats helpers are `testkit`'s.
+#![allow(dead_code, unused_imports)]
 
-use base64::Engine;
-use mock_platform::{MockConfig, Ports, RunningPlatform};
+use mock_platform::{MockConfig, RunningPlatform};
 use reqwest::StatusCode;
 use serde_json::Value;
+pub use testkit::net::client;
+pub use testkit::platform::stats;
+pub use testkit::tokens::{claims, header, scopes};
 
 pub async fn start() -> RunningPlatform {
     start_with(MockConfig::builtin()).await
 }
 
 pub async fn start_with(config: MockConfig) -> RunningPlatform {
-    mock_platform::start(config, Ports::default())
-        .await
-        .unwrap_or_else(|e| panic!("the platform did not start: {e}"))
-}
-
-/// No redirects followed, so tests see each hop.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
+    testkit::platform::start_with_tls(config).await
 }
 
 pub struct Client {
@@ -82,7 +74,7 @@ pub async fn password_token(
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
+    testkit::tokens::access_token(&body)
 }
 
 pub async fn user_token(p: &RunningPlatform, user: &str) -> String {
@@ -98,50 +90,5 @@ pub async fn client_credentials(p: &RunningPlatform, client: &Client) -> String 
 
 /// A token from `POST /__mock/token`.
 pub async fn mock_token(p: &RunningPlatform, body: Value) -> String {
-    let response = client()
-        .post(format!("{}/__mock/token", p.xsuaa_url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
-/// The claims of a JWT, without verification.
-pub fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT has three parts");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-pub fn header(token: &str) -> Value {
-    let part = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-pub fn scopes(token: &str) -> Vec<String> {
-    claims(token)["scope"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
-}
-
-pub async fn stats(url: &str) -> Value {
-    client()
-        .get(format!("{url}/__mock/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    testkit::tokens::mock_token(&p.xsuaa_url, &body).await
 }

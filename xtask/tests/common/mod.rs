@@ -26,6 +26,20 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// Asserts that the command's error output says `text` (and shows it when not).
+    #[track_caller]
+    pub fn assert_stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
+    /// Asserts that the command's output says `text` (and shows it when not).
+    #[track_caller]
+    pub fn assert_stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+}
+
 impl Sandbox {
     /// With a fake `cf` on the PATH, logged in, no services yet.
     pub fn new() -> Self {
@@ -48,6 +62,20 @@ impl Sandbox {
 
     pub fn out(&self) -> PathBuf {
         self.path().join("out")
+    }
+
+    /// The shipped `scenario.yaml` with each `(from, to)` replaced, written into the sandbox as
+    /// `file`; returns its path as text, for `--names`.
+    pub fn names_file(&self, file: &str, replacements: &[(&str, &str)]) -> String {
+        let shipped =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenario.yaml"))
+                .unwrap();
+        let edited = replacements
+            .iter()
+            .fold(shipped, |text, (from, to)| text.replace(from, to));
+        let path = self.path().join(file);
+        std::fs::write(&path, edited).unwrap();
+        path.display().to_string()
     }
 
     /// Services `cf service NAME --guid` reports as existing.

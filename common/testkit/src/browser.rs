@@ -1,15 +1,17 @@
-//! A browser-like client: cookie jar, follows redirects itself (so tests can see each hop), sends
-//! `Accept: text/html` like a browser, and fills the XSUAA login form.
+//! A browser-like client: a cookie jar, `Accept: text/html`, redirects followed one hop at a time
+//! (so tests see every hop), the login pages that keep the URL fragment run as a browser runs their
+//! script ([`crate::login_script`]), and login forms (the mock XSUAA's, SAP's) filled in.
 
-use crate::ScenarioError;
+use crate::Error;
+use crate::login_script::script_redirect_at;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, LOCATION};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use std::sync::Arc;
 use url::Url;
 
 const MAX_REDIRECTS: usize = 15;
-const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 pub struct Browser {
     client: reqwest::Client,
@@ -46,6 +48,20 @@ impl Default for Browser {
     }
 }
 
+fn parse(url: &str) -> Result<Url, Error> {
+    Url::parse(url).map_err(|source| Error::Url {
+        url: url.to_string(),
+        source,
+    })
+}
+
+fn join(base: &Url, location: &str) -> Result<Url, Error> {
+    base.join(location).map_err(|source| Error::Url {
+        url: location.to_string(),
+        source,
+    })
+}
+
 impl Browser {
     pub fn new() -> Self {
         let mut headers = HeaderMap::new();
@@ -55,23 +71,10 @@ impl Browser {
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("a client with a cookie store and no TLS config always builds");
         Self { client, jar }
-    }
-
-    /// The `Cookie` header this browser would send to `url` (e.g. to replay a session in `wrk`).
-    pub fn cookie_header(&self, url: &str) -> Option<String> {
-        let url = Url::parse(url).ok()?;
-        self.jar
-            .cookies(&url)
-            .and_then(|v| v.to_str().ok().map(str::to_string))
-    }
-
-    /// Sets a cookie as a page's script would (`document.cookie = "..."`) for `url`.
-    pub fn add_cookie(&self, cookie: &str, url: &Url) {
-        self.jar.add_cookie_str(cookie, url);
     }
 
     /// The underlying client (shares the cookie jar), for requests a test shapes itself.
@@ -79,21 +82,53 @@ impl Browser {
         &self.client
     }
 
-    /// GET and follow redirects, like typing a URL into the address bar.
-    pub async fn get(&self, url: &str) -> Result<Page, ScenarioError> {
-        let url = Url::parse(url).map_err(|e| ScenarioError::Http(format!("{url}: {e}")))?;
-        self.follow(self.client.get(url.clone()), url, Vec::new())
-            .await
+    /// The `Cookie` header this browser sends to `url` (e.g. to replay a session in `wrk`).
+    pub fn cookie_header(&self, url: &str) -> Option<String> {
+        let url = Url::parse(url).ok()?;
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_string))
     }
 
-    /// Sends `request` and follows redirects (each as a GET, as browsers do after a POST).
-    async fn follow(
+    /// All cookies this browser sends to `url`, as one `Cookie` header value (empty when none).
+    pub fn cookies(&self, url: &str) -> String {
+        self.cookie_header(url).unwrap_or_default()
+    }
+
+    /// The value of cookie `name` for `url`.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        self.cookies(url)
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// Sets a cookie as a page's script would (`document.cookie = "..."`) for `url`.
+    pub fn add_cookie(&self, cookie: &str, url: &Url) {
+        self.jar.add_cookie_str(cookie, url);
+    }
+
+    /// One GET, no redirect followed.
+    pub async fn get_once(&self, url: &str) -> Result<Response, Error> {
+        Ok(self.client.get(parse(url)?).send().await?)
+    }
+
+    /// GET and follow redirects, like typing a URL into the address bar.
+    pub async fn get(&self, url: &str) -> Result<Page, Error> {
+        let url = parse(url)?;
+        let response = self.client.get(url.clone()).send().await?;
+        self.follow(response, url, Vec::new()).await
+    }
+
+    /// Follows `response` (the answer to `url`) through redirects (each as a GET, as browsers do
+    /// after a POST) and login scripts; `visited` are the URLs before `url`.
+    pub async fn follow(
         &self,
-        request: reqwest::RequestBuilder,
+        mut response: Response,
         mut url: Url,
         mut visited: Vec<Url>,
-    ) -> Result<Page, ScenarioError> {
-        let mut response = request.send().await?;
+    ) -> Result<Page, Error> {
         visited.push(url.clone());
         for _ in 0..MAX_REDIRECTS {
             let location = response
@@ -103,9 +138,7 @@ impl Browser {
                 .map(str::to_string);
             let next = match location {
                 Some(location) if response.status().is_redirection() => {
-                    let mut next = url.join(&location).map_err(|e| {
-                        ScenarioError::Http(format!("bad Location {location:?}: {e}"))
-                    })?;
+                    let mut next = join(&url, &location)?;
                     // As browsers do: a redirect without a fragment keeps the page's.
                     if next.fragment().is_none() {
                         next.set_fragment(url.fragment());
@@ -146,10 +179,9 @@ impl Browser {
         })
     }
 
-    /// What a browser does with a login page that keeps the URL fragment (ours with
-    /// `PRESERVE_FRAGMENT`, and `@sap/approuter`'s): sets the cookies its script sets and goes
-    /// where it goes. `None` for any other page.
-    fn run_login_script(&self, status: StatusCode, body: &str, url: &Url) -> Option<Url> {
+    /// What a browser does with a login page that keeps the URL fragment: sets the cookies its
+    /// script sets and goes where it goes. `None` for any other page.
+    pub fn run_login_script(&self, status: StatusCode, body: &str, url: &Url) -> Option<Url> {
         if status != StatusCode::OK || !body.contains("document.cookie=") {
             return None;
         }
@@ -158,27 +190,82 @@ impl Browser {
             None => url.path().to_string(),
         };
         let hash = url.fragment().map(|f| format!("#{f}")).unwrap_or_default();
-        let (cookies, target) = crate::sap_approuter::script_redirect_at(body, &page_path, &hash)?;
+        let (cookies, target) = script_redirect_at(body, &page_path, &hash)?;
         for cookie in cookies {
             self.jar.add_cookie_str(&cookie, url);
         }
         url.join(&target).ok()
     }
 
-    /// Fills the login form on `page` with the user's credentials, submits it and follows the
-    /// redirects back to the app.
+    /// Where the router sends this browser to log in from `url`: the authorize URL of its redirect,
+    /// or of its login page (whose script this browser runs).
+    pub async fn start_login(&self, url: &str) -> Result<Url, Error> {
+        let url = parse(url)?;
+        let response = self.client.get(url.clone()).send().await?;
+        let status = response.status();
+        if status.is_redirection()
+            && let Some(location) = response.headers().get(LOCATION)
+        {
+            let location = location
+                .to_str()
+                .map_err(|e| Error::Login(format!("{url}: a Location that is not text: {e}")))?;
+            return join(&url, location);
+        }
+        let body = response.text().await?;
+        self.run_login_script(status, &body, &url).ok_or_else(|| {
+            Error::Login(format!(
+                "{url}: neither a redirect nor the login page: {status} {body}"
+            ))
+        })
+    }
+
+    /// Submits the login form on `page` WITHOUT following the answer, and returns where XSUAA
+    /// sends the browser back: the router's callback with its code and state, not yet visited.
+    pub async fn login_callback(
+        &self,
+        page: &Page,
+        username: &str,
+        password: &str,
+    ) -> Result<Url, Error> {
+        if !page.is_login_form() {
+            return Err(Error::Login(format!(
+                "expected the login form at {}, got {}:\n{}",
+                page.url, page.status, page.body
+            )));
+        }
+        let (request, action) = self.login_request(page, username, password)?;
+        let answer = request.send().await?;
+        let status = answer.status();
+        match answer.headers().get(LOCATION).map(|l| l.to_str()) {
+            Some(Ok(location)) if status.is_redirection() => join(&action, location),
+            _ => Err(Error::Login(format!(
+                "{action}: the login form's answer is {status}, not a redirect back"
+            ))),
+        }
+    }
+
+    /// Fills the login form on `page`, submits it and follows the redirects back to the app.
     pub async fn submit_login(
         &self,
         page: &Page,
         username: &str,
         password: &str,
-    ) -> Result<Page, ScenarioError> {
+    ) -> Result<Page, Error> {
+        let (request, action) = self.login_request(page, username, password)?;
+        let response = request.send().await?;
+        self.follow(response, action, page.visited.clone()).await
+    }
+
+    /// The form submission of the login form on `page`, and the URL it goes to.
+    fn login_request(
+        &self,
+        page: &Page,
+        username: &str,
+        password: &str,
+    ) -> Result<(reqwest::RequestBuilder, Url), Error> {
         let form = find_form(&page.body)
-            .ok_or_else(|| ScenarioError::Login(format!("no <form> on {}", page.url)))?;
-        let action = page
-            .url
-            .join(&form.action)
-            .map_err(|e| ScenarioError::Login(format!("form action {:?}: {e}", form.action)))?;
+            .ok_or_else(|| Error::Login(format!("no <form> on {}", page.url)))?;
+        let action = join(&page.url, &form.action)?;
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut filled_user = false;
         let mut filled_password = false;
@@ -200,7 +287,7 @@ impl Browser {
             }
         }
         if !filled_user || !filled_password {
-            return Err(ScenarioError::Login(format!(
+            return Err(Error::Login(format!(
                 "the form on {} has no username/password fields",
                 page.url
             )));
@@ -211,45 +298,20 @@ impl Browser {
             Method::POST
         };
         let request = self.client.request(method, action.clone()).form(&fields);
-        self.follow(request, action, page.visited.clone()).await
+        Ok((request, action))
     }
 
-    /// Opens `url` as a browser would: when the answer is `@sap/approuter`'s login page (a script
-    /// that sets cookies and navigates to XSUAA), runs what the script does.
-    pub async fn open(&self, url: &str) -> Result<Page, ScenarioError> {
+    /// Opens `url`, expects a login form on the way (an error otherwise), logs in and returns the
+    /// page the app shows.
+    pub async fn login(&self, url: &str, username: &str, password: &str) -> Result<Page, Error> {
         let page = self.get(url).await?;
-        if !page.status.is_success() {
-            return Ok(page);
+        if !page.is_login_form() {
+            return Err(Error::Login(format!(
+                "expected the login form at {}, got {}:\n{}",
+                page.url, page.status, page.body
+            )));
         }
-        let page_path = match page.url.query() {
-            Some(q) => format!("{}?{q}", page.url.path()),
-            None => page.url.path().to_string(),
-        };
-        match crate::sap_approuter::script_redirect(&page.body, &page_path) {
-            Some((cookies, location)) => {
-                for cookie in cookies {
-                    self.add_cookie(&cookie, &page.url);
-                }
-                self.get(&location).await
-            }
-            None => Ok(page),
-        }
-    }
-
-    /// Opens `url` ([`Browser::open`]); when that leads to a login form, logs in. Returns the page
-    /// the app shows.
-    pub async fn login(
-        &self,
-        url: &str,
-        username: &str,
-        password: &str,
-    ) -> Result<Page, ScenarioError> {
-        let page = self.open(url).await?;
-        if page.is_login_form() {
-            self.submit_login(&page, username, password).await
-        } else {
-            Ok(page)
-        }
+        self.submit_login(&page, username, password).await
     }
 }
 
@@ -265,7 +327,6 @@ pub struct Input {
     pub kind: String,
     pub value: Option<String>,
 }
-
 pub fn find_form(html: &str) -> Option<Form> {
     let start = html.find("<form")?;
     let tag = &html[start..start + html[start..].find('>')?];

@@ -100,7 +100,14 @@ async fn handle(
             .header(header::SET_COOKIE, "BSESSION=; Path=/; Max-Age=0")
             .body(Body::from("deleted"))
             .unwrap(),
-        "ws" => websocket_echo(&mut req),
+        "ws" => {
+            let headers = req.headers().clone();
+            websocket_echo(
+                hyper::upgrade::on(&mut req),
+                &headers,
+                "WSSESSION=ws1; Path=/",
+            )
+        }
         "cookie" => Response::builder()
             .header(
                 header::SET_COOKIE,
@@ -179,16 +186,20 @@ async fn handle(
     }
 }
 
-/// Answers a WebSocket handshake with 101 (and a session cookie) and echoes every text or binary
-/// message until the client closes.
-fn websocket_echo(req: &mut Request) -> Response {
+/// Answers a WebSocket handshake with 101 (setting `cookie`, to show what a router does with a
+/// handshake's cookies) and echoes every text or binary message until the client closes.
+pub fn websocket_echo(
+    upgrade: hyper::upgrade::OnUpgrade,
+    headers: &HeaderMap,
+    cookie: &str,
+) -> Response {
     use futures::SinkExt;
     use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
     use tokio_tungstenite::tungstenite::protocol::Role;
-    let Some(key) = req.headers().get("sec-websocket-key").cloned() else {
+    let Some(key) = headers.get("sec-websocket-key") else {
         return (StatusCode::BAD_REQUEST, "not a websocket handshake").into_response();
     };
-    let upgrade = hyper::upgrade::on(req);
+    let accept = derive_accept_key(key.as_bytes());
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else { return };
         let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
@@ -203,12 +214,14 @@ fn websocket_echo(req: &mut Request) -> Response {
             }
         }
     });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::UPGRADE, "websocket")
-        .header(header::CONNECTION, "Upgrade")
-        .header("sec-websocket-accept", derive_accept_key(key.as_bytes()))
-        .header(header::SET_COOKIE, "WSSESSION=ws1; Path=/")
-        .body(Body::empty())
-        .unwrap()
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::UPGRADE, "websocket".to_string()),
+            (header::CONNECTION, "Upgrade".to_string()),
+            (header::SEC_WEBSOCKET_ACCEPT, accept),
+            (header::SET_COOKIE, cookie.to_string()),
+        ],
+    )
+        .into_response()
 }
