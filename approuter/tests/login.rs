@@ -377,7 +377,11 @@ async fn logout_ends_the_session_and_goes_through_xsuaa() {
     assert!(again.is_login_form(), "a browser is sent to log in again");
 }
 
-/// Waits (in real time: token lifetimes are in seconds) until `exp` has passed.
+/// Waits (in real time: token lifetimes are in seconds) until `exp` has passed. Not an injected
+/// clock, on purpose: the refresh crosses the mock XSUAA (issues `exp`), the App Router (decides
+/// to refresh) and the Backend API (refuses an expired token), each on its own clock as on the
+/// platform; a clock injected into one of them would test a skew that never happens. 2-3 s each,
+/// run in parallel.
 async fn wait_until_after(exp: i64) {
     loop {
         let now = std::time::SystemTime::now()

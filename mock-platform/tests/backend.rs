@@ -420,7 +420,9 @@ async fn a_remembered_token_still_expires_and_still_needs_its_key() {
     let (status, _) = get_json(&p, &forged, "Products").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a forged signature");
 
-    // `exp` is in whole seconds and the Backend API allows no leeway.
+    // `exp` is in whole seconds and the Backend API allows no leeway. Real time on purpose, not an
+    // injected clock: the token's `exp` is checked by jsonwebtoken against the system clock, as
+    // `@sap/xssec` does, and a fake clock would leave that check untested (3 s, run in parallel).
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let (status, body) = get_json(&p, &short, "Products").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
