@@ -49,31 +49,31 @@
 //! login only; a login in flight is a sealed `JSESSIONID_STATE_...` cookie ([`login_state`]). Every
 //! answer carries the request's `x-correlationid` ([`correlation`]).
 
-pub mod app;
-pub mod backend_cookies;
-pub mod backend_logout;
-pub mod compression;
-pub mod config;
-pub mod cookies;
-pub mod correlation;
-pub mod cors;
-pub mod csrf;
-pub mod destination_service;
+mod app;
+mod backend_cookies;
+mod backend_logout;
+mod compression;
+mod config;
+mod cookies;
+mod correlation;
+mod cors;
+mod csrf;
+mod destination_service;
 pub mod error;
-pub mod error_page;
+mod error_page;
 pub mod forwarded;
-pub mod login;
+mod login;
 pub mod login_state;
-pub mod proxy;
+mod proxy;
 pub mod redirect;
-pub mod respond;
+mod respond;
 pub mod routes;
 pub mod session;
-pub mod source;
-pub mod static_files;
-pub mod token_pack;
-pub mod user_api;
-pub mod websocket;
+mod source;
+mod static_files;
+mod token_pack;
+mod user_api;
+mod websocket;
 pub mod xs_app;
 
 pub use app::{App, router, serve};

@@ -57,8 +57,6 @@ pub struct UserInfo<'a> {
     pub xsuaa_url: &'a str,
 }
 
-/// The route `service` that answers with the user's details (defined with the rest of `xs-app.json`).
-pub use crate::xs_app::document::USER_API_SERVICE as SERVICE;
 
 /// The fields in SAP's order; absent claims are left out, as `JSON.stringify` leaves out
 /// `undefined`.
