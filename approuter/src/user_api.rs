@@ -57,7 +57,6 @@ pub struct UserInfo<'a> {
     pub xsuaa_url: &'a str,
 }
 
-
 /// The fields in SAP's order; absent claims are left out, as `JSON.stringify` leaves out
 /// `undefined`.
 #[derive(Serialize)]
