@@ -875,16 +875,7 @@ async fn the_token_endpoint_refuses_with_the_rfc_6749_error() {
         .into_iter()
         .map(|row| (row.name, tokio::spawn(refuse(p.clone(), row))))
         .collect();
-    let mut failed = Vec::new();
-    for (name, row) in rows {
-        if row.await.is_err() {
-            failed.push(name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "rows failed (see their panics above): {failed:?}"
-    );
+    testkit::table::all_rows_pass(rows).await;
 }
 
 async fn refuse(p: std::sync::Arc<mock_platform::RunningPlatform>, row: Refusal) {

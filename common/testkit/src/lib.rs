@@ -21,6 +21,7 @@ pub mod net;
 pub mod platform;
 pub mod programs;
 pub mod properties;
+pub mod table;
 pub mod tokens;
 
 pub use backend::{Backend, Recorded};
