@@ -29,27 +29,45 @@ pub enum Error {
     #[error("destination {destination} did not answer within {millis} ms")]
     GatewayTimeout { destination: String, millis: u128 },
     /// XSUAA could not be reached or answered nonsense while we tried to log in or refresh.
-    #[error("XSUAA: {0}")]
-    Xsuaa(String),
-    #[error("XSUAA did not answer in time: {0}")]
-    XsuaaTimeout(String),
+    /// XSUAA could not be asked (unreachable, timed out, an answer that is no token answer); a
+    /// refusal is [`Error::LoginFailed`]. 504 when it timed out, else 502.
+    #[error("XSUAA: {doing}")]
+    Xsuaa {
+        doing: &'static str,
+        #[source]
+        source: common::oauth::OAuthError,
+    },
     /// The session store (Redis) failed; nothing can be decided about the user.
-    #[error("session store unavailable: {0}")]
-    SessionStore(String),
+    #[error("session store unavailable")]
+    SessionStore(#[source] tower_sessions::session_store::Error),
+    /// A broken invariant: the message says which.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A step that failed for a reason the router cannot act on, with that reason kept.
+    #[error("internal error: {what}")]
+    InternalCause {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Config(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Config(_) | Error::Internal(_) | Error::InternalCause { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized | Error::LoginFailed(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::CsrfRequired => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::BadGateway { .. } | Error::Xsuaa(_) => StatusCode::BAD_GATEWAY,
-            Error::GatewayTimeout { .. } | Error::XsuaaTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Error::Xsuaa {
+                source: common::oauth::OAuthError::Timeout { .. },
+                ..
+            }
+            | Error::GatewayTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Error::BadGateway { .. } | Error::Xsuaa { .. } => StatusCode::BAD_GATEWAY,
             Error::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -62,10 +80,13 @@ impl Error {
             Error::CsrfRequired => "Forbidden",
             Error::NotFound => "Not Found",
             Error::BadRequest(_) => "Bad Request",
-            Error::BadGateway { .. } | Error::Xsuaa(_) => "Bad Gateway",
-            Error::GatewayTimeout { .. } | Error::XsuaaTimeout(_) => "Gateway Timeout",
             Error::SessionStore(_) => "Service Unavailable",
-            Error::Config(_) | Error::Internal(_) => "Internal Server Error",
+            _ if self.status() == StatusCode::GATEWAY_TIMEOUT => "Gateway Timeout",
+            Error::BadGateway { .. } | Error::Xsuaa { .. } => "Bad Gateway",
+            Error::GatewayTimeout { .. } => "Gateway Timeout",
+            Error::Config(_) | Error::Internal(_) | Error::InternalCause { .. } => {
+                "Internal Server Error"
+            }
         }
     }
 }
@@ -75,7 +96,7 @@ impl Error {
     /// error text and XSUAA's answers stay in the log, under the request's correlation id.
     fn public_message(&self) -> String {
         match self {
-            Error::Internal(_) | Error::Config(_) => {
+            Error::Internal(_) | Error::InternalCause { .. } | Error::Config(_) => {
                 "The App Router failed to handle the request.".into()
             }
             Error::BadRequest(reason) | Error::Forbidden(reason) => reason.clone(),
@@ -94,10 +115,14 @@ impl Error {
                 destination,
                 millis,
             } => format!("The destination {destination} did not answer within {millis} ms."),
-            Error::Xsuaa(_) => {
+            _ if matches!(self, Error::Xsuaa { .. })
+                && self.status() == StatusCode::GATEWAY_TIMEOUT =>
+            {
+                "The login service (XSUAA) did not answer in time.".into()
+            }
+            Error::Xsuaa { .. } => {
                 "The login service (XSUAA) could not be reached or gave no valid answer.".into()
             }
-            Error::XsuaaTimeout(_) => "The login service (XSUAA) did not answer in time.".into(),
             Error::SessionStore(_) => {
                 "The session store is unavailable; try again in a moment.".into()
             }
@@ -110,7 +135,8 @@ impl IntoResponse for Error {
         let status = self.status();
         // Inside the request's span: the details are logged under its correlation id.
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), error = %self, "request failed");
+            let error = common::error_chain(&self);
+            tracing::warn!(status = status.as_u16(), %error, "request failed");
         } else if matches!(self, Error::LoginFailed(_)) {
             tracing::warn!(status = status.as_u16(), error = %self, "login failed");
         }

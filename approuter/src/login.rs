@@ -529,7 +529,7 @@ pub async fn ensure_fresh(
             Err(Error::Unauthorized)
         }
         // XSUAA is down or slow, but the token still works: keep using it and retry next time.
-        Err(Error::Xsuaa(_) | Error::XsuaaTimeout(_)) if auth.expires_at > now + 5 => Ok(current),
+        Err(Error::Xsuaa { .. }) if auth.expires_at > now + 5 => Ok(current),
         Err(e) => {
             tracing::info!(error = %e, "token refresh failed; the user has to log in again");
             sessions.update_locked(id, |d| d.auth = None).await?;
@@ -641,7 +641,7 @@ pub fn redirect(location: &str) -> Result<Response<Body>, Error> {
     Ok(response)
 }
 
-fn oauth_error(e: OAuthError, doing: &str) -> Error {
+fn oauth_error(e: OAuthError, doing: &'static str) -> Error {
     match e {
         OAuthError::Rejected {
             status,
@@ -651,13 +651,7 @@ fn oauth_error(e: OAuthError, doing: &str) -> Error {
         } => Error::LoginFailed(format!(
             "XSUAA refused {doing} ({status} {error}: {description})"
         )),
-        OAuthError::Timeout { url } => Error::XsuaaTimeout(format!("{doing}: {url}")),
-        OAuthError::Unreachable { url, reason } => {
-            Error::Xsuaa(format!("{doing}: cannot reach {url}: {reason}"))
-        }
-        OAuthError::InvalidResponse { url, reason } => {
-            Error::Xsuaa(format!("{doing}: invalid answer from {url}: {reason}"))
-        }
+        source => Error::Xsuaa { doing, source },
     }
 }
 

@@ -169,8 +169,10 @@ impl LoginCookies {
             .fill(&mut random)
             .map_err(|_| Error::Internal("no randomness for the login cookie".into()))?;
         let (key_id, nonce) = random.split_at(KEY_ID_LEN);
-        let mut buf = serde_json::to_vec(login)
-            .map_err(|e| Error::Internal(format!("login cookie encoding: {e}")))?;
+        let mut buf = serde_json::to_vec(login).map_err(|e| Error::InternalCause {
+            what: "login cookie encoding".into(),
+            source: e.into(),
+        })?;
         let nonce = aead::Nonce::try_assume_unique_for_key(nonce)
             .map_err(|_| Error::Internal("login cookie nonce".into()))?;
         self.key(key_id)?

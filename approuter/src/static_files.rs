@@ -171,7 +171,10 @@ pub async fn serve(
     let response = ServeFile::new(path)
         .oneshot(req)
         .await
-        .map_err(|e| Error::Internal(format!("static file: {e}")))?;
+        .map_err(|e| Error::InternalCause {
+            what: "static file".into(),
+            source: e.into(),
+        })?;
     let mut response = response.map(Body::new);
     add_charset(response.headers_mut());
     if let Some(value) = cache_control

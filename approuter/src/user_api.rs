@@ -150,8 +150,10 @@ pub async fn answer(
             details.attributes.remove(field);
         }
     }
-    let body = serde_json::to_string_pretty(&details)
-        .map_err(|e| Error::Internal(format!("user API answer: {e}")))?;
+    let body = serde_json::to_string_pretty(&details).map_err(|e| Error::InternalCause {
+        what: "user API answer".into(),
+        source: e.into(),
+    })?;
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
     headers.insert(
@@ -197,10 +199,13 @@ async fn user_attributes(userinfo: UserInfo<'_>, token: &str) -> Map<String, Val
             }
         }
         Ok(_) => tracing::info!("user API: XSUAA /userinfo answered no JSON object"),
-        Err(e) => tracing::info!(
-            error = %e,
-            "user API: XSUAA /userinfo failed; answering with the token's details"
-        ),
+        Err(e) => {
+            let error = common::error_chain(&e.without_url());
+            tracing::info!(
+                %error,
+                "user API: XSUAA /userinfo failed; answering with the token's details"
+            );
+        }
     }
     merged
 }

@@ -379,7 +379,10 @@ async fn tunnel(
                     return;
                 }
                 // The store is unavailable for a moment: the socket stays, the next check decides.
-                Err(e) => tracing::warn!(error = %e, "WebSocket session check failed"),
+                Err(e) => {
+                    let error = common::error_chain(&e);
+                    tracing::warn!(%error, "WebSocket session check failed");
+                }
             }
         }
     };

@@ -59,9 +59,10 @@ pub async fn forward(
         }
         None => Vec::new(),
     };
-    let response = out
-        .body(body)
-        .map_err(|e| Error::Internal(format!("response from {}: {e}", up.name)))?;
+    let response = out.body(body).map_err(|e| Error::InternalCause {
+        what: format!("response from {}", up.name),
+        source: e.into(),
+    })?;
     Ok(Forwarded {
         response,
         session_cookies,

@@ -210,7 +210,8 @@ impl Sessions {
             tracing::warn!(destination, cookie = %name, reason = ?why, "backend session cookie not kept: the session's bound is reached");
         }
         if let Err(e) = result {
-            tracing::warn!(destination, error = %e, "backend session cookies not kept");
+            let error = common::error_chain(&e);
+            tracing::warn!(destination, %error, "backend session cookies not kept");
         }
     }
 }

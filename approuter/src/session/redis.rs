@@ -49,7 +49,7 @@ pub(super) async fn delete(r: &RedisStore<Pool>, id: &Id) -> Result<(), Error> {
 }
 
 fn store_error(e: tower_sessions::session_store::Error) -> Error {
-    Error::SessionStore(e.to_string())
+    Error::SessionStore(e)
 }
 
 fn decode(record: &Record) -> SessionData {
@@ -64,8 +64,10 @@ fn decode(record: &Record) -> SessionData {
 }
 
 fn encode(id: Id, data: &SessionData, ttl: Duration) -> Result<Record, Error> {
-    let value = serde_json::to_value(data)
-        .map_err(|e| Error::Internal(format!("session encoding: {e}")))?;
+    let value = serde_json::to_value(data).map_err(|e| Error::InternalCause {
+        what: "session encoding".into(),
+        source: e.into(),
+    })?;
     let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::hours(1));
     Ok(Record {
         id,

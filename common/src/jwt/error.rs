@@ -1,5 +1,8 @@
 //! Why a token is refused: its own module so `keys` and `decode` below `jwt` can return it.
 
+/// `KeyFetch` keeps its cause as text, not as `#[source]`: the last key-set fetch's failure is
+/// answered again to the validations inside its rate limit, so the error is `Clone`, which
+/// reqwest's is not.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum JwtError {
     #[error("malformed token: {0}")]
