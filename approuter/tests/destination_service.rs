@@ -256,8 +256,9 @@ async fn central_logout_calls_the_backends_logout_paths_without_waiting_for_a_de
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::FOUND);
+    // Far below the dead destination's timeout (30 s), with room for a busy CI machine.
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(5),
         "the logout waited for a backend"
     );
 
