@@ -16,6 +16,8 @@
 //! - One-time use: the callback clears the cookie whatever happens, XSUAA redeems a code once, and
 //!   this process remembers states it has seen at its callback until they expire (bounded; when
 //!   full, the oldest are forgotten first, and the other two guarantees remain).
+//! - Cookies are read with `crate::cookies` and written with one `format!` (fixed shape), not with
+//!   the `cookie` crate, for the reasons `crate::cookies` and `crate::session::cookie` give.
 
 use crate::error::Error;
 use axum::http::{HeaderMap, HeaderValue};

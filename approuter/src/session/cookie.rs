@@ -1,5 +1,8 @@
 //! The session cookie: its name, its attributes (`COOKIES`, `SECURE_SESSION_COOKIE`), reading the
 //! id from a request and the `Set-Cookie` values that set and clear it.
+//! Not the `cookie` crate: a `Set-Cookie` here has one fixed shape (name, id, `Path=/; HttpOnly`,
+//! then the attributes of `COOKIES`/`SECURE_SESSION_COOKIE`), one `format!` each; reading cookies is
+//! byte-level on purpose (`crate::cookies` says why).
 
 use axum::http::{HeaderMap, HeaderValue};
 use tower_sessions::session::Id;
