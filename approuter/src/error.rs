@@ -39,7 +39,7 @@ pub enum Error {
     },
     /// The session store (Redis) failed; nothing can be decided about the user.
     #[error("session store unavailable")]
-    SessionStore(#[source] tower_sessions::session_store::Error),
+    SessionStore(#[from] tower_sessions::session_store::Error),
     /// A broken invariant: the message says which.
     #[error("internal error: {0}")]
     Internal(String),

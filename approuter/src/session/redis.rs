@@ -14,7 +14,7 @@ use tower_sessions_redis_store::fred::prelude::Pool;
 const REDIS_DATA_KEY: &str = "approuter";
 
 pub(super) async fn load(r: &RedisStore<Pool>, id: &Id) -> Result<Option<Loaded>, Error> {
-    let Some(record) = r.load(id).await.map_err(store_error)? else {
+    let Some(record) = r.load(id).await? else {
         return Ok(None);
     };
     Ok(Some(Loaded {
@@ -29,7 +29,7 @@ pub(super) async fn create(
     ttl: Duration,
 ) -> Result<Id, Error> {
     let mut record = encode(Id::default(), data, ttl)?;
-    r.create(&mut record).await.map_err(store_error)?;
+    r.create(&mut record).await?;
     Ok(record.id)
 }
 
@@ -41,15 +41,11 @@ pub(super) async fn save(
     ttl: Duration,
 ) -> Result<(), Error> {
     let record = encode(id, data, ttl)?;
-    r.save(&record).await.map_err(store_error)
+    Ok(r.save(&record).await?)
 }
 
 pub(super) async fn delete(r: &RedisStore<Pool>, id: &Id) -> Result<(), Error> {
-    r.delete(id).await.map_err(store_error)
-}
-
-fn store_error(e: tower_sessions::session_store::Error) -> Error {
-    Error::SessionStore(e)
+    Ok(r.delete(id).await?)
 }
 
 fn decode(record: &Record) -> SessionData {
