@@ -71,6 +71,21 @@ impl LogBuffer {
         lines.iter().any(|l| l.contains(needle))
     }
 
+    /// Whether a line containing `needle` arrives within `timeout`: the reader threads take a
+    /// process's output as it comes, so a line printed just before an answer may land after it.
+    pub async fn wait_for(&self, needle: &str, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The first kept line containing `needle`.
     pub fn find(&self, needle: &str) -> Option<String> {
         let lines = self.0.lock().unwrap_or_else(|p| p.into_inner());

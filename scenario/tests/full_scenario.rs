@@ -220,15 +220,15 @@ async fn the_apps_log_plain_lines_with_no_tokens_or_passwords() {
         .unwrap();
 
     // Log lines are written in batches; the access line for /getToken must still show up soon.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !stack.approuter.log.contains("/getToken") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no access log line for /getToken:\n{}",
-            stack.approuter.log.tail(20)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert!(
+        stack
+            .approuter
+            .log
+            .wait_for("/getToken", std::time::Duration::from_secs(5))
+            .await,
+        "no access log line for /getToken:\n{}",
+        stack.approuter.log.tail(20)
+    );
 
     for app in [&stack.approuter, &stack.bsclient, &stack.mock] {
         let log = app.log.tail(10_000);

@@ -266,8 +266,12 @@ async fn heres_own_client_and_the_seeds_token_provider_work_against_the_mock() {
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["accessKeyId"], id.as_str());
+    // The seed logs the expiry after it answers: wait for the line (CI once read the log first).
     assert!(
-        provider.log.contains("The token expires on"),
+        provider
+            .log
+            .wait_for("The token expires on", Duration::from_secs(10))
+            .await,
         "{}",
         provider.log.tail(20)
     );
