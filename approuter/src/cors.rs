@@ -17,7 +17,7 @@
 
 use crate::error::Error;
 use crate::source::Source;
-use crate::xs_app::document::{AllowedOriginEntry, CorsEntry, Field, Pattern, Port};
+use crate::xs_app::document::{AllowedOriginEntry, CorsEntry, Field, Port};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 use serde::Deserialize;
@@ -321,28 +321,12 @@ fn compile_rule(entry: &CorsEntry, here: &str) -> Result<CorsRule, Error> {
     if let Some(key) = entry.extra.keys().next() {
         return Err(err(format!("unknown key {key:?}")));
     }
-    let uri_pattern = match &entry.uri_pattern {
-        Field::Valid(Pattern::Text(s)) if !s.is_empty() => Source::new(s, true),
-        Field::Valid(Pattern::Object(o)) => {
-            if let Some(extra) = o.extra.keys().next() {
-                return Err(err(format!("uriPattern: unknown key {extra:?}")));
-            }
-            let Field::Valid(path) = &o.path else {
-                return Err(err("uriPattern.path must be a string".into()));
-            };
-            let match_case = match o.match_case {
-                Field::Absent => true,
-                Field::Valid(b) => b,
-                Field::Wrong(_) => {
-                    return Err(err("uriPattern.matchCase must be true or false".into()));
-                }
-            };
-            Source::new(path, match_case)
-        }
-        Field::Absent => return Err(err("uriPattern is missing".into())),
-        _ => return Err(err("uriPattern must be a regular expression string".into())),
-    }
-    .map_err(|e| err(format!("uriPattern is not a valid regular expression: {e}")))?;
+    let (path, match_case) = entry
+        .uri_pattern
+        .path_and_case("uriPattern", false)
+        .map_err(&err)?;
+    let uri_pattern = Source::new(path, match_case)
+        .map_err(|e| err(format!("uriPattern is not a valid regular expression: {e}")))?;
     let host_pattern = match &entry.host_pattern {
         Field::Absent => None,
         Field::Valid(s) if !s.is_empty() => Some(Source::new(s, true).map_err(|e| {

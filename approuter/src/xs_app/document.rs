@@ -1,5 +1,5 @@
-//! `xs-app.json` as written: one serde type per section, with the file's key names. Pure data, no
-//! validation and nothing of the rest of the crate, so every module that compiles a section
+//! `xs-app.json` as written: one serde type per section, with the file's key names. Pure data (and
+//! the shape check that `source` and `uriPattern` share), nothing of the rest of the crate, so every module that compiles a section
 //! (routes, `cors`, `compression`, `errorPage`, `replace`) can sit above it.
 //!
 //! Every key is a [`Field`]: a value of the wrong type is kept instead of failing the whole
@@ -139,6 +139,35 @@ pub struct PatternObject {
     pub match_case: Field<bool>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Field<Pattern> {
+    /// The expression and whether it matches case (`matchCase`, default true) of a key shaped
+    /// like `source`, or why it has another shape, naming it `key`. An empty string counts as
+    /// a wrong shape only where `allow_empty` is false.
+    pub fn path_and_case(&self, key: &str, allow_empty: bool) -> Result<(&str, bool), String> {
+        match self {
+            Field::Valid(Pattern::Text(s)) if allow_empty || !s.is_empty() => Ok((s, true)),
+            Field::Valid(Pattern::Object(o)) => {
+                if let Some(extra) = o.extra.keys().next() {
+                    return Err(format!("{key}: unknown key {extra:?}"));
+                }
+                let Field::Valid(path) = &o.path else {
+                    return Err(format!("{key}.path must be a string"));
+                };
+                let match_case = match o.match_case {
+                    Field::Absent => true,
+                    Field::Valid(b) => b,
+                    Field::Wrong(_) => {
+                        return Err(format!("{key}.matchCase must be true or false"));
+                    }
+                };
+                Ok((path, match_case))
+            }
+            Field::Absent => Err(format!("{key} is missing")),
+            _ => Err(format!("{key} must be a regular expression string")),
+        }
+    }
 }
 
 /// A route's `scope`: a list (one string or an array), or a list per HTTP method with `default`.

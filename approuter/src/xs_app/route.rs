@@ -138,28 +138,8 @@ pub fn compile(
         return Err(err(format!("unknown key {key:?}")));
     }
 
-    let source = match &entry.source {
-        Field::Valid(Pattern::Text(s)) => Source::new(s, true),
-        Field::Valid(Pattern::Object(o)) => {
-            if let Some(extra) = o.extra.keys().next() {
-                return Err(err(format!("source: unknown key {extra:?}")));
-            }
-            let Field::Valid(path) = &o.path else {
-                return Err(err("source.path must be a string".into()));
-            };
-            let match_case = match o.match_case {
-                Field::Absent => true,
-                Field::Valid(b) => b,
-                Field::Wrong(_) => {
-                    return Err(err("source.matchCase must be true or false".into()));
-                }
-            };
-            Source::new(path, match_case)
-        }
-        Field::Absent => return Err(err("source is missing".into())),
-        Field::Wrong(_) => return Err(err("source must be a regular expression string".into())),
-    }
-    .map_err(|e| {
+    let (path, match_case) = entry.source.path_and_case("source", true).map_err(&err)?;
+    let source = Source::new(path, match_case).map_err(|e| {
         err(format!(
             "source is not a valid regular expression: {}",
             crate::error::excerpt(&e, 2 * crate::error::ECHO_LIMIT)
