@@ -1,6 +1,7 @@
 //! `xs-app.json` as written: one serde type per section, with the file's key names. Pure data (and
-//! the shape check that `source` and `uriPattern` share), nothing of the rest of the crate, so every module that compiles a section
-//! (routes, `cors`, `compression`, `errorPage`, `replace`) can sit above it.
+//! the shape check that `source` and `uriPattern` share), nothing of the rest of the crate, so
+//! every module that compiles a section (routes, `cors`, `compression`, `errorPage`, `replace`)
+//! can sit above it.
 //!
 //! Every key is a [`Field`]: a value of the wrong type is kept instead of failing the whole
 //! document, so the checks above can name the key in their own words (`routes[3] (source "^/a"):
