@@ -72,21 +72,11 @@ impl Error {
         }
     }
 
+    /// The page's heading: the status's own name, but for a failed login.
     fn title(&self) -> &'static str {
         match self {
-            Error::Unauthorized => "Unauthorized",
             Error::LoginFailed(_) => "Login failed",
-            Error::Forbidden(_) => "Forbidden",
-            Error::CsrfRequired => "Forbidden",
-            Error::NotFound => "Not Found",
-            Error::BadRequest(_) => "Bad Request",
-            Error::SessionStore(_) => "Service Unavailable",
-            _ if self.status() == StatusCode::GATEWAY_TIMEOUT => "Gateway Timeout",
-            Error::BadGateway { .. } | Error::Xsuaa { .. } => "Bad Gateway",
-            Error::GatewayTimeout { .. } => "Gateway Timeout",
-            Error::Config(_) | Error::Internal(_) | Error::InternalCause { .. } => {
-                "Internal Server Error"
-            }
+            _ => self.status().canonical_reason().unwrap_or("Error"),
         }
     }
 }
@@ -115,11 +105,10 @@ impl Error {
                 destination,
                 millis,
             } => format!("The destination {destination} did not answer within {millis} ms."),
-            _ if matches!(self, Error::Xsuaa { .. })
-                && self.status() == StatusCode::GATEWAY_TIMEOUT =>
-            {
-                "The login service (XSUAA) did not answer in time.".into()
-            }
+            Error::Xsuaa {
+                source: common::oauth::OAuthError::Timeout { .. },
+                ..
+            } => "The login service (XSUAA) did not answer in time.".into(),
             Error::Xsuaa { .. } => {
                 "The login service (XSUAA) could not be reached or gave no valid answer.".into()
             }
@@ -195,6 +184,39 @@ mod tests {
         let response = Error::CsrfRequired.into_response();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         assert_eq!(response.headers()["x-csrf-token"], "Required");
+    }
+
+    #[test]
+    fn pages_name_their_status_and_an_xsuaa_timeout_is_504() {
+        let timeout = Error::Xsuaa {
+            doing: "refreshing the token",
+            source: common::oauth::OAuthError::Timeout {
+                url: "http://xsuaa.internal/oauth/token".into(),
+            },
+        };
+        let unreachable = Error::Xsuaa {
+            doing: "refreshing the token",
+            source: common::oauth::OAuthError::Unreachable {
+                url: "http://xsuaa.internal/oauth/token".into(),
+                reason: "connection refused".into(),
+            },
+        };
+        for (error, status, title) in [
+            (Error::LoginFailed("x".into()), 401, "Login failed"),
+            (Error::Unauthorized, 401, "Unauthorized"),
+            (Error::CsrfRequired, 403, "Forbidden"),
+            (Error::NotFound, 404, "Not Found"),
+            (timeout, 504, "Gateway Timeout"),
+            (unreachable, 502, "Bad Gateway"),
+            (Error::Internal("x".into()), 500, "Internal Server Error"),
+        ] {
+            assert_eq!(error.status().as_u16(), status, "{error}");
+            assert_eq!(error.title(), title, "{error}");
+            assert!(
+                !error.public_message().contains("xsuaa.internal"),
+                "{error}"
+            );
+        }
     }
 
     #[test]
